@@ -1,0 +1,85 @@
+//! The command line: global AWS-CLI-style options shared by every verb, and the verb list.
+//! Each verb's own flags live beside its code in `commands::<verb>::Args`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::render::OutputFormat;
+use crate::settings::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "salesctl",
+    version,
+    about = "Operate a DynamoDB -> Kinesis -> Firehose -> S3 -> Athena sales CDC pipeline",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after any verb, as in the AWS CLI. The AWS_* variables keep
+/// their usual meaning through aws-config's own resolution.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Named profile from ~/.aws/config (default: AWS_PROFILE, then "default").
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION, then the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every request to this URL (default: AWS_ENDPOINT_URL, then AWS).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Use the local emulator (http://127.0.0.1:4566, us-east-1, dummy credentials).
+    #[arg(long, global = true, env = "SALESCTL_LOCAL", value_parser = clap::builder::FalseyValueParser::new())]
+    pub local: bool,
+    /// Output format (default: table on a terminal, json lines otherwise).
+    #[arg(long, short = 'o', global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Prefix of every resource name, so two stacks can live side by side.
+    #[arg(long, global = true, env = "SALESCTL_STACK_PREFIX", value_name = "PREFIX")]
+    pub stack_prefix: Option<String>,
+    /// DynamoDB table (default: <prefix>-orders).
+    #[arg(long, global = true, env = "SALESCTL_TABLE", value_name = "NAME")]
+    pub table: Option<String>,
+    /// Kinesis stream (default: <prefix>-cdc).
+    #[arg(long, global = true, env = "SALESCTL_STREAM", value_name = "NAME")]
+    pub stream: Option<String>,
+    /// S3 bucket of the lake (default: <prefix>-lake-<account>-<region>).
+    #[arg(long, global = true, env = "SALESCTL_BUCKET", value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// Settings file (default: ./salesctl.toml when present).
+    #[arg(long, global = true, env = "SALESCTL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            stack_prefix: self.stack_prefix.clone(),
+            table: self.table.clone(),
+            stream: self.stream.clone(),
+            bucket: self.bucket.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            local: self.local,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write realistic orders into DynamoDB, updating and deleting some.
+    Generate(commands::generate::Args),
+}

@@ -1,0 +1,82 @@
+//! The `salesctl` binary: parse the command line, run one verb, map errors to one line on
+//! stderr and an AWS-CLI-compatible exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use salesctl::cli::{Cli, Command};
+use salesctl::commands::{self, ExitStatus};
+use salesctl::context::Context;
+use salesctl::settings::{self, FileSettings};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's first line names the flag, the value and why; the usage block that
+            // follows it is noise in a script's log.
+            let rendered = e.render().to_string();
+            let line = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            eprintln!("salesctl: error: {} (see --help)", line.trim_start_matches("error: ").trim());
+            return ExitCode::from(ExitStatus::USAGE.0);
+        }
+    };
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(status) => ExitCode::from(status.0),
+        Err(e) => fail(&e),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let file = FileSettings::load(cli.global.config.as_deref())?;
+    let settings = settings::resolve(file, cli.global.overrides());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        // First Ctrl-C: ask verbs to finish in-flight work and print their summary.
+        // Second: the user means it.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("salesctl: interrupted again, exiting now");
+                std::process::exit(ExitStatus::INTERRUPTED.0.into());
+            }
+        }
+    });
+    let ctx = Context::new(settings, cli.global.output, stop_rx);
+    match cli.command {
+        Command::Generate(args) => commands::generate::run(&ctx, args).await,
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    // One line: the cause chain joined, never a multi-line dump of internals.
+    let message = format!("{error:#}").replace('\n', " ");
+    eprintln!("salesctl: error: {message}");
+    ExitCode::from(commands::exit_status_of(error).0)
+}
+
+fn init_tracing(verbosity: u8) {
+    let default = match verbosity {
+        0 => "warn",
+        1 => "salesctl=info",
+        2 => "salesctl=debug,aws_config=info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SALESCTL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .init();
+}

@@ -1,0 +1,150 @@
+//! Test harness: one moto emulator per test binary on a free loopback port, wiped before each
+//! test; tests in a binary take turns so one test's reset never wipes another's state.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use salesctl::aws::Clients;
+use salesctl::settings::{self, FileSettings, Overrides, Settings};
+
+pub struct Emulator {
+    pub port: u16,
+    pub endpoint: String,
+    _child: Child,
+    /// Dropping (or the process dying) closes the pipe, which stops the server.
+    _stdin: ChildStdin,
+}
+
+static EMULATOR: OnceLock<Result<Emulator, String>> = OnceLock::new();
+static TURN: Mutex<()> = Mutex::new(());
+
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn start() -> Result<Emulator, String> {
+    let root = project_root();
+    let install = Command::new(root.join("scripts/local-aws"))
+        .arg("install")
+        .output()
+        .map_err(|e| format!("cannot run scripts/local-aws install: {e}"))?;
+    if !install.status.success() {
+        return Err(format!(
+            "scripts/local-aws install failed: {}",
+            String::from_utf8_lossy(&install.stderr)
+        ));
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let python = root.join(".local/venv/bin/python");
+    let mut child = Command::new(&python)
+        .arg(root.join("scripts/moto_guard.py"))
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+    let stdin = child.stdin.take().ok_or("no stdin pipe")?;
+    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("emulator did not report ready: {e}"))?;
+    if line.trim() != "ready" {
+        return Err(format!("emulator failed to start on port {port} (said {line:?})"));
+    }
+    Ok(Emulator { port, endpoint: format!("http://127.0.0.1:{port}"), _child: child, _stdin: stdin })
+}
+
+/// The emulator for this test binary, started on first use. Fails the test (never skips)
+/// when it cannot start.
+pub fn emulator() -> &'static Emulator {
+    match EMULATOR.get_or_init(start) {
+        Ok(e) => e,
+        Err(reason) => panic!("the AWS emulator could not start: {reason}"),
+    }
+}
+
+/// A test's exclusive use of a freshly wiped emulator.
+pub struct Session {
+    pub emulator: &'static Emulator,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Session {
+    pub fn endpoint(&self) -> &str {
+        &self.emulator.endpoint
+    }
+
+    /// Settings as `salesctl --local --endpoint-url <this emulator>` resolves them.
+    pub fn settings(&self) -> Settings {
+        settings::resolve(
+            FileSettings::default(),
+            Overrides { local: true, endpoint_url: Some(self.emulator.endpoint.clone()), ..Overrides::default() },
+        )
+    }
+
+    pub async fn clients(&self) -> Clients {
+        Clients::load(&self.settings()).await.expect("clients for the emulator")
+    }
+
+    /// The salesctl binary, pointed at this emulator, with no ambient AWS settings.
+    pub fn salesctl(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
+        for var in ["AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "NO_COLOR"] {
+            cmd.env_remove(var);
+        }
+        cmd.env("SALESCTL_LOCAL_ENDPOINT", &self.emulator.endpoint)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .arg("--local")
+            .current_dir(std::env::temp_dir());
+        cmd
+    }
+}
+
+/// Waits for this binary's turn, then wipes the emulator's state.
+pub fn session() -> Session {
+    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let emulator = emulator();
+    post(emulator.port, "/moto-api/reset", "");
+    Session { emulator, _turn: turn }
+}
+
+/// A bare HTTP POST to the emulator's control API (no client library needed); panics
+/// unless it answers 2xx. Returns the response body.
+pub fn post(port: u16, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to emulator");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send to emulator");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read from emulator");
+    let status_ok = response.split_whitespace().nth(1).is_some_and(|code| code.starts_with('2'));
+    assert!(status_ok, "POST {path} failed: {}", response.lines().next().unwrap_or(""));
+    response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
+/// Output of a finished command as (status code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.stdin(Stdio::null()).output().expect("run salesctl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
