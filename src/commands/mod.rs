@@ -61,3 +61,11 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
         .find_map(|cause| cause.downcast_ref::<CliError>())
         .map_or(ExitStatus::GENERAL, |e| e.status)
 }
+
+/// Parses a verb's flags from words, so a verb that runs other verbs (demo) uses their real
+/// flags and defaults instead of building their structs by hand.
+pub fn args_from<A: clap::Args + clap::FromArgMatches>(words: &[&str]) -> anyhow::Result<A> {
+    let command = A::augment_args(clap::Command::new("salesctl").no_binary_name(true));
+    let matches = command.try_get_matches_from(words).map_err(|e| usage_error(e.to_string()))?;
+    Ok(A::from_arg_matches(&matches)?)
+}
