@@ -45,7 +45,7 @@ PY
 
 echo "== 2. --rate 50 for 20 s"
 set +e
-timeout -s INT 20 "$bin" --local generate --rate 50 --output json 2>/tmp/bench-rate.err >/dev/null
+timeout --preserve-status -s INT 20 "$bin" --local generate --rate 50 --output json 2>/tmp/bench-rate.err >/dev/null
 code=$?
 set -e
 line=$(grep '^{' /tmp/bench-rate.err | tail -n 1)
