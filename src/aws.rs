@@ -47,7 +47,11 @@ impl Clients {
         if settings.local {
             // The emulator checks that requests are SigV4-signed, not by whom.
             loader = loader.credentials_provider(Credentials::new(
-                "test", "test", None, None, "salesctl-local",
+                "test",
+                "test",
+                None,
+                None,
+                "salesctl-local",
             ));
         }
         let config = loader.load().await;
@@ -75,8 +79,9 @@ impl Clients {
         // With a custom endpoint the SDK would address `bucket.localhost`, which does not
         // resolve; path-style works against emulators and S3-compatible stores alike.
         let path_style = config.endpoint_url().is_some();
-        let s3_config =
-            aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build();
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(path_style)
+            .build();
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             dynamodb_streams: aws_sdk_dynamodbstreams::Client::new(&config),
@@ -99,13 +104,13 @@ impl Clients {
 
     /// The account the credentials belong to.
     pub async fn account_id(&self) -> anyhow::Result<String> {
-        let identity = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| service_error(format!("cannot read the AWS account: {}", describe(&e))))?;
-        identity.account.ok_or_else(|| service_error("STS returned no account id"))
+        let identity =
+            self.sts.get_caller_identity().send().await.map_err(|e| {
+                service_error(format!("cannot read the AWS account: {}", describe(&e)))
+            })?;
+        identity
+            .account
+            .ok_or_else(|| service_error("STS returned no account id"))
     }
 
     /// The lake bucket: the configured name, else `<prefix>-lake-<account>-<region>`, since
@@ -115,7 +120,11 @@ impl Clients {
             return Ok(bucket.clone());
         }
         let account = self.account_id().await?;
-        Ok(format!("{}-lake-{account}-{}", settings.stack_prefix, self.region()))
+        Ok(format!(
+            "{}-lake-{account}-{}",
+            settings.stack_prefix,
+            self.region()
+        ))
     }
 }
 

@@ -47,7 +47,12 @@ pub struct GlobalArgs {
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Prefix of every resource name, so two stacks can live side by side.
-    #[arg(long, global = true, env = "SALESCTL_STACK_PREFIX", value_name = "PREFIX")]
+    #[arg(
+        long,
+        global = true,
+        env = "SALESCTL_STACK_PREFIX",
+        value_name = "PREFIX"
+    )]
     pub stack_prefix: Option<String>,
     /// DynamoDB table (default: <prefix>-orders).
     #[arg(long, global = true, env = "SALESCTL_TABLE", value_name = "NAME")]
@@ -82,4 +87,24 @@ impl GlobalArgs {
 pub enum Command {
     /// Write realistic orders into DynamoDB, updating and deleting some.
     Generate(commands::generate::Args),
+    /// Run the Pipe and Firehose stages locally (DynamoDB stream -> Kinesis -> S3).
+    Relay(commands::relay::Args),
+    /// Run SQL on Athena or on the embedded engine over the lake.
+    Query(commands::query::Args),
+    /// Sales report: revenue, units, top products, CDC mix and a 7-day projection.
+    Report(commands::report::Args),
+    /// Create the whole AWS stack (what exists is left as it is); --dry-run shows the plan.
+    Up(commands::up::Args),
+    /// State of every resource of the stack, the Lambda version and the lake's objects.
+    Status(commands::status::Args),
+    /// Delete everything 'up' made, in reverse order (asks first unless --yes).
+    Down(commands::down::Args),
+    /// Build the transform Lambda for provided.al2023, deploy it and point Firehose at it.
+    DeployLambda(commands::deploy_lambda::Args),
+    /// Follow the CDC stream and show every change once, decoded (MODIFY as old -> new).
+    TailCdc(commands::tail::Args),
+    /// Apply the Firehose transform to a transformation event or to stream records (FILE or stdin).
+    Transform(commands::transform::Args),
+    /// The whole pipeline on the local emulator: up, generate, relay, report and a query.
+    Demo(commands::demo::Args),
 }

@@ -27,21 +27,33 @@ impl Context {
     ) -> Context {
         let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::io::stdout().is_terminal();
-        Context { settings, requested_output, color, clients: OnceCell::new(), shutdown }
+        Context {
+            settings,
+            requested_output,
+            color,
+            clients: OnceCell::new(),
+            shutdown,
+        }
     }
 
     /// The output format: what the user asked for, else a table for a person at a terminal
     /// and JSON lines for a pipe.
     pub fn output(&self) -> OutputFormat {
         self.requested_output.unwrap_or_else(|| {
-            if std::io::stdout().is_terminal() { OutputFormat::Table } else { OutputFormat::Json }
+            if std::io::stdout().is_terminal() {
+                OutputFormat::Table
+            } else {
+                OutputFormat::Json
+            }
         })
     }
 
     /// AWS clients, resolved on first use so verbs that need no AWS never look for
     /// credentials.
     pub async fn aws(&self) -> anyhow::Result<&Clients> {
-        self.clients.get_or_try_init(|| Clients::load(&self.settings)).await
+        self.clients
+            .get_or_try_init(|| Clients::load(&self.settings))
+            .await
     }
 
     /// True once Ctrl-C was pressed.

@@ -21,8 +21,14 @@ fn main() -> ExitCode {
             // clap's first line names the flag, the value and why; the usage block that
             // follows it is noise in a script's log.
             let rendered = e.render().to_string();
-            let line = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-            eprintln!("salesctl: error: {} (see --help)", line.trim_start_matches("error: ").trim());
+            let line = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            eprintln!(
+                "salesctl: error: {} (see --help)",
+                line.trim_start_matches("error: ").trim()
+            );
             return ExitCode::from(ExitStatus::USAGE.0);
         }
     };
@@ -55,6 +61,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let ctx = Context::new(settings, cli.global.output, stop_rx);
     match cli.command {
         Command::Generate(args) => commands::generate::run(&ctx, args).await,
+        Command::Relay(args) => commands::relay::run(&ctx, args).await,
+        Command::Query(args) => commands::query::run(&ctx, args).await,
+        Command::Report(args) => commands::report::run(&ctx, args).await,
+        Command::Up(args) => commands::up::run(&ctx, args).await,
+        Command::Status(args) => commands::status::run(&ctx, args).await,
+        Command::Down(args) => commands::down::run(&ctx, args).await,
+        Command::DeployLambda(args) => commands::deploy_lambda::run(&ctx, args).await,
+        Command::TailCdc(args) => commands::tail::run(&ctx, args).await,
+        Command::Transform(args) => commands::transform::run(&ctx, args).await,
+        Command::Demo(args) => commands::demo::run(&ctx, args).await,
     }
 }
 

@@ -164,18 +164,78 @@ struct Product {
 }
 
 const CATALOGUE: &[Product] = &[
-    Product { name: "Laptop", category: "computers", min_cents: 79_900, max_cents: 249_900 },
-    Product { name: "Monitor", category: "computers", min_cents: 14_900, max_cents: 89_900 },
-    Product { name: "Keyboard", category: "accessories", min_cents: 1_999, max_cents: 17_900 },
-    Product { name: "Mouse", category: "accessories", min_cents: 999, max_cents: 9_900 },
-    Product { name: "Headphones", category: "audio", min_cents: 2_999, max_cents: 39_900 },
-    Product { name: "Speaker", category: "audio", min_cents: 3_999, max_cents: 29_900 },
-    Product { name: "Smartphone", category: "phones", min_cents: 19_900, max_cents: 139_900 },
-    Product { name: "Phone Case", category: "phones", min_cents: 999, max_cents: 4_999 },
-    Product { name: "Tablet", category: "computers", min_cents: 24_900, max_cents: 119_900 },
-    Product { name: "Smartwatch", category: "wearables", min_cents: 12_900, max_cents: 79_900 },
-    Product { name: "USB-C Cable", category: "accessories", min_cents: 599, max_cents: 2_999 },
-    Product { name: "Webcam", category: "accessories", min_cents: 3_999, max_cents: 19_900 },
+    Product {
+        name: "Laptop",
+        category: "computers",
+        min_cents: 79_900,
+        max_cents: 249_900,
+    },
+    Product {
+        name: "Monitor",
+        category: "computers",
+        min_cents: 14_900,
+        max_cents: 89_900,
+    },
+    Product {
+        name: "Keyboard",
+        category: "accessories",
+        min_cents: 1_999,
+        max_cents: 17_900,
+    },
+    Product {
+        name: "Mouse",
+        category: "accessories",
+        min_cents: 999,
+        max_cents: 9_900,
+    },
+    Product {
+        name: "Headphones",
+        category: "audio",
+        min_cents: 2_999,
+        max_cents: 39_900,
+    },
+    Product {
+        name: "Speaker",
+        category: "audio",
+        min_cents: 3_999,
+        max_cents: 29_900,
+    },
+    Product {
+        name: "Smartphone",
+        category: "phones",
+        min_cents: 19_900,
+        max_cents: 139_900,
+    },
+    Product {
+        name: "Phone Case",
+        category: "phones",
+        min_cents: 999,
+        max_cents: 4_999,
+    },
+    Product {
+        name: "Tablet",
+        category: "computers",
+        min_cents: 24_900,
+        max_cents: 119_900,
+    },
+    Product {
+        name: "Smartwatch",
+        category: "wearables",
+        min_cents: 12_900,
+        max_cents: 79_900,
+    },
+    Product {
+        name: "USB-C Cable",
+        category: "accessories",
+        min_cents: 599,
+        max_cents: 2_999,
+    },
+    Product {
+        name: "Webcam",
+        category: "accessories",
+        min_cents: 3_999,
+        max_cents: 19_900,
+    },
 ];
 
 /// Region and its currency; weights favour the larger markets.
@@ -190,8 +250,17 @@ const REGIONS: &[(&str, &str, u32)] = &[
 ];
 
 /// Most orders are for one item; a few are bulk.
-const QUANTITY_WEIGHTS: &[(u32, u32)] =
-    &[(1, 55), (2, 22), (3, 10), (4, 5), (5, 3), (6, 2), (8, 1), (10, 1), (12, 1)];
+const QUANTITY_WEIGHTS: &[(u32, u32)] = &[
+    (1, 55),
+    (2, 22),
+    (3, 10),
+    (4, 5),
+    (5, 3),
+    (6, 2),
+    (8, 1),
+    (10, 1),
+    (12, 1),
+];
 
 /// Live orders beyond this are forgotten (left in the table untouched) to bound memory.
 const MAX_TRACKED: usize = 100_000;
@@ -215,7 +284,13 @@ impl OrderGenerator {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        OrderGenerator { rng, config, next_seq: 0, open: Vec::new(), closed: Vec::new() }
+        OrderGenerator {
+            rng,
+            config,
+            next_seq: 0,
+            open: Vec::new(),
+            closed: Vec::new(),
+        }
     }
 
     /// Orders acknowledged and not deleted that the generator still tracks.
@@ -252,7 +327,11 @@ impl OrderGenerator {
         }
         if self.tracked() >= MAX_TRACKED {
             // Forget the oldest-looking entry rather than grow without bound.
-            let pool = if self.closed.is_empty() { &mut self.open } else { &mut self.closed };
+            let pool = if self.closed.is_empty() {
+                &mut self.open
+            } else {
+                &mut self.closed
+            };
             if !pool.is_empty() {
                 pool.swap_remove(0);
             }
@@ -297,7 +376,10 @@ impl OrderGenerator {
             created_at: now,
             updated_at: now,
         };
-        PlannedOp { kind: OpKind::Insert, order }
+        PlannedOp {
+            kind: OpKind::Insert,
+            order,
+        }
     }
 
     fn plan_update(&mut self, now: DateTime<Utc>) -> Option<PlannedOp> {
@@ -316,7 +398,10 @@ impl OrderGenerator {
             done => done,
         };
         order.updated_at = now.max(order.updated_at);
-        Some(PlannedOp { kind: OpKind::Update, order })
+        Some(PlannedOp {
+            kind: OpKind::Update,
+            order,
+        })
     }
 
     fn plan_delete(&mut self) -> Option<PlannedOp> {
@@ -330,7 +415,10 @@ impl OrderGenerator {
         } else {
             self.closed.swap_remove(index - self.open.len())
         };
-        Some(PlannedOp { kind: OpKind::Delete, order })
+        Some(PlannedOp {
+            kind: OpKind::Delete,
+            order,
+        })
     }
 }
 
@@ -432,7 +520,12 @@ mod tests {
     fn tutorial_schema_has_exactly_the_four_columns() {
         let mut g = generator(3, 0.0, 0.0);
         let op = g.plan_new_order(at(0)).pop().unwrap();
-        let names: Vec<_> = op.order.attributes(Schema::Tutorial).iter().map(|a| a.0).collect();
+        let names: Vec<_> = op
+            .order
+            .attributes(Schema::Tutorial)
+            .iter()
+            .map(|a| a.0)
+            .collect();
         assert_eq!(names, ["orderid", "product_name", "quantity", "price"]);
         assert_eq!(Schema::Tutorial.key_attribute(), "orderid");
     }
@@ -506,7 +599,10 @@ mod tests {
     #[test]
     fn run_tags_are_short_base36() {
         let tag = new_run_tag();
-        assert!(tag.len() <= 13 && tag.chars().all(|c| c.is_ascii_alphanumeric()), "{tag}");
+        assert!(
+            tag.len() <= 13 && tag.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{tag}"
+        );
         assert_eq!(to_base36(0), "0");
         assert_eq!(to_base36(36 * 36 + 35), "10z");
     }

@@ -87,7 +87,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(headers: impl IntoIterator<Item = impl Into<String>>) -> Table {
-        Table { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Table {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, row: Vec<Cell>) {
@@ -125,7 +128,11 @@ impl Table {
         }
         table.set_header(self.headers.iter().map(|h| {
             let cell = TableCell::new(h);
-            if color { cell.add_attribute(comfy_table::Attribute::Bold) } else { cell }
+            if color {
+                cell.add_attribute(comfy_table::Attribute::Bold)
+            } else {
+                cell
+            }
         }));
         for row in &self.rows {
             table.add_row(row.iter().map(|c| {
@@ -147,8 +154,16 @@ mod tests {
 
     fn sample() -> Table {
         let mut t = Table::new(["product", "revenue", "note"]);
-        t.push(vec![Cell::text("Laptop"), Cell::number("1249.90"), Cell::text("a \"b\", c")]);
-        t.push(vec![Cell::text("Mouse"), Cell::Number("0.10".into()), Cell::Null]);
+        t.push(vec![
+            Cell::text("Laptop"),
+            Cell::number("1249.90"),
+            Cell::text("a \"b\", c"),
+        ]);
+        t.push(vec![
+            Cell::text("Mouse"),
+            Cell::Number("0.10".into()),
+            Cell::Null,
+        ]);
         t
     }
 

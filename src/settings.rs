@@ -73,7 +73,9 @@ impl Settings {
     /// True when the endpoint is an emulator on this machine rather than AWS: local stages
     /// run and the local SQL engine is the default.
     pub fn targets_emulator(&self) -> bool {
-        let endpoint = self.effective_endpoint().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+        let endpoint = self
+            .effective_endpoint()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
         endpoint.is_some_and(|url| is_loopback_url(&url))
     }
 }
@@ -131,8 +133,16 @@ impl FileSettings {
             }
         };
         toml::from_str(&text).map_err(|e| {
-            let first_line = e.message().lines().next().unwrap_or("invalid TOML").to_string();
-            config_error(format!("config file {} is invalid: {first_line}", path.display()))
+            let first_line = e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .to_string();
+            config_error(format!(
+                "config file {} is invalid: {first_line}",
+                path.display()
+            ))
         })
     }
 }
@@ -216,7 +226,10 @@ mod tests {
         .unwrap();
         let s = resolve(
             file,
-            Overrides { table: Some("from-flag".into()), ..Overrides::default() },
+            Overrides {
+                table: Some("from-flag".into()),
+                ..Overrides::default()
+            },
         );
         assert_eq!(s.table, "from-flag");
         assert_eq!(s.stream, "file-stream");
@@ -224,7 +237,10 @@ mod tests {
         assert_eq!(s.buffer_seconds, 15);
         let s = resolve(
             FileSettings::default(),
-            Overrides { stack_prefix: Some("green-2".into()), ..Overrides::default() },
+            Overrides {
+                stack_prefix: Some("green-2".into()),
+                ..Overrides::default()
+            },
         );
         assert_eq!(s.glue_database, "green_2");
     }
@@ -236,7 +252,13 @@ mod tests {
 
     #[test]
     fn local_mode_points_at_loopback() {
-        let s = resolve(FileSettings::default(), Overrides { local: true, ..Overrides::default() });
+        let s = resolve(
+            FileSettings::default(),
+            Overrides {
+                local: true,
+                ..Overrides::default()
+            },
+        );
         assert_eq!(s.region.as_deref(), Some(LOCAL_REGION));
         assert!(s.targets_emulator());
         assert!(is_loopback_url("http://localhost:4566"));

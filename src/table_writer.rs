@@ -46,7 +46,10 @@ impl TableWriter {
                 )));
             }
             Err(e) => {
-                return Err(service_error(format!("cannot describe table '{table}': {}", describe(&e))));
+                return Err(service_error(format!(
+                    "cannot describe table '{table}': {}",
+                    describe(&e)
+                )));
             }
         };
         let key = described
@@ -59,16 +62,27 @@ impl TableWriter {
         if let Some(key) = key.filter(|k| k != expected) {
             return Err(service_error(format!(
                 "table '{table}' is keyed on '{key}' but this schema writes '{expected}': pass --schema {} or another --table",
-                if key == "orderid" { "tutorial" } else { "orders" }
+                if key == "orderid" {
+                    "tutorial"
+                } else {
+                    "orders"
+                }
             )));
         }
-        Ok(TableWriter { client, table: table.to_string(), schema })
+        Ok(TableWriter {
+            client,
+            table: table.to_string(),
+            schema,
+        })
     }
 
     /// Writes every operation (at most [`MAX_BATCH`], distinct keys) and returns once all
     /// are durably written, or with an error if they could not be.
     pub async fn write(&self, ops: &[PlannedOp]) -> anyhow::Result<BatchReport> {
-        let mut requests = ops.iter().map(|op| self.request_for(op)).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut requests = ops
+            .iter()
+            .map(|op| self.request_for(op))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut report = BatchReport::default();
         let mut round = 0;
         while !requests.is_empty() {
@@ -109,12 +123,18 @@ impl TableWriter {
                     .into_iter()
                     .map(|(name, value)| (name.to_string(), attribute_value(value)))
                     .collect();
-                let put = PutRequest::builder().set_item(Some(item)).build().context("building a put request")?;
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .context("building a put request")?;
                 WriteRequest::builder().put_request(put).build()
             }
             OpKind::Delete => {
                 let delete = DeleteRequest::builder()
-                    .key(self.schema.key_attribute(), AttributeValue::S(op.order.order_id.clone()))
+                    .key(
+                        self.schema.key_attribute(),
+                        AttributeValue::S(op.order.order_id.clone()),
+                    )
                     .build()
                     .context("building a delete request")?;
                 WriteRequest::builder().delete_request(delete).build()
@@ -133,7 +153,9 @@ fn attribute_value(value: AttrValue) -> AttributeValue {
 
 /// Exponential backoff with full jitter: 25 ms doubling, capped at 5 s.
 pub fn backoff(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(25).saturating_mul(1 << attempt.min(8)).min(Duration::from_secs(5));
+    let cap = Duration::from_millis(25)
+        .saturating_mul(1 << attempt.min(8))
+        .min(Duration::from_secs(5));
     let jitter: f64 = rand::random();
     cap.mul_f64(0.5 + jitter / 2.0)
 }

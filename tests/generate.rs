@@ -5,40 +5,10 @@ mod common;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Select,
-    StreamSpecification, StreamViewType,
-};
+use aws_sdk_dynamodb::types::Select;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use common::{Session, run, session};
+use common::{Session, create_table, run, session};
 use salesctl::aws::Clients;
-
-async fn create_table(clients: &Clients, name: &str, key: &str) -> String {
-    let out = clients
-        .dynamodb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name(key).key_type(KeyType::Hash).build().unwrap())
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    out.table_description.unwrap().latest_stream_arn.unwrap()
-}
 
 async fn count_items(clients: &Clients, table: &str) -> i64 {
     let mut total = 0i64;
@@ -64,8 +34,17 @@ async fn count_items(clients: &Clients, table: &str) -> i64 {
 /// Every event on the table's stream, counted by event name.
 async fn stream_event_counts(clients: &Clients, stream_arn: &str) -> HashMap<String, u64> {
     let streams = &clients.dynamodb_streams;
-    let description = streams.describe_stream().stream_arn(stream_arn).send().await.unwrap();
-    let shards = description.stream_description.unwrap().shards.unwrap_or_default();
+    let description = streams
+        .describe_stream()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .unwrap();
+    let shards = description
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap_or_default();
     let mut counts = HashMap::new();
     for shard in shards {
         let mut iterator = streams
@@ -78,13 +57,20 @@ async fn stream_event_counts(clients: &Clients, stream_arn: &str) -> HashMap<Str
             .unwrap()
             .shard_iterator;
         while let Some(it) = iterator {
-            let page = streams.get_records().shard_iterator(it).send().await.unwrap();
+            let page = streams
+                .get_records()
+                .shard_iterator(it)
+                .send()
+                .await
+                .unwrap();
             let records = page.records.unwrap_or_default();
             if records.is_empty() {
                 break;
             }
             for r in records {
-                *counts.entry(r.event_name.unwrap().as_str().to_string()).or_insert(0) += 1;
+                *counts
+                    .entry(r.event_name.unwrap().as_str().to_string())
+                    .or_insert(0) += 1;
             }
             iterator = page.next_shard_iterator;
         }
@@ -93,7 +79,11 @@ async fn stream_event_counts(clients: &Clients, stream_arn: &str) -> HashMap<Str
 }
 
 fn summary_of(stderr: &str) -> serde_json::Value {
-    let line = stderr.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no summary in {stderr}"));
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
     serde_json::from_str(line).unwrap()
 }
 
@@ -108,7 +98,20 @@ async fn unpaced_run_counts_match_the_table_and_the_stream_exactly() {
     let stream = create_table(&clients, "salesctl-orders", "order_id").await;
     let (code, stdout, stderr) = generate(
         &s,
-        &["--interval", "0s", "--count", "300", "--seed", "42", "--update-ratio", "0.3", "--delete-ratio", "0.1", "--output", "json"],
+        &[
+            "--interval",
+            "0s",
+            "--count",
+            "300",
+            "--seed",
+            "42",
+            "--update-ratio",
+            "0.3",
+            "--delete-ratio",
+            "0.1",
+            "--output",
+            "json",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     let summary = summary_of(&stderr);
@@ -118,16 +121,44 @@ async fn unpaced_run_counts_match_the_table_and_the_stream_exactly() {
     assert!(n("deleted") > 5, "{summary}");
     assert_eq!(n("failed"), 0);
     // One JSON line per written operation, each naming what it did.
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len() as u64, n("inserted") + n("updated") + n("deleted"));
-    assert_eq!(lines.iter().filter(|l| l["operation"] == "insert").count(), 300);
-    assert!(lines.iter().all(|l| l["order_id"].as_str().unwrap().starts_with("o-")));
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len() as u64,
+        n("inserted") + n("updated") + n("deleted")
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l["operation"] == "insert").count(),
+        300
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["order_id"].as_str().unwrap().starts_with("o-"))
+    );
 
-    assert_eq!(count_items(&clients, "salesctl-orders").await, (n("inserted") - n("deleted")) as i64);
+    assert_eq!(
+        count_items(&clients, "salesctl-orders").await,
+        (n("inserted") - n("deleted")) as i64
+    );
     let events = stream_event_counts(&clients, &stream).await;
-    assert_eq!(events.get("INSERT").copied().unwrap_or(0), n("inserted"), "{events:?}");
-    assert_eq!(events.get("MODIFY").copied().unwrap_or(0), n("updated"), "{events:?}");
-    assert_eq!(events.get("REMOVE").copied().unwrap_or(0), n("deleted"), "{events:?}");
+    assert_eq!(
+        events.get("INSERT").copied().unwrap_or(0),
+        n("inserted"),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.get("MODIFY").copied().unwrap_or(0),
+        n("updated"),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.get("REMOVE").copied().unwrap_or(0),
+        n("deleted"),
+        "{events:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,16 +169,27 @@ async fn paced_run_and_tutorial_schema() {
     let started = std::time::Instant::now();
     let (code, stdout, stderr) = generate(
         &s,
-        &["--table", "tutorial", "--schema", "tutorial", "--rate", "40", "--count", "40", "--output", "json"],
+        &[
+            "--table", "tutorial", "--schema", "tutorial", "--rate", "40", "--count", "40",
+            "--output", "json",
+        ],
     );
     let elapsed = started.elapsed();
     assert_eq!(code, 0, "{stderr}");
     // 40 orders at 40/s: the last is due at 975 ms, so the run cannot finish much sooner.
     assert!(elapsed.as_millis() >= 975, "finished too fast: {elapsed:?}");
     let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-    let mut keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["operation", "orderid", "price", "product_name", "quantity"]);
+    assert_eq!(
+        keys,
+        ["operation", "orderid", "price", "product_name", "quantity"]
+    );
     let summary = summary_of(&stderr);
     assert_eq!(summary["inserted"], 40);
     assert_eq!(
@@ -174,7 +216,10 @@ async fn wrong_key_for_the_schema_is_refused_before_writing() {
     let s = session();
     let clients = s.clients().await;
     create_table(&clients, "salesctl-orders", "order_id").await;
-    let (code, _, stderr) = generate(&s, &["--schema", "tutorial", "--count", "3", "--interval", "0s"]);
+    let (code, _, stderr) = generate(
+        &s,
+        &["--schema", "tutorial", "--count", "3", "--interval", "0s"],
+    );
     assert_eq!(code, 254, "{stderr}");
     assert!(stderr.contains("keyed on 'order_id'"), "{stderr}");
     assert_eq!(count_items(&clients, "salesctl-orders").await, 0);
@@ -184,11 +229,20 @@ async fn wrong_key_for_the_schema_is_refused_before_writing() {
 fn bad_flags_are_usage_errors_naming_the_value() {
     let s = session();
     for (args, needle) in [
-        (vec!["--interval", "3parsecs"], "'3parsecs' is not a duration"),
+        (
+            vec!["--interval", "3parsecs"],
+            "'3parsecs' is not a duration",
+        ),
         (vec!["--update-ratio", "1.5"], "'1.5' is not a ratio"),
         (vec!["--rate=-4"], "'-4' is not a rate"),
-        (vec!["--rate", "5", "--interval", "1s"], "cannot be used with"),
-        (vec!["--update-ratio", "0.7", "--delete-ratio", "0.4"], "must be below 1"),
+        (
+            vec!["--rate", "5", "--interval", "1s"],
+            "cannot be used with",
+        ),
+        (
+            vec!["--update-ratio", "0.7", "--delete-ratio", "0.4"],
+            "must be below 1",
+        ),
     ] {
         let (code, stdout, stderr) = generate(&s, &args);
         assert_eq!(code, 252, "{args:?}: {stderr}");

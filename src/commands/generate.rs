@@ -93,7 +93,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if let Some(error) = first_error {
         return Err(error.context(format!("{} writes failed", summary.failed)));
     }
-    Ok(if interrupted { ExitStatus::INTERRUPTED } else { ExitStatus::SUCCESS })
+    Ok(if interrupted {
+        ExitStatus::INTERRUPTED
+    } else {
+        ExitStatus::SUCCESS
+    })
 }
 
 type BatchResult = (Vec<PlannedOp>, anyhow::Result<BatchReport>);
@@ -112,7 +116,11 @@ async fn drive(
 ) -> (Summary, bool, Option<anyhow::Error>) {
     let started = Instant::now();
     let limit = args.count.unwrap_or(u64::MAX);
-    let max_in_flight = if pacer.is_unpaced() { usize::from(args.concurrency) } else { 4 };
+    let max_in_flight = if pacer.is_unpaced() {
+        usize::from(args.concurrency)
+    } else {
+        4
+    };
     let mut summary = Summary::default();
     let mut first_error = None;
     let mut pending: Vec<PlannedOp> = Vec::new();
@@ -142,7 +150,10 @@ async fn drive(
             }
         }
         let all_planned = pacer.issued() >= limit || interrupted || first_error.is_some();
-        if all_planned && in_flight.is_empty() && (pending.is_empty() || interrupted || first_error.is_some()) {
+        if all_planned
+            && in_flight.is_empty()
+            && (pending.is_empty() || interrupted || first_error.is_some())
+        {
             break;
         }
         let next_due = started + pacer.next_due();
@@ -203,9 +214,18 @@ fn written_line(op: &PlannedOp, schema: Schema) -> String {
     format!("{{\"operation\":\"{operation}\",{}", &order[1..])
 }
 
-fn print_summary(ctx: &Context, output: OutputFormat, s: &Summary, elapsed: Duration) -> anyhow::Result<()> {
+fn print_summary(
+    ctx: &Context,
+    output: OutputFormat,
+    s: &Summary,
+    elapsed: Duration,
+) -> anyhow::Result<()> {
     let seconds = elapsed.as_secs_f64();
-    let rate = if seconds > 0.0 { s.inserted as f64 / seconds } else { 0.0 };
+    let rate = if seconds > 0.0 {
+        s.inserted as f64 / seconds
+    } else {
+        0.0
+    };
     let fields = [
         ("inserted", Cell::number(s.inserted)),
         ("updated", Cell::number(s.updated)),
@@ -248,10 +268,16 @@ impl Progress {
             } else {
                 "{spinner} [{elapsed_precise}] {msg}"
             };
-            bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
             bar
         });
-        Progress { bar, last_plain: std::cell::Cell::new(Instant::now()) }
+        Progress {
+            bar,
+            last_plain: std::cell::Cell::new(Instant::now()),
+        }
     }
 
     fn update(&self, s: &Summary, elapsed: Duration) {
@@ -291,14 +317,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 100_000.0 => Ok(rate),
-        _ => Err(format!("'{text}' is not a rate; use a number of orders per second above 0, e.g. 50")),
+        _ => Err(format!(
+            "'{text}' is not a rate; use a number of orders per second above 0, e.g. 50"
+        )),
     }
 }
 
 fn parse_ratio(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if (0.0..1.0).contains(&r) => Ok(r),
-        _ => Err(format!("'{text}' is not a ratio; use a share between 0 and 1, e.g. 0.2")),
+        _ => Err(format!(
+            "'{text}' is not a ratio; use a share between 0 and 1, e.g. 0.2"
+        )),
     }
 }
 
@@ -310,7 +340,11 @@ mod tests {
     fn durations_and_ratios_parse_or_explain() {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert!(parse_duration("3 parsecs").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_duration("3 parsecs")
+                .unwrap_err()
+                .contains("not a duration")
+        );
         assert_eq!(parse_ratio("0.2"), Ok(0.2));
         assert!(parse_ratio("1.5").is_err());
         assert!(parse_ratio("-0.1").is_err());

@@ -3,7 +3,17 @@
 
 use std::fmt;
 
+pub mod demo;
+pub mod deploy_lambda;
+pub mod down;
 pub mod generate;
+pub mod query;
+pub mod relay;
+pub mod report;
+pub mod status;
+pub mod tail;
+pub mod transform;
+pub mod up;
 
 /// The process exit status a verb asks for. The values follow the AWS CLI v2 return codes
 /// so scripts written against `aws` keep working against `salesctl`.
@@ -43,15 +53,35 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 pub fn usage_error(message: impl Into<String>) -> anyhow::Error {
-    CliError { status: ExitStatus::USAGE, message: message.into() }.into()
+    CliError {
+        status: ExitStatus::USAGE,
+        message: message.into(),
+    }
+    .into()
 }
 
 pub fn config_error(message: impl Into<String>) -> anyhow::Error {
-    CliError { status: ExitStatus::CONFIG, message: message.into() }.into()
+    CliError {
+        status: ExitStatus::CONFIG,
+        message: message.into(),
+    }
+    .into()
+}
+
+pub fn interrupted_error(message: impl Into<String>) -> anyhow::Error {
+    CliError {
+        status: ExitStatus::INTERRUPTED,
+        message: message.into(),
+    }
+    .into()
 }
 
 pub fn service_error(message: impl Into<String>) -> anyhow::Error {
-    CliError { status: ExitStatus::SERVICE, message: message.into() }.into()
+    CliError {
+        status: ExitStatus::SERVICE,
+        message: message.into(),
+    }
+    .into()
 }
 
 /// The exit status an error should end the process with.
@@ -66,6 +96,8 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
 /// flags and defaults instead of building their structs by hand.
 pub fn args_from<A: clap::Args + clap::FromArgMatches>(words: &[&str]) -> anyhow::Result<A> {
     let command = A::augment_args(clap::Command::new("salesctl").no_binary_name(true));
-    let matches = command.try_get_matches_from(words).map_err(|e| usage_error(e.to_string()))?;
+    let matches = command
+        .try_get_matches_from(words)
+        .map_err(|e| usage_error(e.to_string()))?;
     Ok(A::from_arg_matches(&matches)?)
 }

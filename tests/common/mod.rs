@@ -58,9 +58,16 @@ fn start() -> Result<Emulator, String> {
         .read_line(&mut line)
         .map_err(|e| format!("emulator did not report ready: {e}"))?;
     if line.trim() != "ready" {
-        return Err(format!("emulator failed to start on port {port} (said {line:?})"));
+        return Err(format!(
+            "emulator failed to start on port {port} (said {line:?})"
+        ));
     }
-    Ok(Emulator { port, endpoint: format!("http://127.0.0.1:{port}"), _child: child, _stdin: stdin })
+    Ok(Emulator {
+        port,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _child: child,
+        _stdin: stdin,
+    })
 }
 
 /// The emulator for this test binary, started on first use. Fails the test (never skips)
@@ -87,18 +94,30 @@ impl Session {
     pub fn settings(&self) -> Settings {
         settings::resolve(
             FileSettings::default(),
-            Overrides { local: true, endpoint_url: Some(self.emulator.endpoint.clone()), ..Overrides::default() },
+            Overrides {
+                local: true,
+                endpoint_url: Some(self.emulator.endpoint.clone()),
+                ..Overrides::default()
+            },
         )
     }
 
     pub async fn clients(&self) -> Clients {
-        Clients::load(&self.settings()).await.expect("clients for the emulator")
+        Clients::load(&self.settings())
+            .await
+            .expect("clients for the emulator")
     }
 
     /// The salesctl binary, pointed at this emulator, with no ambient AWS settings.
     pub fn salesctl(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
-        for var in ["AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "NO_COLOR"] {
+        for var in [
+            "AWS_PROFILE",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+            "NO_COLOR",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("SALESCTL_LOCAL_ENDPOINT", &self.emulator.endpoint)
@@ -114,14 +133,18 @@ pub fn session() -> Session {
     let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let emulator = emulator();
     post(emulator.port, "/moto-api/reset", "");
-    Session { emulator, _turn: turn }
+    Session {
+        emulator,
+        _turn: turn,
+    }
 }
 
 /// A bare HTTP POST to the emulator's control API (no client library needed); panics
 /// unless it answers 2xx. Returns the response body.
 pub fn post(port: u16, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to emulator");
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to emulator");
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -129,10 +152,22 @@ pub fn post(port: u16, path: &str, body: &str) -> String {
     )
     .expect("send to emulator");
     let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read from emulator");
-    let status_ok = response.split_whitespace().nth(1).is_some_and(|code| code.starts_with('2'));
-    assert!(status_ok, "POST {path} failed: {}", response.lines().next().unwrap_or(""));
-    response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    stream
+        .read_to_string(&mut response)
+        .expect("read from emulator");
+    let status_ok = response
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|code| code.starts_with('2'));
+    assert!(
+        status_ok,
+        "POST {path} failed: {}",
+        response.lines().next().unwrap_or("")
+    );
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 /// Output of a finished command as (status code, stdout, stderr).
@@ -146,5 +181,42 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Creates an on-demand table keyed by `key` (a string) with a NEW_AND_OLD_IMAGES stream,
+/// as `salesctl up` would; returns the stream's ARN.
+pub async fn create_table(clients: &Clients, name: &str, key: &str) -> String {
+    let out = clients
+        .dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.table_description.unwrap().latest_stream_arn.unwrap()
 }

@@ -1,0 +1,92 @@
+//! `salesctl demo`: the whole pipeline on the local emulator in one go — provision, write
+//! orders, relay them into the lake, then report and query — each step headed and timed.
+
+use std::future::Future;
+use std::time::Instant;
+
+use crate::commands::{
+    ExitStatus, args_from, generate, interrupted_error, query, relay, report, up, usage_error,
+};
+use crate::context::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// New orders to write (updates and deletes come on top).
+    #[arg(long, default_value = "300")]
+    pub orders: u64,
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    if !ctx.settings.targets_emulator() {
+        return Err(usage_error(
+            "demo runs against the local emulator: start it with 'scripts/local-aws start' and pass --local",
+        ));
+    }
+    let started = Instant::now();
+    let count = args.orders.to_string();
+    step(
+        ctx,
+        "1/5 provision the stack",
+        "salesctl up",
+        up::run(ctx, args_from(&[])?),
+    )
+    .await?;
+    step(
+        ctx,
+        "2/5 write orders, then update and delete some",
+        &format!("salesctl generate --interval 0s --count {count}"),
+        generate::run(ctx, args_from(&["--interval", "0s", "--count", &count])?),
+    )
+    .await?;
+    step(
+        ctx,
+        "3/5 move the changes through the pipe and firehose stages into S3",
+        "salesctl relay --drain --buffer-interval 1s",
+        relay::run(ctx, args_from(&["--drain", "--buffer-interval", "1s"])?),
+    )
+    .await?;
+    step(
+        ctx,
+        "4/5 reports on the lake",
+        "salesctl report",
+        report::run(ctx, args_from(&[])?),
+    )
+    .await?;
+    let sql = "SELECT status, count(*) AS orders, sum(total) AS value FROM orders_current GROUP BY status ORDER BY orders DESC";
+    step(
+        ctx,
+        "5/5 ask your own question",
+        &format!("salesctl query \"{sql}\""),
+        query::run(ctx, args_from(&[sql])?),
+    )
+    .await?;
+    eprintln!(
+        "\ndemo finished in {:.1}s; run it again to add more orders",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitStatus::SUCCESS)
+}
+
+async fn step(
+    ctx: &Context,
+    heading: &str,
+    command: &str,
+    work: impl Future<Output = anyhow::Result<ExitStatus>>,
+) -> anyhow::Result<()> {
+    eprintln!("\n== {heading}\n$ {command}");
+    let started = Instant::now();
+    let status = work.await?;
+    eprintln!("({:.2}s)", started.elapsed().as_secs_f64());
+    if ctx.is_shutting_down() {
+        return Err(interrupted_error(
+            "demo interrupted by Ctrl-C after this step; run it again to continue",
+        ));
+    }
+    if status != ExitStatus::SUCCESS {
+        return Err(anyhow::anyhow!(
+            "step '{command}' ended with exit status {}",
+            status.0
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `salesctl query`: run SQL on Athena or on the embedded engine over the lake, print the rows
+//! as a table, CSV or JSON lines, then one line of statistics (cost, for Athena).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use crate::commands::{ExitStatus, usage_error};
+use crate::context::Context;
+use crate::render::OutputFormat;
+use crate::sql::{EngineArgs, QueryEngine};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The SQL to run; `-` reads it from stdin.
+    #[arg(
+        value_name = "SQL",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub sql: Option<String>,
+    /// Read the SQL from this file.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    let sql = read_sql(&args)?;
+    let engine = QueryEngine::open(ctx, &args.engine).await?;
+    if let Some(note) = engine.empty_lake_note() {
+        eprintln!("salesctl: note: {note}");
+    }
+    let output = engine.run(&sql).await?;
+    let format = ctx.output();
+    let mut stdout = std::io::stdout().lock();
+    output.table.write(&mut stdout, format, ctx.color)?;
+    // The statistics line would corrupt CSV or JSON lines on stdout, so it goes to stderr there.
+    if format == OutputFormat::Table {
+        writeln!(stdout, "{}", output.stats)?;
+    } else {
+        stdout.flush()?;
+        eprintln!("{}", output.stats);
+    }
+    Ok(ExitStatus::SUCCESS)
+}
+
+fn read_sql(args: &Args) -> anyhow::Result<String> {
+    let sql = match (&args.sql, &args.file) {
+        (_, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+            usage_error(format!("cannot read the SQL file {}: {e}", path.display()))
+        })?,
+        (Some(dash), None) if dash == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| usage_error(format!("cannot read SQL from stdin: {e}")))?;
+            text
+        }
+        (Some(sql), None) => sql.clone(),
+        (None, None) => String::new(),
+    };
+    // A trailing `;` is habit from SQL shells; both engines want a single bare statement.
+    let sql = sql.trim().trim_end_matches(';').trim().to_string();
+    if sql.is_empty() {
+        return Err(usage_error(
+            "no SQL to run: pass it as an argument, with --file FILE, or '-' for stdin",
+        ));
+    }
+    Ok(sql)
+}

@@ -1,0 +1,106 @@
+//! `salesctl relay`: run the Pipe and Firehose stages in-process against the local emulator,
+//! checkpointed, until drained (`--drain`) or Ctrl-C.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::commands::generate::parse_duration;
+use crate::commands::{ExitStatus, usage_error};
+use crate::context::Context;
+use crate::relay::{Relay, RelayOptions, RelayReport};
+use crate::render::{Cell, OutputFormat, Table, json_object};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Process everything available now, flush, print counts and exit.
+    #[arg(long)]
+    pub drain: bool,
+    /// Checkpoint file (default: .salesctl/relay-<stack-prefix>.json).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Flush after this long (Firehose's interval hint; default: the settings', 60s).
+    #[arg(long, value_parser = parse_duration)]
+    pub buffer_interval: Option<Duration>,
+    /// Flush at this many MiB (Firehose's size hint; default: the settings', 5).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=128))]
+    pub buffer_mb: Option<u32>,
+    /// Poll interval when nothing is new.
+    #[arg(long, value_parser = parse_duration, default_value = "200ms")]
+    pub poll: Duration,
+    /// Run against real AWS too (where the real Pipe and Firehose already do this work).
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    let report = relay(ctx, &args).await?;
+    render_report(ctx, &report.0, report.1)?;
+    Ok(if ctx.is_shutting_down() {
+        ExitStatus::INTERRUPTED
+    } else {
+        ExitStatus::SUCCESS
+    })
+}
+
+/// Runs the relay as the flags say; returns its report and how long it took.
+pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, Duration)> {
+    if !ctx.settings.targets_emulator() && !args.force {
+        return Err(usage_error(
+            "relay runs the Pipe and Firehose stages locally; on AWS the real services do it: use --local, or --force to run it anyway",
+        ));
+    }
+    let settings = &ctx.settings;
+    let options = RelayOptions {
+        drain: args.drain,
+        checkpoint: args.checkpoint.clone().unwrap_or_else(|| {
+            PathBuf::from(format!(".salesctl/relay-{}.json", settings.stack_prefix))
+        }),
+        buffer_bytes: args.buffer_mb.unwrap_or(settings.buffer_mb) as usize * 1024 * 1024,
+        buffer_age: args
+            .buffer_interval
+            .unwrap_or(Duration::from_secs(settings.buffer_seconds.into())),
+        poll: args.poll,
+    };
+    let aws = ctx.aws().await?;
+    let started = Instant::now();
+    let mut relay = Relay::open(aws, settings, options).await?;
+    let report = relay.run(ctx.shutdown_signal()).await?;
+    Ok((report, started.elapsed()))
+}
+
+pub fn render_report(ctx: &Context, report: &RelayReport, elapsed: Duration) -> anyhow::Result<()> {
+    let seconds = elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 {
+        report.piped.max(report.rows) as f64 / seconds
+    } else {
+        0.0
+    };
+    let fields = [
+        ("piped", Cell::number(report.piped)),
+        ("rows_written", Cell::number(report.rows)),
+        ("processing_failed", Cell::number(report.failed)),
+        (
+            "duplicates_dropped",
+            Cell::number(report.duplicates_dropped),
+        ),
+        ("objects", Cell::number(report.objects)),
+        ("elapsed_seconds", Cell::number(format!("{seconds:.3}"))),
+        ("records_per_second", Cell::number(format!("{rate:.0}"))),
+        ("total_rows_written", Cell::number(report.totals.rows)),
+    ];
+    match ctx.output() {
+        OutputFormat::Table => {
+            let mut table = Table::new(["relay", "value"]);
+            for (name, value) in fields {
+                table.push(vec![Cell::text(name), value]);
+            }
+            table.write(
+                &mut std::io::stdout().lock(),
+                OutputFormat::Table,
+                ctx.color,
+            )?;
+        }
+        _ => println!("{}", json_object(fields.iter().map(|(n, v)| (*n, v)))),
+    }
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The local firehose stage's buffer: transformed rows grouped by dt/hour partition, failed
+//! records kept with their data, flushed by size or age, named as Firehose names its objects.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+
+use crate::relay::state::{ShardRange, sequence_cmp};
+
+/// One Kinesis record as the stage sees it.
+pub struct Incoming<'a> {
+    pub shard_id: &'a str,
+    pub sequence_number: &'a str,
+    pub arrival: DateTime<Utc>,
+    pub data: &'a [u8],
+}
+
+/// What the transform made of a record.
+pub enum Transformed {
+    Row {
+        line: Vec<u8>,
+        dt: String,
+        hour: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// A record the transform rejected, kept whole for the error prefix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedRecord {
+    pub arrival: DateTime<Utc>,
+    pub data: Vec<u8>,
+    pub reason: String,
+}
+
+/// An object to put: key and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectToWrite {
+    pub key: String,
+    pub body: Vec<u8>,
+    pub rows: u64,
+}
+
+#[derive(Default)]
+pub struct Batch {
+    partitions: BTreeMap<(String, String), (Vec<u8>, u64)>,
+    failures: Vec<FailedRecord>,
+    ranges: BTreeMap<String, ShardRange>,
+    bytes: usize,
+    opened: Option<Instant>,
+    first_arrival: Option<DateTime<Utc>>,
+    /// Content fingerprints of the records in this batch, to drop re-put copies.
+    fingerprints: HashSet<u128>,
+    pub duplicates_dropped: u64,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Adds one record unless its content was already delivered (`delivered`) or is already
+    /// in this batch: a killed pipe stage re-puts its last batch, and the copies are
+    /// byte-identical to the originals. `start_after` is the shard's committed position.
+    pub fn add(
+        &mut self,
+        record: &Incoming<'_>,
+        start_after: Option<&str>,
+        delivered: &HashSet<String>,
+        transform: impl FnOnce(&[u8]) -> Transformed,
+    ) {
+        let range = self
+            .ranges
+            .entry(record.shard_id.to_string())
+            .or_insert_with(|| ShardRange {
+                start_after: start_after.map(str::to_string),
+                last: String::new(),
+            });
+        if range.last.is_empty() || sequence_cmp(record.sequence_number, &range.last).is_gt() {
+            range.last = record.sequence_number.to_string();
+        }
+        self.opened.get_or_insert_with(Instant::now);
+        self.first_arrival.get_or_insert(record.arrival);
+        let fingerprint = fingerprint(record.data);
+        if delivered.contains(&fingerprint_text(fingerprint))
+            || !self.fingerprints.insert(fingerprint)
+        {
+            self.duplicates_dropped += 1;
+            return;
+        }
+        self.bytes += record.data.len();
+        match transform(record.data) {
+            Transformed::Row { line, dt, hour } => {
+                let (body, rows) = self.partitions.entry((dt, hour)).or_default();
+                body.extend_from_slice(&line);
+                *rows += 1;
+            }
+            Transformed::Failed { reason } => self.failures.push(FailedRecord {
+                arrival: record.arrival,
+                data: record.data.to_vec(),
+                reason,
+            }),
+        }
+    }
+
+    /// Firehose flushes when either buffering hint is reached.
+    pub fn is_due(&self, max_bytes: usize, max_age: Duration) -> bool {
+        self.bytes >= max_bytes || self.opened.is_some_and(|t| t.elapsed() >= max_age)
+    }
+
+    pub fn ranges(&self) -> &BTreeMap<String, ShardRange> {
+        &self.ranges
+    }
+
+    /// Fingerprints of everything this batch delivers, to remember after the flush.
+    pub fn delivered_fingerprints(&self) -> impl Iterator<Item = String> + '_ {
+        self.fingerprints.iter().map(|f| fingerprint_text(*f))
+    }
+
+    /// The objects of this flush. Names depend only on the batch's content (its Kinesis
+    /// ranges and first arrival time), so replaying an interrupted flush overwrites the
+    /// same objects instead of adding copies.
+    pub fn objects(&self, delivery_stream: &str) -> Vec<ObjectToWrite> {
+        let stamp = self.first_arrival.unwrap_or_default();
+        let id = flush_id(&self.ranges);
+        let suffix = format!(
+            "{delivery_stream}-1-{}-{id}",
+            stamp.format("%Y-%m-%d-%H-%M-%S")
+        );
+        let mut objects: Vec<ObjectToWrite> = self
+            .partitions
+            .iter()
+            .map(|((dt, hour), (body, rows))| ObjectToWrite {
+                key: format!("orders/dt={dt}/hour={hour}/{suffix}"),
+                body: body.clone(),
+                rows: *rows,
+            })
+            .collect();
+        let mut by_day: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
+        for failure in &self.failures {
+            let (body, rows) = by_day
+                .entry(failure.arrival.format("%Y-%m-%d").to_string())
+                .or_default();
+            body.extend_from_slice(error_line(failure).as_bytes());
+            body.push(b'\n');
+            *rows += 1;
+        }
+        objects.extend(by_day.into_iter().map(|(dt, (body, rows))| ObjectToWrite {
+            key: format!("errors/processing-failed/dt={dt}/{suffix}"),
+            body,
+            rows,
+        }));
+        objects
+    }
+
+    pub fn row_count(&self) -> u64 {
+        self.partitions.values().map(|(_, rows)| rows).sum()
+    }
+
+    pub fn failure_count(&self) -> u64 {
+        self.failures.len() as u64
+    }
+}
+
+/// The JSON line Firehose writes for a record that failed processing.
+fn error_line(failure: &FailedRecord) -> String {
+    let millis = failure.arrival.timestamp_millis();
+    serde_json::json!({
+        "attemptsMade": 1,
+        "arrivalTimestamp": millis,
+        "errorCode": "Lambda.ProcessingFailed",
+        "errorMessage": failure.reason,
+        "attemptEndingTimestamp": millis,
+        "rawData": base64::engine::general_purpose::STANDARD.encode(&failure.data),
+        "lambdaArn": "salesctl:local-transform",
+    })
+    .to_string()
+}
+
+/// FNV-1a over the data, twice with different offsets: a stable 128-bit fingerprint (the
+/// std hasher is not guaranteed stable across Rust releases, and checkpoints outlive them).
+pub fn fingerprint(data: &[u8]) -> u128 {
+    let fnv = |offset: u64| {
+        data.iter().fold(offset, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x6c62_272e_07bb_0142))
+}
+
+fn fingerprint_text(f: u128) -> String {
+    format!("{f:032x}")
+}
+
+/// A UUID-shaped id derived from the flush's ranges.
+fn flush_id(ranges: &BTreeMap<String, ShardRange>) -> String {
+    let mut text = String::new();
+    for (shard, range) in ranges {
+        text.push_str(&format!(
+            "{shard}:{}:{};",
+            range.start_after.as_deref().unwrap_or(""),
+            range.last
+        ));
+    }
+    let hex = fingerprint_text(fingerprint(text.as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming<'a>(shard: &'a str, seq: &'a str, data: &'a [u8]) -> Incoming<'a> {
+        Incoming {
+            shard_id: shard,
+            sequence_number: seq,
+            arrival: DateTime::from_timestamp(1_795_162_502, 0).unwrap(),
+            data,
+        }
+    }
+
+    fn row(data: &[u8]) -> Transformed {
+        if data.starts_with(b"bad") {
+            return Transformed::Failed {
+                reason: "not JSON".into(),
+            };
+        }
+        let mut line = data.to_vec();
+        line.push(b'\n');
+        Transformed::Row {
+            line,
+            dt: "2026-11-20".into(),
+            hour: if data[0] == b'a' {
+                "08".into()
+            } else {
+                "09".into()
+            },
+        }
+    }
+
+    #[test]
+    fn groups_rows_by_partition_and_keeps_failures() {
+        let mut batch = Batch::default();
+        let none = HashSet::new();
+        batch.add(&incoming("s0", "1", b"a1"), None, &none, row);
+        batch.add(&incoming("s0", "2", b"b1"), None, &none, row);
+        batch.add(&incoming("s1", "7", b"a2"), Some("6"), &none, row);
+        batch.add(&incoming("s1", "8", b"bad"), Some("6"), &none, row);
+        let objects = batch.objects("salesctl-orders");
+        assert_eq!(objects.len(), 3);
+        assert!(
+            objects[0]
+                .key
+                .starts_with("orders/dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-")
+        );
+        assert_eq!(objects[0].body, b"a1\na2\n");
+        assert_eq!(objects[1].body, b"b1\n");
+        assert!(
+            objects[2]
+                .key
+                .starts_with("errors/processing-failed/dt=2026-11-20/")
+        );
+        let error: serde_json::Value =
+            serde_json::from_slice(objects[2].body.trim_ascii_end()).unwrap();
+        assert_eq!(error["rawData"], "YmFk");
+        assert_eq!(error["errorMessage"], "not JSON");
+        assert_eq!(
+            batch.ranges()["s1"],
+            ShardRange {
+                start_after: Some("6".into()),
+                last: "8".into()
+            }
+        );
+        assert_eq!((batch.row_count(), batch.failure_count()), (3, 1));
+    }
+
+    #[test]
+    fn copies_are_dropped_and_names_are_reproducible() {
+        let build = |delivered: &HashSet<String>| {
+            let mut batch = Batch::default();
+            batch.add(&incoming("s0", "1", b"a1"), None, delivered, row);
+            batch.add(&incoming("s0", "2", b"a1"), None, delivered, row);
+            batch.add(&incoming("s0", "3", b"a3"), None, delivered, row);
+            batch
+        };
+        let first = build(&HashSet::new());
+        assert_eq!(first.duplicates_dropped, 1);
+        assert_eq!(first.objects("x"), build(&HashSet::new()).objects("x"));
+        let delivered: HashSet<String> = first.delivered_fingerprints().collect();
+        let again = build(&delivered);
+        assert_eq!(again.row_count(), 0);
+        assert_eq!(again.duplicates_dropped, 3);
+    }
+
+    #[test]
+    fn due_by_size() {
+        let mut batch = Batch::default();
+        assert!(!batch.is_due(4, Duration::from_secs(60)));
+        batch.add(&incoming("s0", "1", b"a1234"), None, &HashSet::new(), row);
+        assert!(batch.is_due(4, Duration::from_secs(60)));
+        assert!(!batch.is_due(1 << 20, Duration::from_secs(60)));
+        assert!(batch.is_due(1 << 20, Duration::ZERO));
+    }
+}

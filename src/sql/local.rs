@@ -1,0 +1,561 @@
+//! The embedded engine: Apache DataFusion over the lake's NDJSON flat rows in a directory, with
+//! `orders_cdc` (partitioned by dt/hour) and the `orders_current` view, exact decimals throughout.
+//!
+//! An S3 lake is mirrored into a cache directory first (DataFusion here has no S3 object store):
+//! `$SALESCTL_CACHE_DIR`, else `$XDG_CACHE_HOME/salesctl`, else `~/.cache/salesctl`, then
+//! `lake/<endpoint>/<bucket>/<prefix>/`. A manifest of ETags beside the files means a second
+//! query downloads only objects that are new or changed, and deletes local copies of objects
+//! that are gone, so the mirror always equals the prefix at the time of the query.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
+use futures::StreamExt;
+
+use super::{LakeLocation, QueryOutput, interrupted, short_message};
+use crate::aws::ServiceResultExt;
+use crate::commands::{CliError, ExitStatus, service_error, usage_error};
+use crate::context::Context;
+use crate::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, arrow_schema, orders_current_sql};
+use crate::render::{Cell, Table};
+
+/// Objects downloaded at once when mirroring an S3 lake.
+const DOWNLOAD_CONCURRENCY: usize = 16;
+const MANIFEST: &str = ".salesctl-etags.json";
+
+pub struct LocalEngine {
+    session: SessionContext,
+    /// What the user named (a directory or an s3:// URL), for messages.
+    source: String,
+    files: usize,
+    bytes: u64,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl LocalEngine {
+    /// Opens the lake at `location`, mirroring it first when it is on S3.
+    pub async fn open_location(
+        ctx: &Context,
+        location: &LakeLocation,
+    ) -> anyhow::Result<LocalEngine> {
+        match location {
+            LakeLocation::Dir(dir) => {
+                LocalEngine::open_dir(dir, dir.display().to_string(), ctx.shutdown_signal()).await
+            }
+            LakeLocation::S3 { bucket, prefix } => {
+                let aws = ctx.aws().await?;
+                let endpoint = ctx
+                    .settings
+                    .effective_endpoint()
+                    .unwrap_or_else(|| "aws".to_string());
+                let dir = cache_dir(&endpoint, bucket, prefix);
+                let sync = sync_s3_prefix(&aws.s3, bucket, prefix, &dir).await?;
+                tracing::info!(
+                    objects = sync.objects,
+                    downloaded = sync.downloaded,
+                    removed = sync.removed,
+                    dir = %dir.display(),
+                    "lake mirrored"
+                );
+                LocalEngine::open_dir(
+                    &dir,
+                    format!("s3://{bucket}/{prefix}"),
+                    ctx.shutdown_signal(),
+                )
+                .await
+            }
+        }
+    }
+
+    /// Registers `orders_cdc` over every file below `dir/dt=…/hour=…/` (any name, with or
+    /// without `.json`) and the `orders_current` view.
+    pub async fn open_dir(
+        dir: &Path,
+        source: String,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<LocalEngine> {
+        let meta = std::fs::metadata(dir).map_err(|e| {
+            usage_error(format!(
+                "the lake directory {} cannot be read ({e}): pass --data DIR or s3://bucket/prefix/",
+                dir.display()
+            ))
+        })?;
+        if !meta.is_dir() {
+            return Err(usage_error(format!(
+                "--data {} is not a directory: pass the folder that holds the dt=YYYY-MM-DD folders",
+                dir.display()
+            )));
+        }
+        let root = std::fs::canonicalize(dir)?;
+        let (files, bytes) = lake_files(&root);
+        let config = SessionConfig::new().with_information_schema(true);
+        let session = SessionContext::new_with_config(config);
+        let schema = arrow_schema();
+        let partitions: Vec<(String, DataType)> = PARTITION_KEYS
+            .iter()
+            .map(|c| (c.name.to_string(), c.column_type.arrow_type()))
+            .collect();
+        // Firehose names objects without an extension; the relay may add ".json". An empty
+        // extension matches both; files outside dt=/hour= folders are skipped by the listing.
+        let options = JsonReadOptions::default()
+            .schema(&schema)
+            .file_extension("")
+            .table_partition_cols(partitions);
+        let url = format!("{}/", root.display());
+        session
+            .register_json(TABLE, &url, options)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the lake at {source}: {}", e.find_root()))?;
+        session
+            .sql(&format!(
+                "CREATE VIEW {CURRENT_VIEW} AS {}",
+                orders_current_sql(TABLE)
+            ))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot define {CURRENT_VIEW}: {}", e.find_root()))?;
+        Ok(LocalEngine {
+            session,
+            source,
+            files,
+            bytes,
+            shutdown,
+        })
+    }
+
+    /// Set when the lake has no data file, so an empty answer is not mistaken for "no sales".
+    pub fn empty_lake_note(&self) -> Option<String> {
+        (self.files == 0).then(|| {
+            format!(
+                "the lake at {} holds no data files (none under dt=YYYY-MM-DD/hour=HH/): \
+                 generate orders and run the pipeline first, or pass --data",
+                self.source
+            )
+        })
+    }
+
+    /// Runs one read-only statement (no DDL, no DML, no COPY) and returns its rows.
+    pub async fn run(&self, sql: &str) -> anyhow::Result<QueryOutput> {
+        let started = Instant::now();
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let frame = self
+            .session
+            .sql_with_options(sql, options)
+            .await
+            .map_err(sql_error)?;
+        let mut shutdown = self.shutdown.clone();
+        let batches = tokio::select! {
+            result = frame.collect() => result.map_err(|e| execution_error(&self.source, e))?,
+            _ = shutdown.wait_for(|stop| *stop) => {
+                return Err(interrupted("query interrupted"));
+            }
+        };
+        let table = batches_to_table(&batches)?;
+        let stats = format!(
+            "local engine (DataFusion): {} row{} in {:.3} s over {} file{} ({}) from {}",
+            table.rows.len(),
+            if table.rows.len() == 1 { "" } else { "s" },
+            started.elapsed().as_secs_f64(),
+            self.files,
+            if self.files == 1 { "" } else { "s" },
+            human_bytes(self.bytes),
+            self.source
+        );
+        Ok(QueryOutput { table, stats })
+    }
+}
+
+/// SQL the engine cannot plan: the user's input is wrong (exit 252).
+fn sql_error(e: DataFusionError) -> anyhow::Error {
+    let root = e.find_root();
+    let status = match root {
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(_)
+        | DataFusionError::Configuration(_) => ExitStatus::USAGE,
+        _ => ExitStatus::GENERAL,
+    };
+    let message = short_message(&root.strip_backtrace());
+    CliError {
+        status,
+        message: format!("the query was rejected: {message}"),
+    }
+    .into()
+}
+
+/// A failure while reading data (a malformed row, an overflow): exit 255.
+fn execution_error(source: &str, e: DataFusionError) -> anyhow::Error {
+    let message = short_message(&e.find_root().strip_backtrace());
+    anyhow::anyhow!("the query failed while reading the lake at {source}: {message}")
+}
+
+/// Every result column becomes cells with exact text: decimals keep their scale ("1249.90"),
+/// integers their digits; non-finite floats become text since JSON has no NaN.
+pub fn batches_to_table(batches: &[RecordBatch]) -> anyhow::Result<Table> {
+    let Some(first) = batches.first() else {
+        return Ok(Table::default());
+    };
+    let mut table = Table::new(first.schema().fields().iter().map(|f| f.name().clone()));
+    let options = FormatOptions::default();
+    for batch in batches {
+        let columns: Vec<&ArrayRef> = batch.columns().iter().collect();
+        let formatters = columns
+            .iter()
+            .map(|a| ArrayFormatter::try_new(a.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            let cells = columns
+                .iter()
+                .zip(&formatters)
+                .map(|(array, formatter)| to_cell(array.as_ref(), formatter, row))
+                .collect();
+            table.push(cells);
+        }
+    }
+    Ok(table)
+}
+
+fn to_cell(array: &dyn Array, formatter: &ArrayFormatter<'_>, row: usize) -> Cell {
+    if array.is_null(row) {
+        return Cell::Null;
+    }
+    let text = formatter.value(row).to_string();
+    match array.data_type() {
+        DataType::Boolean => Cell::Bool(text == "true"),
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => Cell::Number(text),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            if is_json_number(&text) {
+                Cell::Number(text)
+            } else {
+                Cell::Text(text)
+            }
+        }
+        _ => Cell::Text(text),
+    }
+}
+
+/// True when `text` is a number in JSON syntax (so it can be written into JSON as-is).
+pub fn is_json_number(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Number>(text).is_ok()
+}
+
+/// Data files (non-empty, below `dt=…/hour=…/`) and their total size.
+fn lake_files(root: &Path) -> (usize, u64) {
+    let mut files = 0;
+    let mut bytes = 0;
+    for (_, meta) in partition_files(root) {
+        files += 1;
+        bytes += meta.len();
+    }
+    (files, bytes)
+}
+
+fn partition_files(root: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
+    let mut out = Vec::new();
+    for dt in subdirs(root, "dt=") {
+        for hour in subdirs(&dt, "hour=") {
+            let Ok(entries) = std::fs::read_dir(&hour) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if let Ok(meta) = entry.metadata()
+                    && meta.is_file()
+                    && meta.len() > 0
+                {
+                    out.push((entry.path(), meta));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn subdirs(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect()
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Where an S3 lake is mirrored (see the module docs).
+pub fn cache_dir(endpoint: &str, bucket: &str, prefix: &str) -> PathBuf {
+    let base = std::env::var_os("SALESCTL_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("salesctl")))
+        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/salesctl")))
+        .unwrap_or_else(|| std::env::temp_dir().join("salesctl-cache"));
+    let mut dir = base
+        .join("lake")
+        .join(sanitize(endpoint))
+        .join(sanitize(bucket));
+    for part in prefix.split('/').filter(|p| !p.is_empty()) {
+        dir.push(sanitize(part));
+    }
+    dir
+}
+
+/// A path segment that cannot climb out of the cache or name a hidden file.
+fn sanitize(part: &str) -> String {
+    let cleaned: String = part
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_=.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() || cleaned.starts_with('.') {
+        format!("_{cleaned}")
+    } else {
+        cleaned
+    }
+}
+
+/// What a mirror run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SyncStats {
+    pub objects: usize,
+    pub downloaded: usize,
+    pub removed: usize,
+}
+
+/// The relative path of a lake object below the prefix, when it is a data file:
+/// exactly `dt=…/hour=…/<name>`, with no segment that could escape the directory.
+pub fn lake_relative_path(relative_key: &str) -> Option<PathBuf> {
+    let parts: Vec<&str> = relative_key.split('/').collect();
+    let [dt, hour, name] = parts.as_slice() else {
+        return None;
+    };
+    let safe =
+        |p: &str| !p.is_empty() && p != "." && p != ".." && !p.contains('\\') && !p.contains('\0');
+    if !(dt.starts_with("dt=") && hour.starts_with("hour=") && safe(dt) && safe(hour) && safe(name))
+    {
+        return None;
+    }
+    if name.starts_with('.') {
+        return None;
+    }
+    Some([*dt, *hour, *name].iter().collect())
+}
+
+/// Mirrors the data objects under `s3://bucket/prefix` into `dir`, downloading only what is
+/// new or changed (by ETag) and removing local files whose object is gone.
+pub async fn sync_s3_prefix(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    dir: &Path,
+) -> anyhow::Result<SyncStats> {
+    let mut listed: BTreeMap<PathBuf, (String, String, i64)> = BTreeMap::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            let what = format!("cannot list s3://{bucket}/{prefix}");
+            if crate::aws::is_not_found(&e) {
+                service_error(format!(
+                    "{what}: bucket '{bucket}' does not exist: run 'salesctl up', pass --bucket, or --data DIR"
+                ))
+            } else {
+                service_error(format!("{what}: {}", crate::aws::describe(&e)))
+            }
+        })?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let Some(relative) = key.strip_prefix(prefix).and_then(lake_relative_path) else {
+                continue;
+            };
+            let etag = object.e_tag().unwrap_or_default().to_string();
+            listed.insert(
+                relative,
+                (key.to_string(), etag, object.size().unwrap_or(0)),
+            );
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the lake cache {}: {e} (set SALESCTL_CACHE_DIR)",
+            dir.display()
+        )
+    })?;
+    let manifest_path = dir.join(MANIFEST);
+    let old: HashMap<String, String> = std::fs::read(&manifest_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut stats = SyncStats {
+        objects: listed.len(),
+        ..SyncStats::default()
+    };
+
+    // Local copies of objects that no longer exist would be stale rows.
+    for (path, _) in partition_files(dir) {
+        let relative = path
+            .strip_prefix(dir)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        if !listed.contains_key(&relative) && std::fs::remove_file(&path).is_ok() {
+            stats.removed += 1;
+        }
+    }
+
+    let wanted: Vec<(PathBuf, String)> = listed
+        .iter()
+        .filter(|(relative, (_, etag, size))| {
+            let path = dir.join(relative);
+            let unchanged = old.get(&relative.to_string_lossy().to_string()) == Some(etag)
+                && std::fs::metadata(&path)
+                    .is_ok_and(|m| m.len() == u64::try_from(*size).unwrap_or(u64::MAX));
+            !unchanged
+        })
+        .map(|(relative, (key, _, _))| (relative.clone(), key.clone()))
+        .collect();
+    stats.downloaded = wanted.len();
+    let client = Arc::new(s3.clone());
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(wanted)
+        .map(|(relative, key)| {
+            let client = Arc::clone(&client);
+            let path = dir.join(&relative);
+            let bucket = bucket.to_string();
+            async move { download(&client, &bucket, &key, &path).await }
+        })
+        .buffer_unordered(DOWNLOAD_CONCURRENCY)
+        .collect()
+        .await;
+    // The manifest records only what is on disk, so a failed download is retried next time.
+    let manifest: BTreeMap<String, String> = listed
+        .iter()
+        .filter(|(relative, _)| dir.join(relative).is_file())
+        .map(|(relative, (_, etag, _))| (relative.to_string_lossy().to_string(), etag.clone()))
+        .collect();
+    let tmp = dir.join(format!("{MANIFEST}.{}", std::process::id()));
+    if std::fs::write(&tmp, serde_json::to_vec(&manifest)?).is_ok() {
+        let _ = std::fs::rename(&tmp, &manifest_path);
+    }
+    results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+    Ok(stats)
+}
+
+async fn download(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .service_context(|| format!("cannot download s3://{bucket}/{key}"))?;
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    // Written beside the target and renamed, so a reader never sees half an object.
+    let tmp = path.with_file_name(format!(
+        ".{}.part{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let mut file = tokio::fs::File::create(&tmp).await?;
+    let mut reader = object.body.into_async_read();
+    tokio::io::copy(&mut reader, &mut file)
+        .await
+        .map_err(|e| service_error(format!("cannot download s3://{bucket}/{key}: {e}")))?;
+    file.sync_all().await.ok();
+    drop(file);
+    tokio::fs::rename(&tmp, path).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_partitioned_data_keys_are_mirrored() {
+        assert_eq!(
+            lake_relative_path("dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-abc"),
+            Some(PathBuf::from(
+                "dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-abc"
+            ))
+        );
+        assert!(lake_relative_path("dt=2026-11-20/hour=08/part.json").is_some());
+        assert_eq!(lake_relative_path("dt=2026-11-20/hour=08/"), None);
+        assert_eq!(lake_relative_path("dt=2026-11-20/x/f"), None);
+        assert_eq!(lake_relative_path("../dt=x/hour=08/f"), None);
+        assert_eq!(lake_relative_path("dt=x/hour=08/.."), None);
+        assert_eq!(lake_relative_path("dt=x/hour=08/a/b"), None);
+        assert_eq!(lake_relative_path("errors/dt=x/hour=08/f"), None);
+    }
+
+    #[test]
+    fn cache_paths_stay_inside_the_cache() {
+        let dir = cache_dir("http://127.0.0.1:4566", "lake", "../../etc/");
+        assert!(
+            dir.components().all(|c| c.as_os_str() != ".."),
+            "{}",
+            dir.display()
+        );
+        assert!(dir.ends_with("lake/_../_../etc"));
+    }
+
+    #[test]
+    fn numbers_are_recognised_as_json() {
+        assert!(is_json_number("1249.90"));
+        assert!(is_json_number("-1e30"));
+        assert!(!is_json_number("NaN"));
+        assert!(!is_json_number("inf"));
+    }
+}

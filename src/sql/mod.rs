@@ -1,0 +1,321 @@
+//! SQL over the lake behind one small interface: Athena on AWS, or an embedded DataFusion
+//! engine over the same files; plus the report's SQL, written once for both engines.
+//!
+//! Exit statuses (the AWS CLI's codes): SQL the engine rejects (syntax, unknown column,
+//! unsupported construct, an Athena query failed by a user error) exits 252 like any other
+//! invalid input; an Athena query that failed for another reason or was cancelled by someone
+//! else exits 254; a lake the local engine cannot read exits 255; Ctrl-C exits 130.
+
+pub mod athena;
+pub mod local;
+
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+
+use crate::commands::{ExitStatus, usage_error};
+use crate::context::Context;
+use crate::lake_schema::{CURRENT_VIEW, TABLE, orders_current_sql};
+use crate::render::Table;
+
+/// A finished query: its rows and a one-line account of what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryOutput {
+    pub table: Table,
+    pub stats: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    Athena,
+    Local,
+}
+
+/// The engine flags `query` and `report` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// Where the SQL runs (default: athena; local with --local, an emulator endpoint or --data).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
+    /// Lake for the local engine: a directory holding dt=…/hour=… folders, or
+    /// s3://bucket/prefix/ (default: s3://<lake bucket>/orders/).
+    #[arg(long, value_name = "URL")]
+    pub data: Option<String>,
+    /// Athena workgroup (default: the stack's workgroup).
+    #[arg(long, value_name = "NAME")]
+    pub workgroup: Option<String>,
+    /// Athena/Glue database (default: the stack's Glue database).
+    #[arg(long, value_name = "NAME")]
+    pub database: Option<String>,
+    /// Athena result location, s3://bucket/prefix/ (optional when the workgroup sets one).
+    #[arg(long, value_name = "S3_URL")]
+    pub output_location: Option<String>,
+    /// Price per TB scanned for the approximate Athena cost line, in USD.
+    #[arg(long, value_name = "USD", default_value = "5")]
+    pub price_per_tb: Decimal,
+}
+
+impl EngineArgs {
+    /// Athena, unless the user asked otherwise or points at an emulator (which runs no SQL)
+    /// or at lake files.
+    pub fn kind(&self, ctx: &Context) -> EngineKind {
+        self.engine
+            .unwrap_or(if ctx.settings.targets_emulator() || self.data.is_some() {
+                EngineKind::Local
+            } else {
+                EngineKind::Athena
+            })
+    }
+}
+
+pub enum QueryEngine {
+    Athena(athena::AthenaEngine),
+    Local(local::LocalEngine),
+}
+
+impl QueryEngine {
+    /// Opens the engine the flags and settings choose; for a local engine over S3 this
+    /// downloads (or refreshes) the lake first.
+    pub async fn open(ctx: &Context, args: &EngineArgs) -> anyhow::Result<QueryEngine> {
+        match args.kind(ctx) {
+            EngineKind::Athena => {
+                if args.data.is_some() {
+                    return Err(usage_error(
+                        "--data is for the local engine: drop --engine athena or drop --data",
+                    ));
+                }
+                let aws = ctx.aws().await?;
+                let options = athena::AthenaOptions {
+                    workgroup: args
+                        .workgroup
+                        .clone()
+                        .unwrap_or_else(|| ctx.settings.workgroup.clone()),
+                    database: args
+                        .database
+                        .clone()
+                        .unwrap_or_else(|| ctx.settings.glue_database.clone()),
+                    output_location: args.output_location.clone(),
+                    price_per_tb: args.price_per_tb,
+                    page_size: athena::MAX_PAGE_SIZE,
+                };
+                Ok(QueryEngine::Athena(athena::AthenaEngine::new(
+                    aws.athena.clone(),
+                    options,
+                    ctx.shutdown_signal(),
+                )))
+            }
+            EngineKind::Local => {
+                let lake = match &args.data {
+                    Some(url) => LakeLocation::parse(url)?,
+                    None => {
+                        let aws = ctx.aws().await?;
+                        let bucket = aws.bucket(&ctx.settings).await?;
+                        LakeLocation::S3 {
+                            bucket,
+                            prefix: "orders/".to_string(),
+                        }
+                    }
+                };
+                let engine = local::LocalEngine::open_location(ctx, &lake).await?;
+                Ok(QueryEngine::Local(engine))
+            }
+        }
+    }
+
+    pub async fn run(&self, sql: &str) -> anyhow::Result<QueryOutput> {
+        match self {
+            QueryEngine::Athena(engine) => engine.run(sql).await,
+            QueryEngine::Local(engine) => engine.run(sql).await,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            QueryEngine::Athena(_) => "athena",
+            QueryEngine::Local(_) => "local",
+        }
+    }
+
+    /// Why the result is empty, when the engine knows (the local lake holds no files).
+    pub fn empty_lake_note(&self) -> Option<String> {
+        match self {
+            QueryEngine::Athena(_) => None,
+            QueryEngine::Local(engine) => engine.empty_lake_note(),
+        }
+    }
+}
+
+/// Where the local engine finds the lake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LakeLocation {
+    Dir(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl LakeLocation {
+    pub fn parse(url: &str) -> anyhow::Result<LakeLocation> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(usage_error(format!(
+                    "--data {url} names no bucket: use s3://bucket/prefix/"
+                )));
+            }
+            let mut prefix = prefix.to_string();
+            if !prefix.is_empty() && !prefix.ends_with('/') {
+                prefix.push('/');
+            }
+            return Ok(LakeLocation::S3 {
+                bucket: bucket.to_string(),
+                prefix,
+            });
+        }
+        if url.contains("://") {
+            return Err(usage_error(format!(
+                "--data {url}: only local directories and s3:// URLs are supported"
+            )));
+        }
+        Ok(LakeLocation::Dir(PathBuf::from(url)))
+    }
+}
+
+/// One canned analysis of `salesctl report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportQuery {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub sql: &'static str,
+}
+
+/// What "revenue" means in the report, shown with it.
+pub const REVENUE_DEFINITION: &str = "revenue = sum of `total` over the current state of each order \
+(orders_current: latest change per order_id, deleted orders left out), excluding CANCELLED orders; \
+per currency, never converted";
+
+/// The report's queries, in the order they are shown. They read `orders_current` through a
+/// CTE built from `orders_cdc`, so they need no view on Athena, and they stick to SQL both
+/// Trino and DataFusion accept (no ROUND: the local engine is built without math functions).
+/// `day` is the order's creation day (UTC), from `created_at`.
+pub fn report_queries() -> Vec<(ReportQuery, String)> {
+    let cte = format!("WITH {CURRENT_VIEW} AS ({}) ", orders_current_sql(TABLE));
+    REPORT_QUERIES
+        .iter()
+        .map(|q| {
+            let sql = if q.sql.contains(CURRENT_VIEW) {
+                format!("{cte}{}", q.sql)
+            } else {
+                q.sql.to_string()
+            };
+            (*q, sql)
+        })
+        .collect()
+}
+
+const REPORT_QUERIES: [ReportQuery; 5] = [
+    ReportQuery {
+        name: "revenue_by_product",
+        title: "Revenue and units by product",
+        sql: "SELECT product_name, currency, count(*) AS orders, sum(quantity) AS units, \
+              sum(total) AS revenue FROM orders_current WHERE status <> 'CANCELLED' \
+              GROUP BY product_name, currency ORDER BY revenue DESC, product_name, currency",
+    },
+    ReportQuery {
+        name: "revenue_by_day",
+        title: "Revenue by day (order creation day, UTC)",
+        sql: "SELECT substr(created_at, 1, 10) AS day, currency, count(*) AS orders, \
+              sum(total) AS revenue FROM orders_current WHERE status <> 'CANCELLED' \
+              GROUP BY substr(created_at, 1, 10), currency ORDER BY day, currency",
+    },
+    ReportQuery {
+        name: "top_products",
+        title: "Top 5 products by units sold",
+        sql: "SELECT product_name, sum(quantity) AS units, count(*) AS orders \
+              FROM orders_current WHERE status <> 'CANCELLED' \
+              GROUP BY product_name ORDER BY units DESC, product_name LIMIT 5",
+    },
+    ReportQuery {
+        name: "average_order_value",
+        title: "Average order value",
+        sql: "SELECT currency, count(*) AS orders, sum(total) AS revenue, \
+              CAST(avg(total) AS DECIMAL(14, 2)) AS average_order_value \
+              FROM orders_current WHERE status <> 'CANCELLED' GROUP BY currency ORDER BY currency",
+    },
+    ReportQuery {
+        name: "cdc_mix",
+        title: "CDC events by type",
+        sql: "SELECT cdc_event_type, count(*) AS events FROM orders_cdc \
+              GROUP BY cdc_event_type ORDER BY cdc_event_type",
+    },
+];
+
+/// Keeps an engine's error to at most three short lines, without internals.
+pub(crate) fn short_message(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
+    let mut joined = lines.join("; ");
+    if joined.chars().count() > 400 {
+        joined = joined.chars().take(400).collect::<String>() + "…";
+    }
+    joined
+}
+
+/// The error a Ctrl-C during a query ends with (exit 130).
+pub(crate) fn interrupted(message: impl Into<String>) -> anyhow::Error {
+    crate::commands::CliError {
+        status: ExitStatus::INTERRUPTED,
+        message: message.into(),
+    }
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_urls_parse() {
+        assert_eq!(
+            LakeLocation::parse("s3://lake/orders").unwrap(),
+            LakeLocation::S3 {
+                bucket: "lake".into(),
+                prefix: "orders/".into()
+            }
+        );
+        assert_eq!(
+            LakeLocation::parse("s3://lake").unwrap(),
+            LakeLocation::S3 {
+                bucket: "lake".into(),
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            LakeLocation::parse("./lake").unwrap(),
+            LakeLocation::Dir(PathBuf::from("./lake"))
+        );
+        assert!(LakeLocation::parse("s3:///x").is_err());
+        assert!(LakeLocation::parse("gs://b/p").is_err());
+    }
+
+    #[test]
+    fn report_queries_read_current_state_through_a_cte() {
+        let queries = report_queries();
+        assert_eq!(queries.len(), 5);
+        for (q, sql) in &queries {
+            if q.name == "cdc_mix" {
+                assert!(sql.starts_with("SELECT"));
+            } else {
+                assert!(sql.starts_with("WITH orders_current AS (SELECT"), "{sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn short_messages_stay_short() {
+        assert_eq!(short_message("a\n\n b \nc\nd"), "a; b; c");
+        assert!(short_message(&"x".repeat(1000)).chars().count() <= 401);
+    }
+}

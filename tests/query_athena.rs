@@ -1,0 +1,432 @@
+//! The Athena engine through the binary against the emulator, which runs no SQL: canned results
+//! are queued through its /moto-api, and its state manager walks queries through QUEUED and
+//! RUNNING. Covers the header row, column types, big results, the cost line, Ctrl-C and
+//! cancellation by someone else.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Session;
+
+const WORKGROUP: &str = "salesctl";
+
+async fn create_workgroup(s: &Session) -> salesctl::aws::Clients {
+    let clients = s.clients().await;
+    clients
+        .athena
+        .create_work_group()
+        .name(WORKGROUP)
+        .send()
+        .await
+        .unwrap();
+    clients
+}
+
+/// Each query stays `times` GetQueryExecution calls in QUEUED, then as many in RUNNING.
+fn set_transition(s: &Session, times: u32) {
+    common::post(
+        s.emulator.port,
+        "/moto-api/state-manager/set-transition",
+        &format!(
+            "{{\"model_name\":\"athena::execution\",\"transition\":{{\"progression\":\"manual\",\"times\":{times}}}}}"
+        ),
+    );
+}
+
+/// Queues one canned result: Athena's shape, header row first as a SELECT returns it.
+fn queue_result(s: &Session, columns: &[(&str, &str)], rows: &[Vec<Option<String>>]) {
+    let datum = |v: &Option<String>| match v {
+        Some(text) => serde_json::json!({ "VarCharValue": text }),
+        None => serde_json::json!({}),
+    };
+    let header: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|(n, _)| serde_json::json!({ "VarCharValue": n }))
+        .collect();
+    let mut all_rows = vec![serde_json::json!({ "Data": header })];
+    all_rows.extend(
+        rows.iter()
+            .map(|r| serde_json::json!({ "Data": r.iter().map(datum).collect::<Vec<_>>() })),
+    );
+    let column_info: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|(n, t)| serde_json::json!({ "Name": n, "Label": n, "Type": t, "Nullable": "UNKNOWN", "CaseSensitive": false }))
+        .collect();
+    let body = serde_json::json!({
+        "account_id": "123456789012",
+        "region": "us-east-1",
+        "results": [{ "rows": all_rows, "column_info": column_info }],
+    });
+    common::post(
+        s.emulator.port,
+        "/moto-api/static/athena/query-results",
+        &body.to_string(),
+    );
+}
+
+fn some(values: &[&str]) -> Vec<Option<String>> {
+    values
+        .iter()
+        .map(|v| {
+            if *v == "NULL" {
+                None
+            } else {
+                Some(v.to_string())
+            }
+        })
+        .collect()
+}
+
+const COLUMNS: [(&str, &str); 4] = [
+    ("product_name", "varchar"),
+    ("revenue", "decimal"),
+    ("units", "bigint"),
+    ("paid", "boolean"),
+];
+
+fn sample_rows() -> Vec<Vec<Option<String>>> {
+    vec![
+        some(&["Laptop", "1249.90", "1", "true"]),
+        some(&["Cable", "0.30", "3", "false"]),
+        some(&["Mouse", "NULL", "0", "NULL"]),
+    ]
+}
+
+#[tokio::test]
+async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_header() {
+    let s = common::session();
+    create_workgroup(&s).await;
+    set_transition(&s, 2);
+    queue_result(&s, &COLUMNS, &sample_rows());
+    let (code, stdout, stderr) = common::run(s.salesctl().env("NO_COLOR", "1").args([
+        "query",
+        "--engine",
+        "athena",
+        "-v",
+        "-o",
+        "json",
+        "SELECT product_name, sum(total) AS revenue FROM orders_current GROUP BY 1",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "{\"product_name\":\"Laptop\",\"revenue\":1249.90,\"units\":1,\"paid\":true}\n\
+         {\"product_name\":\"Cable\",\"revenue\":0.30,\"units\":3,\"paid\":false}\n\
+         {\"product_name\":\"Mouse\",\"revenue\":null,\"units\":0,\"paid\":null}\n"
+    );
+    for state in [
+        "state=\"QUEUED\"",
+        "state=\"RUNNING\"",
+        "state=\"SUCCEEDED\"",
+    ] {
+        assert!(stderr.contains(state), "{state} not seen in {stderr}");
+    }
+    let stats = stderr.lines().last().unwrap();
+    assert!(stats.starts_with("athena: SUCCEEDED, query "), "{stats}");
+    assert!(
+        stats.ends_with("engine time 0.000 s, 0 bytes scanned, approximate cost $0.000048 (at $5/TB, 10 MB minimum)"),
+        "{stats}"
+    );
+
+    // The other two formats, and a configured price.
+    queue_result(&s, &COLUMNS, &sample_rows());
+    let (code, stdout, stderr) = common::run(s.salesctl().args([
+        "query",
+        "--engine",
+        "athena",
+        "-o",
+        "csv",
+        "--price-per-tb",
+        "6.25",
+        "SELECT 1",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "product_name,revenue,units,paid\nLaptop,1249.90,1,true\nCable,0.30,3,false\nMouse,,0,\n"
+    );
+    assert!(
+        stderr.contains("approximate cost $0.000060 (at $6.25/TB"),
+        "{stderr}"
+    );
+    queue_result(&s, &COLUMNS, &sample_rows());
+    let (code, stdout, stderr) = common::run(
+        s.salesctl()
+            .args(["query", "--engine", "athena", "-o", "table", "SELECT 1"]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("Laptop") && l.contains("1249.90")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.lines().skip(3).any(|l| l.contains("product_name")),
+        "header row printed as data: {stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("athena: SUCCEEDED"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn more_than_a_thousand_rows_come_back_complete() {
+    let s = common::session();
+    create_workgroup(&s).await;
+    set_transition(&s, 1);
+    let rows: Vec<Vec<Option<String>>> = (0..2500)
+        .map(|i| some(&[&format!("o{i}"), &format!("{i}.05")]))
+        .collect();
+    queue_result(&s, &[("order_id", "varchar"), ("total", "decimal")], &rows);
+    let (code, stdout, stderr) = common::run(s.salesctl().args([
+        "query",
+        "--engine",
+        "athena",
+        "-o",
+        "csv",
+        "SELECT order_id, total FROM orders_cdc",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2501);
+    assert_eq!(lines[0], "order_id,total");
+    assert_eq!(lines[1], "o0,0.05");
+    assert_eq!(lines[2500], "o2499,2499.05");
+}
+
+fn spawn_query(s: &Session) -> Child {
+    s.salesctl()
+        .args([
+            "query",
+            "--engine",
+            "athena",
+            "-o",
+            "json",
+            "SELECT count(*) FROM orders_cdc",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The id of the one query the emulator knows, once the binary has started it.
+async fn started_query(clients: &salesctl::aws::Clients) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = clients.athena.list_query_executions().send().await.unwrap();
+        if let Some(id) = listed.query_execution_ids().first() {
+            return id.clone();
+        }
+        assert!(Instant::now() < deadline, "the query was never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn finish(child: Child) -> (i32, String, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_the_query_on_athena_and_exits_130() {
+    let s = common::session();
+    let clients = create_workgroup(&s).await;
+    set_transition(&s, 100_000);
+    let child = spawn_query(&s);
+    let id = started_query(&clients).await;
+    // Let it poll at least once, then press Ctrl-C.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 130, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains(&format!("Athena query {id} stopped (StopQueryExecution)")),
+        "{stderr}"
+    );
+    let execution = clients
+        .athena
+        .get_query_execution()
+        .query_execution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let state = execution
+        .query_execution()
+        .and_then(|q| q.status())
+        .and_then(|s| s.state())
+        .cloned();
+    assert_eq!(
+        state,
+        Some(aws_sdk_athena::types::QueryExecutionState::Cancelled)
+    );
+}
+
+#[tokio::test]
+async fn a_query_cancelled_elsewhere_is_reported_with_a_non_zero_exit() {
+    let s = common::session();
+    let clients = create_workgroup(&s).await;
+    set_transition(&s, 100_000);
+    let child = spawn_query(&s);
+    let id = started_query(&clients).await;
+    clients
+        .athena
+        .stop_query_execution()
+        .query_execution_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, 254, "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "salesctl: error: Athena query {id} was CANCELLED: "
+        )),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_workgroup_is_a_service_error() {
+    let s = common::session();
+    let (code, _, stderr) = common::run(s.salesctl().args([
+        "query",
+        "--engine",
+        "athena",
+        "--workgroup",
+        "nope",
+        "SELECT 1",
+    ]));
+    assert_eq!(code, 254, "{stderr}");
+    assert!(
+        stderr.contains("cannot start the Athena query in workgroup 'nope'"),
+        "{stderr}"
+    );
+}
+
+/// The report on Athena prints what the same rows print on the local engine: canned results
+/// equal to the local engine's answers for a small lake give an identical report.
+#[tokio::test]
+async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
+    let s = common::session();
+    create_workgroup(&s).await;
+    set_transition(&s, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("dt=2026-11-20/hour=08");
+    std::fs::create_dir_all(&lake).unwrap();
+    let rows = [
+        ("o1", "Laptop", 1, "1249.90", "INSERT", "2026-11-19"),
+        ("o2", "Cable", 3, "0.30", "INSERT", "2026-11-20"),
+        ("o2", "Cable", 3, "0.30", "MODIFY", "2026-11-20"),
+    ];
+    let text: String = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (id, product, q, total, event, day))| {
+            format!(
+                "{{\"order_id\":\"{id}\",\"product_name\":\"{product}\",\"quantity\":{q},\"price\":{total},\"total\":{total},\
+                 \"currency\":\"EUR\",\"status\":\"PAID\",\"created_at\":\"{day}T10:00:00.000Z\",\"cdc_event_type\":\"{event}\",\
+                 \"cdc_sequence_number\":\"10{i}\",\"creation_datetime\":\"2026-11-20T08:00:0{i}Z\",\"is_deleted\":false}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(lake.join("part"), text).unwrap();
+    let (code, local, stderr) = common::run(s.salesctl().args([
+        "report",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+
+    // The same answers, as Athena would return them, in the report's query order.
+    queue_result(
+        &s,
+        &[
+            ("product_name", "varchar"),
+            ("currency", "varchar"),
+            ("orders", "bigint"),
+            ("units", "bigint"),
+            ("revenue", "decimal"),
+        ],
+        &[
+            some(&["Laptop", "EUR", "1", "1", "1249.90"]),
+            some(&["Cable", "EUR", "1", "3", "0.30"]),
+        ],
+    );
+    queue_result(
+        &s,
+        &[
+            ("day", "varchar"),
+            ("currency", "varchar"),
+            ("orders", "bigint"),
+            ("revenue", "decimal"),
+        ],
+        &[
+            some(&["2026-11-19", "EUR", "1", "1249.90"]),
+            some(&["2026-11-20", "EUR", "1", "0.30"]),
+        ],
+    );
+    queue_result(
+        &s,
+        &[
+            ("product_name", "varchar"),
+            ("units", "bigint"),
+            ("orders", "bigint"),
+        ],
+        &[some(&["Cable", "3", "1"]), some(&["Laptop", "1", "1"])],
+    );
+    queue_result(
+        &s,
+        &[
+            ("currency", "varchar"),
+            ("orders", "bigint"),
+            ("revenue", "decimal"),
+            ("average_order_value", "decimal"),
+        ],
+        &[some(&["EUR", "2", "1250.20", "625.10"])],
+    );
+    queue_result(
+        &s,
+        &[("cdc_event_type", "varchar"), ("events", "bigint")],
+        &[some(&["INSERT", "2"]), some(&["MODIFY", "1"])],
+    );
+    let (code, athena, stderr) = common::run(
+        s.salesctl()
+            .args(["report", "--engine", "athena", "-o", "json"]),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        athena.replacen("\"engine\":\"athena\"", "\"engine\":\"local\"", 1),
+        local
+    );
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("athena: SUCCEEDED"))
+            .count(),
+        5,
+        "{stderr}"
+    );
+}

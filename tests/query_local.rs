@@ -1,0 +1,533 @@
+//! The embedded SQL engine end to end through the binary: NDJSON flat rows in a local directory
+//! and in the emulator's S3, exact decimal sums, orders_current after updates and deletes.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use aws_sdk_s3::primitives::ByteStream;
+
+/// One flat row as the transform writes it (DESIGN.md §2).
+#[allow(clippy::too_many_arguments)]
+fn row(
+    order: &str,
+    product: &str,
+    quantity: u32,
+    price: &str,
+    total: &str,
+    status: &str,
+    created_day: &str,
+    event: &str,
+    sequence: &str,
+    creation_datetime: &str,
+) -> String {
+    format!(
+        "{{\"order_id\":\"{order}\",\"customer_id\":\"c-{order}\",\"product_name\":\"{product}\",\
+         \"category\":\"misc\",\"quantity\":{quantity},\"price\":{price},\"total\":{total},\
+         \"currency\":\"USD\",\"region\":\"us\",\"status\":\"{status}\",\
+         \"created_at\":\"{created_day}T08:00:00.000Z\",\"updated_at\":\"{created_day}T08:00:00.000Z\",\
+         \"cdc_event_type\":\"{event}\",\"cdc_event_id\":\"ev-{order}-{sequence}\",\
+         \"cdc_sequence_number\":\"{sequence}\",\"creation_datetime\":\"{creation_datetime}\",\
+         \"is_deleted\":{}}}\n",
+        event == "REMOVE"
+    )
+}
+
+/// The lake of these tests, as (relative path, NDJSON text). Four orders:
+/// - o1 Laptop: INSERT, then MODIFY to PAID in the same second with a longer (numerically
+///   larger) sequence number, so string order alone would pick the wrong row;
+/// - o2 Mouse: INSERT then REMOVE (deleted: not current);
+/// - o3 Cable 0.10 + o4 Cable 0.20: an exact 0.30, which f64 would print as 0.30000000000000004;
+/// - o4 also changes at millisecond precision after a whole-second change.
+fn lake_files() -> Vec<(&'static str, String)> {
+    let first = [
+        row(
+            "o1",
+            "Laptop",
+            1,
+            "1249.90",
+            "1249.90",
+            "PENDING",
+            "2026-11-20",
+            "INSERT",
+            "990000000000000000001",
+            "2026-11-20T08:15:02Z",
+        ),
+        row(
+            "o2",
+            "Mouse",
+            2,
+            "19.99",
+            "39.98",
+            "PENDING",
+            "2026-11-20",
+            "INSERT",
+            "990000000000000000002",
+            "2026-11-20T08:15:03Z",
+        ),
+        row(
+            "o3",
+            "Cable",
+            1,
+            "0.10",
+            "0.10",
+            "PAID",
+            "2026-11-20",
+            "INSERT",
+            "990000000000000000003",
+            "2026-11-20T08:15:04Z",
+        ),
+    ]
+    .concat();
+    let second = [
+        row(
+            "o1",
+            "Laptop",
+            1,
+            "1249.90",
+            "1249.90",
+            "PAID",
+            "2026-11-20",
+            "MODIFY",
+            "1000000000000000000004",
+            "2026-11-20T08:15:02Z",
+        ),
+        row(
+            "o2",
+            "Mouse",
+            2,
+            "19.99",
+            "39.98",
+            "PENDING",
+            "2026-11-20",
+            "REMOVE",
+            "1000000000000000000005",
+            "2026-11-21T09:00:00Z",
+        ),
+        row(
+            "o4",
+            "Cable",
+            2,
+            "0.10",
+            "0.20",
+            "PENDING",
+            "2026-11-21",
+            "INSERT",
+            "1000000000000000000006",
+            "2026-11-21T09:00:01Z",
+        ),
+        row(
+            "o4",
+            "Cable",
+            2,
+            "0.10",
+            "0.20",
+            "SHIPPED",
+            "2026-11-21",
+            "MODIFY",
+            "1000000000000000000007",
+            "2026-11-21T09:00:01.250Z",
+        ),
+    ]
+    .concat();
+    vec![
+        // Firehose object names have no extension; the relay's may end in .json.
+        (
+            "dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-0b6c2a",
+            first,
+        ),
+        ("dt=2026-11-21/hour=09/part-0001.json", second),
+    ]
+}
+
+fn write_lake(dir: &Path) {
+    for (relative, text) in lake_files() {
+        let path = dir.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    // Not data: outside the dt=/hour= layout, and empty.
+    std::fs::write(dir.join("README"), "not a row").unwrap();
+    std::fs::write(dir.join("dt=2026-11-21/hour=09/empty"), "").unwrap();
+}
+
+/// The binary with no AWS settings at all: a local directory needs none.
+fn salesctl() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "SALESCTL_LOCAL",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.current_dir(std::env::temp_dir());
+    cmd
+}
+
+fn query(dir: &Path, format: &str, sql: &str) -> String {
+    let (code, stdout, stderr) = common::run(salesctl().args([
+        "query",
+        "--data",
+        dir.to_str().unwrap(),
+        "--output",
+        format,
+        sql,
+    ]));
+    assert_eq!(code, 0, "query failed: {stderr}");
+    stdout
+}
+
+#[test]
+fn exact_sums_partitions_and_current_state_from_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path());
+    assert_eq!(
+        query(
+            dir.path(),
+            "json",
+            "SELECT count(*) AS n, sum(price) AS prices, sum(total) AS totals FROM orders_cdc"
+        ),
+        "{\"n\":7,\"prices\":2540.08,\"totals\":2580.26}\n"
+    );
+    assert_eq!(
+        query(
+            dir.path(),
+            "json",
+            "SELECT sum(total) AS cables FROM orders_current WHERE product_name = 'Cable'"
+        ),
+        "{\"cables\":0.30}\n"
+    );
+    assert_eq!(
+        query(
+            dir.path(),
+            "json",
+            "SELECT dt, hour, count(*) AS n FROM orders_cdc GROUP BY dt, hour ORDER BY dt, hour"
+        ),
+        "{\"dt\":\"2026-11-20\",\"hour\":\"08\",\"n\":3}\n{\"dt\":\"2026-11-21\",\"hour\":\"09\",\"n\":4}\n"
+    );
+    assert_eq!(
+        query(
+            dir.path(),
+            "json",
+            "SELECT order_id, status, total, cdc_event_type, is_deleted FROM orders_current ORDER BY order_id"
+        ),
+        "{\"order_id\":\"o1\",\"status\":\"PAID\",\"total\":1249.90,\"cdc_event_type\":\"MODIFY\",\"is_deleted\":false}\n\
+         {\"order_id\":\"o3\",\"status\":\"PAID\",\"total\":0.10,\"cdc_event_type\":\"INSERT\",\"is_deleted\":false}\n\
+         {\"order_id\":\"o4\",\"status\":\"SHIPPED\",\"total\":0.20,\"cdc_event_type\":\"MODIFY\",\"is_deleted\":false}\n"
+    );
+}
+
+#[test]
+fn all_three_output_formats_print_decimals_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path());
+    let sql = "SELECT product_name, sum(total) AS revenue, sum(quantity) AS units FROM orders_current \
+               GROUP BY product_name ORDER BY product_name";
+    assert_eq!(
+        query(dir.path(), "csv", sql),
+        "product_name,revenue,units\nCable,0.30,3\nLaptop,1249.90,1\n"
+    );
+    assert_eq!(
+        query(dir.path(), "json", sql),
+        "{\"product_name\":\"Cable\",\"revenue\":0.30,\"units\":3}\n\
+         {\"product_name\":\"Laptop\",\"revenue\":1249.90,\"units\":1}\n"
+    );
+    let table = query(dir.path(), "table", sql);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Cable") && l.contains("0.30") && l.contains('3')),
+        "{table}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Laptop") && l.contains("1249.90")),
+        "{table}"
+    );
+    let stats = lines.last().unwrap();
+    assert!(
+        stats.starts_with("local engine (DataFusion): 2 rows in "),
+        "{stats}"
+    );
+    assert!(stats.contains(" over 2 files "), "{stats}");
+}
+
+#[test]
+fn sql_comes_from_a_file_or_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path());
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, "SELECT count(*) AS n FROM orders_current;\n").unwrap();
+    let (code, stdout, stderr) = common::run(salesctl().args([
+        "query",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "csv",
+        "--file",
+        file.to_str().unwrap(),
+    ]));
+    assert_eq!((code, stdout.as_str()), (0, "n\n3\n"), "{stderr}");
+
+    let mut child = salesctl()
+        .args([
+            "query",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "-o",
+            "csv",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT count(DISTINCT order_id) AS n FROM orders_cdc")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n4\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_sql_is_a_short_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path());
+    for sql in [
+        "SELEC 1",
+        "SELECT no_such_column FROM orders_cdc",
+        "SELECT * FROM no_such_table",
+        "DROP TABLE orders_cdc",
+    ] {
+        let (code, stdout, stderr) =
+            common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), sql]));
+        assert_eq!(code, 252, "{sql}: {stderr}");
+        assert_eq!(stdout, "");
+        assert_eq!(stderr.lines().count(), 1, "{sql}: {stderr}");
+        assert!(
+            stderr.starts_with("salesctl: error: the query was rejected: "),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (code, _, stderr) =
+        common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), "  ; "]));
+    assert_eq!(code, 252);
+    assert!(stderr.contains("no SQL to run"), "{stderr}");
+}
+
+#[test]
+fn an_empty_or_missing_lake_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = common::run(salesctl().args([
+        "query",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "csv",
+        "SELECT count(*) AS n FROM orders_cdc",
+    ]));
+    assert_eq!((code, stdout.as_str()), (0, "n\n0\n"), "{stderr}");
+    assert!(stderr.contains("holds no data files"), "{stderr}");
+
+    let missing = dir.path().join("nope");
+    let (code, _, stderr) =
+        common::run(salesctl().args(["query", "--data", missing.to_str().unwrap(), "SELECT 1"]));
+    assert_eq!(code, 252);
+    assert!(
+        stderr.contains("cannot be read") && stderr.contains("--data"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn report_on_the_local_engine_as_json_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path());
+    let (code, stdout, stderr) = common::run(salesctl().args([
+        "report",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["engine"], "local");
+    // Exact decimal text on the wire (serde_json here parses into f64, so check the text).
+    assert!(
+        stdout.contains(
+            "\"revenue_by_product\":[{\"product_name\":\"Laptop\",\"currency\":\"USD\",\"orders\":1,\"units\":1,\"revenue\":1249.90},\
+             {\"product_name\":\"Cable\",\"currency\":\"USD\",\"orders\":2,\"units\":3,\"revenue\":0.30}]"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "\"revenue_by_day\":[{\"day\":\"2026-11-20\",\"currency\":\"USD\",\"orders\":2,\"revenue\":1250.00},\
+             {\"day\":\"2026-11-21\",\"currency\":\"USD\",\"orders\":1,\"revenue\":0.20}]"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "\"average_order_value\":[{\"currency\":\"USD\",\"orders\":3,\"revenue\":1250.20,\"average_order_value\":416.73}]"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "\"cdc_mix\":[{\"cdc_event_type\":\"INSERT\",\"events\":4},{\"cdc_event_type\":\"MODIFY\",\"events\":2},\
+             {\"cdc_event_type\":\"REMOVE\",\"events\":1}]"
+        ),
+        "{stdout}"
+    );
+    let projected = report["projection"].as_array().unwrap();
+    assert_eq!(projected.len(), 7);
+    assert_eq!(projected[0]["day"], "2026-11-22");
+    // Two days, 1250.00 then 0.20: the line falls below zero, which is shown as zero.
+    assert!(
+        stdout.contains("{\"day\":\"2026-11-22\",\"currency\":\"USD\",\"projected_revenue\":0.00}"),
+        "{stdout}"
+    );
+    assert_eq!(report["projection_fit"][0]["days"], 2);
+
+    let (code, csv, stderr) = common::run(salesctl().args([
+        "report",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "csv",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        csv.contains("# top_products\nproduct_name,units,orders\nCable,3,2\nLaptop,1,1\n"),
+        "{csv}"
+    );
+}
+
+async fn put(clients: &salesctl::aws::Clients, bucket: &str, key: &str, body: String) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.into_bytes()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
+    let s = common::session();
+    let clients = s.clients().await;
+    let bucket = "lake-query-test";
+    clients
+        .s3
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    for (relative, text) in lake_files() {
+        put(&clients, bucket, &format!("orders/{relative}"), text).await;
+    }
+    // Failed records live under errors/, outside the table.
+    put(
+        &clients,
+        bucket,
+        "errors/processing-failed/dt=2026-11-20/hour=08/x",
+        "junk\n".into(),
+    )
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let run_query = |sql: &str, extra: &[&str]| {
+        let mut cmd = s.salesctl();
+        cmd.env("SALESCTL_CACHE_DIR", cache.path())
+            .args(["query", "-o", "json"])
+            .args(extra)
+            .arg(sql);
+        common::run(&mut cmd)
+    };
+    let sql = "SELECT count(*) AS n, sum(total) AS totals FROM orders_cdc";
+    let (code, stdout, stderr) = run_query(sql, &["--data", "s3://lake-query-test/orders/"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "{\"n\":7,\"totals\":2580.26}\n"),
+        "{stderr}"
+    );
+    // The default lake is s3://<bucket>/orders/, and the engine defaults to local on an emulator.
+    let current = "SELECT order_id, status FROM orders_current ORDER BY order_id";
+    let (code, stdout, stderr) = run_query(current, &["--bucket", bucket]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "{\"order_id\":\"o1\",\"status\":\"PAID\"}\n{\"order_id\":\"o3\",\"status\":\"PAID\"}\n\
+         {\"order_id\":\"o4\",\"status\":\"SHIPPED\"}\n"
+    );
+
+    // A new object, a rewritten one and a deleted one: the next query sees exactly the bucket.
+    put(
+        &clients,
+        bucket,
+        "orders/dt=2026-11-22/hour=10/salesctl-orders-1-2026-11-22-10-00-00-ffff",
+        row(
+            "o3",
+            "Cable",
+            1,
+            "0.10",
+            "0.10",
+            "PAID",
+            "2026-11-20",
+            "REMOVE",
+            "1000000000000000000008",
+            "2026-11-22T10:00:00Z",
+        ),
+    )
+    .await;
+    let (first_key, first_text) = &lake_files()[0];
+    put(
+        &clients,
+        bucket,
+        &format!("orders/{first_key}"),
+        first_text
+            .lines()
+            .take(2)
+            .map(|l| format!("{l}\n"))
+            .collect(),
+    )
+    .await;
+    clients
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(format!("orders/{}", lake_files()[1].0))
+        .send()
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = run_query(current, &["--bucket", bucket]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "{\"order_id\":\"o1\",\"status\":\"PENDING\"}\n{\"order_id\":\"o2\",\"status\":\"PENDING\"}\n"
+    );
+
+    // A bucket that does not exist is a service error naming the fix.
+    let (code, _, stderr) = run_query("SELECT 1", &["--data", "s3://no-such-bucket-here/orders/"]);
+    assert_eq!(code, 254, "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+}
