@@ -304,16 +304,17 @@ impl OrderGenerator {
         let mut ops = Vec::new();
         loop {
             let roll: f64 = self.rng.random();
-            if roll < self.config.delete_ratio {
-                if let Some(op) = self.plan_delete() {
-                    ops.push(op);
-                    continue;
-                }
+            // A delete or update with no eligible order falls through to the insert.
+            let extra = if roll < self.config.delete_ratio {
+                self.plan_delete()
             } else if roll < self.config.delete_ratio + self.config.update_ratio {
-                if let Some(op) = self.plan_update(now) {
-                    ops.push(op);
-                    continue;
-                }
+                self.plan_update(now)
+            } else {
+                None
+            };
+            if let Some(op) = extra {
+                ops.push(op);
+                continue;
             }
             ops.push(self.plan_insert(now));
             return ops;

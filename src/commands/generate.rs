@@ -291,11 +291,11 @@ impl Progress {
                 bar.set_position(s.inserted);
                 bar.set_message(message);
             }
-            None if !std::io::stderr().is_terminal() => {
-                if self.last_plain.get().elapsed() >= Duration::from_secs(5) {
-                    self.last_plain.set(Instant::now());
-                    eprintln!("salesctl generate: {message}");
-                }
+            None if !std::io::stderr().is_terminal()
+                && self.last_plain.get().elapsed() >= Duration::from_secs(5) =>
+            {
+                self.last_plain.set(Instant::now());
+                eprintln!("salesctl generate: {message}");
             }
             None => {}
         }

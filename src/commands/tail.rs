@@ -261,7 +261,7 @@ impl View {
         &mut self,
         shard_id: &str,
         records: &[RawRecord],
-        mut checkpoint: Option<&mut Checkpoint>,
+        checkpoint: Option<&mut Checkpoint>,
     ) -> anyhow::Result<bool> {
         self.buffer.clear();
         let mut done = false;
@@ -283,7 +283,7 @@ impl View {
             }
             return Err(anyhow::anyhow!("cannot write to stdout: {e}"));
         }
-        if let (Some(checkpoint), Some(sequence)) = (checkpoint.as_deref_mut(), last_handled) {
+        if let (Some(checkpoint), Some(sequence)) = (checkpoint, last_handled) {
             checkpoint.advance(shard_id, sequence);
         }
         Ok(done)
