@@ -36,6 +36,18 @@ impl Context {
         }
     }
 
+    /// This context with `format` as the output when the user asked for none: for verbs that
+    /// are a show for a person (demo) whatever stdout is.
+    pub fn with_default_output(&self, format: OutputFormat) -> Context {
+        Context {
+            settings: self.settings.clone(),
+            requested_output: Some(self.requested_output.unwrap_or(format)),
+            color: self.color,
+            clients: OnceCell::new(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
     /// The output format: what the user asked for, else a table for a person at a terminal
     /// and JSON lines for a pipe.
     pub fn output(&self) -> OutputFormat {

@@ -8,6 +8,7 @@ use crate::commands::{
     ExitStatus, args_from, generate, interrupted_error, query, relay, report, up, usage_error,
 };
 use crate::context::Context;
+use crate::render::OutputFormat;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,6 +23,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             "demo runs against the local emulator: start it with 'scripts/local-aws start' and pass --local",
         ));
     }
+    // The demo is read by a person even when its output is logged: tables unless -o says.
+    let ctx = &ctx.with_default_output(OutputFormat::Table);
     let started = Instant::now();
     let count = args.orders.to_string();
     step(
