@@ -51,9 +51,10 @@ echo "== $rows rows, $files objects, $size of NDJSON in $dir; $(nproc) cores"
 echo "SQL: $sql"
 echo
 echo "-- salesctl local engine answer (exact decimals):"
-"$bin" query --engine local --data "$dir" --output csv "$sql" 2>/dev/null | head -n 5
+# sed reads its whole input (head would close the pipe early and, under pipefail, end the run).
+"$bin" query --engine local --data "$dir" --output csv "$sql" 2>/dev/null | sed -n 1,5p
 echo "-- duckdb answer (read_json_auto infers price/total as DOUBLE):"
-"$venv/bin/python" scripts/duckdb_query.py query "$dir" "$sql" 2>&1 | head -n 6
+"$venv/bin/python" scripts/duckdb_query.py query "$dir" "$sql" 2>&1 | sed -n 1,5p
 echo
 
 salesctl_s=$(best_of "$bin" query --engine local --data "$dir" --output csv "$sql")
