@@ -53,3 +53,20 @@ echo "== 2. throughput: relay --drain over 20,000 changes"
 fresh
 "$bin" --local generate --interval 0s --count 20000 --update-ratio 0 --delete-ratio 0 --output json >/dev/null 2>/dev/null
 "$bin" --local relay --drain --checkpoint "$work/relay.json" --output json
+
+echo "== 3. the emulator's floor: reading the same 20,000 changes from the table's stream with boto3 alone"
+$py - "$SALESCTL_LOCAL_ENDPOINT" <<'PY'
+import sys, time, boto3
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+ddb, streams = boto3.client("dynamodb", **kw), boto3.client("dynamodbstreams", **kw)
+arn = [t for t in [ddb.describe_table(TableName=n)["Table"] for n in ddb.list_tables()["TableNames"]] if t.get("LatestStreamArn")][0]["LatestStreamArn"]
+started, n = time.time(), 0
+for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    while it:
+        page = streams.get_records(ShardIterator=it, Limit=1000)
+        n += len(page["Records"])
+        it = page.get("NextShardIterator") if page["Records"] else None
+took = time.time() - started
+print(f"boto3 GetRecords alone: {n} records in {took:.2f}s = {n / took:.0f} records/s (the relay cannot beat this)")
+PY
