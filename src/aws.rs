@@ -1,6 +1,8 @@
 //! AWS clients built once from the settings, with the AWS CLI's resolution rules intact
 //! (profiles, AWS_* env, credential chain) plus the emulator's needs (path-style S3, dummy keys).
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials};
@@ -160,6 +162,11 @@ pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
 /// Adds "what we were doing" to an SDK error and marks it as a service error (exit 254).
 pub trait ServiceResultExt<T> {
     fn service_context(self, what: impl FnOnce() -> String) -> anyhow::Result<T>;
+
+    /// For the call that looks a resource up: "no such resource" becomes
+    /// `<what> not found: run 'salesctl up' or pass <flag>`, any other error
+    /// `cannot describe <what>: <error>`; both are service errors (exit 254).
+    fn or_missing(self, what: impl FnOnce() -> String, flag: &str) -> anyhow::Result<T>;
 }
 
 impl<T, E> ServiceResultExt<T> for Result<T, E>
@@ -169,6 +176,28 @@ where
     fn service_context(self, what: impl FnOnce() -> String) -> anyhow::Result<T> {
         self.map_err(|e| service_error(format!("{}: {}", what(), describe(&e))))
     }
+
+    fn or_missing(self, what: impl FnOnce() -> String, flag: &str) -> anyhow::Result<T> {
+        self.map_err(|e| {
+            if is_not_found(&e) {
+                service_error(format!(
+                    "{} not found: run 'salesctl up' or pass {flag}",
+                    what()
+                ))
+            } else {
+                service_error(format!("cannot describe {}: {}", what(), describe(&e)))
+            }
+        })
+    }
+}
+
+/// Exponential backoff with jitter: a random wait in [cap/2, cap], where cap is `base`
+/// doubled per attempt and at most `max`, so retrying callers spread out instead of
+/// retrying in step.
+pub fn jittered_backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let cap = base.saturating_mul(1 << attempt.min(16)).min(max);
+    let jitter: f64 = rand::random();
+    cap.mul_f64(0.5 + jitter / 2.0)
 }
 
 fn first_line(text: &str) -> String {

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::aws::describe;
+use crate::aws::{describe, jittered_backoff};
 use crate::checkpoint::Checkpoint;
 use crate::commands::service_error;
 use crate::stream_source::DynamoDbStream;
@@ -156,11 +156,7 @@ pub fn sequence_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// A full-jitter exponential backoff: random in [cap/2, cap], cap = 100 ms * 2^attempt, at
 /// most 10 s, so throttled shards spread their retries instead of retrying in step.
 pub fn backoff(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(100)
-        .saturating_mul(1 << attempt.min(7))
-        .min(Duration::from_secs(10));
-    let jitter: f64 = rand::random();
-    cap.mul_f64(0.5 + jitter / 2.0)
+    jittered_backoff(Duration::from_millis(100), Duration::from_secs(10), attempt)
 }
 
 /// The service a reader reads from.

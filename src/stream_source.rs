@@ -8,7 +8,7 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine as _;
 use chrono::DateTime;
 
-use crate::aws::{describe, is_not_found};
+use crate::aws::ServiceResultExt;
 use crate::change::write_json_string;
 use crate::commands::service_error;
 use crate::kinesis_reader::{IteratorStart, Page, RawRecord, ShardInfo, SourceError};
@@ -42,18 +42,7 @@ impl DynamoDbStream {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| {
-                if is_not_found(&e) {
-                    service_error(format!(
-                        "DynamoDB table '{table}' not found: run 'salesctl up' or pass --table NAME"
-                    ))
-                } else {
-                    service_error(format!(
-                        "cannot describe DynamoDB table '{table}': {}",
-                        describe(&e)
-                    ))
-                }
-            })?;
+            .or_missing(|| format!("DynamoDB table '{table}'"), "--table NAME")?;
         let arn = output.table.and_then(|t| t.latest_stream_arn).ok_or_else(|| {
             service_error(format!(
                 "DynamoDB table '{table}' has no stream: enable one with view type NEW_AND_OLD_IMAGES ('salesctl up' does)"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
-use crate::aws::{ServiceResultExt, describe, is_not_found};
+use crate::aws::{ServiceResultExt, jittered_backoff};
 use crate::commands::service_error;
 use crate::order::{AttrValue, OpKind, PlannedOp, Schema};
 
@@ -38,20 +38,12 @@ impl TableWriter {
         table: &str,
         schema: Schema,
     ) -> anyhow::Result<TableWriter> {
-        let described = match client.describe_table().table_name(table).send().await {
-            Ok(out) => out,
-            Err(e) if is_not_found(&e) => {
-                return Err(service_error(format!(
-                    "table '{table}' not found: run 'salesctl up' or pass --table"
-                )));
-            }
-            Err(e) => {
-                return Err(service_error(format!(
-                    "cannot describe table '{table}': {}",
-                    describe(&e)
-                )));
-            }
-        };
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .or_missing(|| format!("table '{table}'"), "--table")?;
         let key = described
             .table
             .as_ref()
@@ -151,11 +143,7 @@ fn attribute_value(value: AttrValue) -> AttributeValue {
     }
 }
 
-/// Exponential backoff with full jitter: 25 ms doubling, capped at 5 s.
+/// Backoff for unprocessed items and throttled writes: 25 ms doubling, at most 5 s.
 pub fn backoff(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(25)
-        .saturating_mul(1 << attempt.min(8))
-        .min(Duration::from_secs(5));
-    let jitter: f64 = rand::random();
-    cap.mul_f64(0.5 + jitter / 2.0)
+    jittered_backoff(Duration::from_millis(25), Duration::from_secs(5), attempt)
 }

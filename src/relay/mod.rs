@@ -74,33 +74,20 @@ impl<'a> Relay<'a> {
         settings: &'a Settings,
         options: RelayOptions,
     ) -> anyhow::Result<Relay<'a>> {
-        let table = match clients
+        let table = clients
             .dynamodb
             .describe_table()
             .table_name(&settings.table)
             .send()
             .await
-        {
-            Ok(out) => out.table.ok_or_else(|| {
+            .or_missing(|| format!("table '{}'", settings.table), "--table")?
+            .table
+            .ok_or_else(|| {
                 service_error(format!(
                     "table '{}' has no description: is the endpoint a DynamoDB endpoint?",
                     settings.table
                 ))
-            })?,
-            Err(e) if is_not_found(&e) => {
-                return Err(service_error(format!(
-                    "table '{}' not found: run 'salesctl up' or pass --table",
-                    settings.table
-                )));
-            }
-            Err(e) => {
-                return Err(service_error(format!(
-                    "cannot describe table '{}': {}",
-                    settings.table,
-                    describe(&e)
-                )));
-            }
-        };
+            })?;
         let table_stream_arn = table.latest_stream_arn.clone().ok_or_else(|| {
             service_error(format!(
                 "table '{}' has no stream: enable Streams (NEW_AND_OLD_IMAGES) or run 'salesctl up'",
@@ -113,28 +100,14 @@ impl<'a> Relay<'a> {
             .into_iter()
             .find(|k| k.key_type.as_str() == "HASH")
             .map_or_else(|| "order_id".to_string(), |k| k.attribute_name);
-        let summary = match clients
+        let summary = clients
             .kinesis
             .describe_stream_summary()
             .stream_name(&settings.stream)
             .send()
             .await
-        {
-            Ok(out) => out.stream_description_summary,
-            Err(e) if is_not_found(&e) => {
-                return Err(service_error(format!(
-                    "stream '{}' not found: run 'salesctl up' or pass --stream",
-                    settings.stream
-                )));
-            }
-            Err(e) => {
-                return Err(service_error(format!(
-                    "cannot describe stream '{}': {}",
-                    settings.stream,
-                    describe(&e)
-                )));
-            }
-        };
+            .or_missing(|| format!("stream '{}'", settings.stream), "--stream")?
+            .stream_description_summary;
         let kinesis_id = summary.map_or_else(String::new, |s| {
             format!(
                 "{}@{}",
