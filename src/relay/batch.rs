@@ -88,7 +88,12 @@ impl Batch {
             range.last = record.sequence_number.to_string();
         }
         self.opened.get_or_insert_with(Instant::now);
-        self.first_arrival.get_or_insert(record.arrival);
+        // The earliest arrival, not the first added: a replay reads the shards in another
+        // order than the passes that filled the batch, and must name the same objects.
+        self.first_arrival = Some(
+            self.first_arrival
+                .map_or(record.arrival, |first| first.min(record.arrival)),
+        );
         let fingerprint = fingerprint(record.data);
         if delivered.contains(&fingerprint_text(fingerprint))
             || !self.fingerprints.insert(fingerprint)
@@ -305,6 +310,37 @@ mod tests {
         let again = build(&delivered);
         assert_eq!(again.row_count(), 0);
         assert_eq!(again.duplicates_dropped, 3);
+    }
+
+    #[test]
+    fn names_do_not_depend_on_the_order_shards_were_read_in() {
+        let none = HashSet::new();
+        let early = Incoming {
+            arrival: DateTime::from_timestamp(1_795_158_800, 0).unwrap(),
+            ..incoming("s0", "1", b"a1")
+        };
+        let late = Incoming {
+            arrival: DateTime::from_timestamp(1_795_165_000, 0).unwrap(),
+            ..incoming("s1", "7", b"a2")
+        };
+        let mut passes = Batch::default();
+        passes.add(&late, None, &none, row);
+        passes.add(&early, None, &none, row);
+        let mut replay = Batch::default();
+        replay.add(&early, None, &none, row);
+        replay.add(&late, None, &none, row);
+        let keys = |b: &Batch| {
+            b.objects("salesctl-orders")
+                .into_iter()
+                .map(|o| o.key)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&passes), keys(&replay));
+        assert!(
+            keys(&passes)[0].contains("-2026-11-20-07-"),
+            "{:?}",
+            keys(&passes)
+        );
     }
 
     #[test]

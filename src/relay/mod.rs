@@ -20,6 +20,7 @@ use crate::relay::batch::{Batch, Incoming, Transformed};
 use crate::relay::state::{PendingFlush, RelayState, sequence_cmp};
 use crate::settings::Settings;
 use crate::table_writer::backoff;
+use crate::transform::RecordTransformer;
 
 /// Kinesis PutRecords takes at most 500 records a call.
 const MAX_PUT: usize = 500;
@@ -65,6 +66,8 @@ pub struct Relay<'a> {
     report: RelayReport,
     batch: Batch,
     kinesis_cursor: Cursor,
+    /// Reused for every record: it keeps its decode buffers warm.
+    transformer: RecordTransformer,
 }
 
 impl<'a> Relay<'a> {
@@ -122,11 +125,7 @@ impl<'a> Relay<'a> {
             .bucket(&bucket)
             .send()
             .await
-            .map_err(|_| {
-                service_error(format!(
-                    "bucket '{bucket}' not found: run 'salesctl up' or pass --bucket"
-                ))
-            })?;
+            .or_missing(|| format!("bucket '{bucket}'"), "--bucket")?;
         let mut state = RelayState::load(&options.checkpoint)?;
         if !state.bind_to(&table_stream_arn, &kinesis_id) {
             tracing::warn!(
@@ -145,6 +144,7 @@ impl<'a> Relay<'a> {
             report: RelayReport::default(),
             batch: Batch::default(),
             kinesis_cursor: Cursor::default(),
+            transformer: RecordTransformer::new(),
         })
     }
 
@@ -402,7 +402,7 @@ impl<'a> Relay<'a> {
         until: Option<&str>,
         ending: Option<&str>,
     ) -> anyhow::Result<u64> {
-        let committed = self.state.firehose_positions.get(shard_id).cloned();
+        let mut committed = self.state.firehose_positions.get(shard_id).cloned();
         let position = self
             .kinesis_cursor
             .read_to
@@ -472,7 +472,9 @@ impl<'a> Relay<'a> {
                     data: record.data.as_ref(),
                 };
                 self.batch
-                    .add(&incoming, committed.as_deref(), &delivered, transform);
+                    .add(&incoming, committed.as_deref(), &delivered, |data| {
+                        transform(&mut self.transformer, data)
+                    });
                 self.kinesis_cursor
                     .read_to
                     .insert(shard_id.to_string(), record.sequence_number.clone());
@@ -489,6 +491,9 @@ impl<'a> Relay<'a> {
                     .is_due(self.options.buffer_bytes, self.options.buffer_age)
             {
                 self.flush().await?;
+                // The rest of this shard goes into a new batch that starts after what was
+                // just committed; a stale start would rename that batch's objects on replay.
+                committed = self.state.firehose_positions.get(shard_id).cloned();
                 delivered = self.state.recent_set();
             }
         }
@@ -564,14 +569,15 @@ impl<'a> Relay<'a> {
     }
 }
 
-fn transform(data: &[u8]) -> Transformed {
-    match crate::transform::transform_record(data) {
-        crate::transform::RecordOutcome::Ok { row, partition } => Transformed::Row {
-            line: row,
+fn transform(transformer: &mut RecordTransformer, data: &[u8]) -> Transformed {
+    let mut line = Vec::with_capacity(data.len());
+    match transformer.transform_into(data, &mut line) {
+        Ok(partition) => Transformed::Row {
+            line,
             dt: partition.dt().to_string(),
             hour: partition.hour().to_string(),
         },
-        crate::transform::RecordOutcome::Failed { reason } => Transformed::Failed {
+        Err(reason) => Transformed::Failed {
             reason: reason.to_string(),
         },
     }

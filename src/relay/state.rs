@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::commands::config_error;
+pub use crate::kinesis_reader::sequence_cmp;
 
 /// How many delivered event ids are remembered to drop the copies a killed pipe stage may
 /// re-put: far more than one put batch (500) per shard.
@@ -119,13 +120,6 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
         .unwrap_or_default();
     name.push(suffix);
     path.with_file_name(name)
-}
-
-/// Orders Kinesis / DynamoDB Streams sequence numbers: decimal strings longer than u128 can
-/// hold, so compare by length, then text.
-pub fn sequence_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 #[cfg(test)]
