@@ -115,18 +115,14 @@ impl Clients {
             .ok_or_else(|| service_error("STS returned no account id"))
     }
 
-    /// The lake bucket: the configured name, else `<prefix>-lake-<account>-<region>`, since
-    /// bucket names are global and a bare default would clash between accounts.
+    /// The lake bucket (see [`Settings::lake_bucket`]); asks STS for the account only when
+    /// no bucket is configured.
     pub async fn bucket(&self, settings: &Settings) -> anyhow::Result<String> {
         if let Some(bucket) = &settings.bucket {
             return Ok(bucket.clone());
         }
         let account = self.account_id().await?;
-        Ok(format!(
-            "{}-lake-{account}-{}",
-            settings.stack_prefix,
-            self.region()
-        ))
+        Ok(settings.lake_bucket(&account, self.region()))
     }
 }
 

@@ -37,6 +37,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The lake bucket: the configured name, else `<prefix>-lake-<account>-<region>`, since
+    /// bucket names are global and a bare default would clash between accounts.
+    pub fn lake_bucket(&self, account: &str, region: &str) -> String {
+        match &self.bucket {
+            Some(bucket) => bucket.clone(),
+            None => format!("{}-lake-{account}-{region}", self.stack_prefix),
+        }
+    }
+
     /// The default names of DESIGN.md §1, derived from one prefix.
     pub fn with_prefix(prefix: &str) -> Settings {
         Settings {

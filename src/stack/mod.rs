@@ -83,10 +83,7 @@ impl StackNames {
         settings: &Settings,
     ) -> anyhow::Result<StackNames> {
         let account = clients.account_id().await?;
-        let bucket = match &settings.bucket {
-            Some(b) => b.clone(),
-            None => clients.bucket(settings).await?,
-        };
+        let bucket = settings.lake_bucket(&account, clients.region());
         Ok(StackNames::new(
             settings,
             &account,
@@ -375,9 +372,8 @@ mod tests {
                 assert!(at < i, "{kind:?} needs {dep:?} first");
             }
         }
-        let mut unique = UP_ORDER.to_vec();
-        unique.dedup();
-        assert_eq!(unique.len(), 12);
+        let unique: std::collections::HashSet<Kind> = UP_ORDER.iter().copied().collect();
+        assert_eq!(unique.len(), UP_ORDER.len(), "a resource is listed twice");
     }
 
     #[test]
