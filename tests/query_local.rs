@@ -302,6 +302,15 @@ fn sql_comes_from_a_file_or_stdin() {
 }
 
 #[test]
+fn an_empty_result_still_has_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path());
+    let sql = "SELECT order_id, total FROM orders_cdc WHERE order_id = 'no such order'";
+    assert_eq!(query(dir.path(), "csv", sql), "order_id,total\n");
+    assert_eq!(query(dir.path(), "json", sql), "");
+}
+
+#[test]
 fn bad_sql_is_a_short_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     write_lake(dir.path());

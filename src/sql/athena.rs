@@ -13,8 +13,9 @@ use aws_sdk_athena::types::{
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 
-use super::{QueryOutput, interrupted, short_message};
+use super::{QueryOutput, short_message};
 use crate::aws::ServiceResultExt;
+use crate::commands::interrupted_error;
 use crate::commands::{CliError, ExitStatus};
 use crate::render::{Cell, Table};
 use crate::sql::local::is_json_number;
@@ -164,10 +165,10 @@ impl AthenaEngine {
             .send()
             .await
         {
-            Ok(_) => interrupted(format!(
+            Ok(_) => interrupted_error(format!(
                 "interrupted: Athena query {id} stopped (StopQueryExecution)"
             )),
-            Err(e) => interrupted(format!(
+            Err(e) => interrupted_error(format!(
                 "interrupted, but stopping Athena query {id} failed ({}): stop it with 'aws athena stop-query-execution'",
                 crate::aws::describe(&e)
             )),
@@ -179,7 +180,7 @@ impl AthenaEngine {
         let mut token: Option<String> = None;
         loop {
             if *self.shutdown.borrow() {
-                return Err(interrupted(format!(
+                return Err(interrupted_error(format!(
                     "interrupted while reading the results of Athena query {id}"
                 )));
             }

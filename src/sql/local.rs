@@ -20,8 +20,9 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 
-use super::{LakeLocation, QueryOutput, interrupted, short_message};
+use super::{LakeLocation, QueryOutput, short_message};
 use crate::aws::ServiceResultExt;
+use crate::commands::interrupted_error;
 use crate::commands::{CliError, ExitStatus, service_error, usage_error};
 use crate::context::Context;
 use crate::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, arrow_schema, orders_current_sql};
@@ -153,14 +154,21 @@ impl LocalEngine {
             .sql_with_options(sql, options)
             .await
             .map_err(sql_error)?;
+        // The header comes from the plan, not from the first batch: an empty result has none.
+        let columns: Vec<String> = frame
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let mut shutdown = self.shutdown.clone();
         let batches = tokio::select! {
             result = frame.collect() => result.map_err(|e| execution_error(&self.source, e))?,
             _ = shutdown.wait_for(|stop| *stop) => {
-                return Err(interrupted("query interrupted"));
+                return Err(interrupted_error("query interrupted"));
             }
         };
-        let table = batches_to_table(&batches)?;
+        let table = batches_to_table(columns, &batches)?;
         let stats = format!(
             "local engine (DataFusion): {} row{} in {:.3} s over {} file{} ({}) from {}",
             table.rows.len(),
@@ -202,11 +210,8 @@ fn execution_error(source: &str, e: DataFusionError) -> anyhow::Error {
 
 /// Every result column becomes cells with exact text: decimals keep their scale ("1249.90"),
 /// integers their digits; non-finite floats become text since JSON has no NaN.
-pub fn batches_to_table(batches: &[RecordBatch]) -> anyhow::Result<Table> {
-    let Some(first) = batches.first() else {
-        return Ok(Table::default());
-    };
-    let mut table = Table::new(first.schema().fields().iter().map(|f| f.name().clone()));
+pub fn batches_to_table(columns: Vec<String>, batches: &[RecordBatch]) -> anyhow::Result<Table> {
+    let mut table = Table::new(columns);
     let options = FormatOptions::default();
     for batch in batches {
         let columns: Vec<&ArrayRef> = batch.columns().iter().collect();

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 
-use crate::commands::{ExitStatus, usage_error};
+use crate::commands::usage_error;
 use crate::context::Context;
 use crate::lake_schema::{CURRENT_VIEW, TABLE, orders_current_sql};
 use crate::render::Table;
@@ -261,15 +261,6 @@ pub(crate) fn short_message(text: &str) -> String {
         joined = joined.chars().take(400).collect::<String>() + "…";
     }
     joined
-}
-
-/// The error a Ctrl-C during a query ends with (exit 130).
-pub(crate) fn interrupted(message: impl Into<String>) -> anyhow::Error {
-    crate::commands::CliError {
-        status: ExitStatus::INTERRUPTED,
-        message: message.into(),
-    }
-    .into()
 }
 
 #[cfg(test)]
