@@ -144,28 +144,30 @@ impl Checkpoint {
         };
         let mut text = serde_json::to_vec_pretty(&self.body)?;
         text.push(b'\n');
-        let file_name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = self
-            .path
-            .with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(&text)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &self.path)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&temp);
-            return Err(fail(e));
-        }
+        write_atomically(&self.path, &text).map_err(fail)?;
         self.dirty = false;
         self.resumed = true;
         Ok(())
     }
+}
+
+/// Replaces `path` with `bytes` so that a reader (or a restart after a crash) sees the old
+/// file or the new one, never half of one: write a per-process sibling, fsync, rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
 }
 
 #[cfg(test)]

@@ -431,7 +431,6 @@ impl<'a> Relay<'a> {
                 )
             })?
             .shard_iterator;
-        let mut delivered = self.state.recent_set();
         let mut read = 0;
         let mut at_end = iterator.is_none();
         'pages: while let Some(it) = iterator {
@@ -471,10 +470,12 @@ impl<'a> Relay<'a> {
                     arrival,
                     data: record.data.as_ref(),
                 };
-                self.batch
-                    .add(&incoming, committed.as_deref(), &delivered, |data| {
-                        transform(&mut self.transformer, data)
-                    });
+                self.batch.add(
+                    &incoming,
+                    committed.as_deref(),
+                    self.state.delivered(),
+                    |data| transform(&mut self.transformer, data),
+                );
                 self.kinesis_cursor
                     .read_to
                     .insert(shard_id.to_string(), record.sequence_number.clone());
@@ -494,7 +495,6 @@ impl<'a> Relay<'a> {
                 // The rest of this shard goes into a new batch that starts after what was
                 // just committed; a stale start would rename that batch's objects on replay.
                 committed = self.state.firehose_positions.get(shard_id).cloned();
-                delivered = self.state.recent_set();
             }
         }
         // A closed shard (it has an ending number) gets no new records: caught up is done.

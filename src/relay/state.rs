@@ -2,10 +2,11 @@
 //! recent event ids, written atomically so a killed relay resumes with no loss and no repeat.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::write_atomically;
 use crate::commands::config_error;
 pub use crate::kinesis_reader::sequence_cmp;
 
@@ -28,6 +29,9 @@ pub struct RelayState {
     /// Event ids delivered lately, oldest first.
     pub recent_event_ids: VecDeque<String>,
     pub totals: Totals,
+    /// `recent_event_ids` as a set for lookups: rebuilt on load, kept in step by `remember`.
+    #[serde(skip)]
+    recent_index: HashSet<String>,
 }
 
 /// The exact Kinesis range of one flush, per shard: after `start_after` (None = from the
@@ -57,31 +61,30 @@ impl RelayState {
     /// Reads the state file; a missing file is a fresh start.
     pub fn load(path: &Path) -> anyhow::Result<RelayState> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                config_error(format!(
-                    "relay checkpoint {} is unreadable ({e}): delete it to start from the beginning of the streams",
-                    path.display()
-                ))
-            }),
+            Ok(bytes) => {
+                let mut state: RelayState = serde_json::from_slice(&bytes).map_err(|e| {
+                    config_error(format!(
+                        "relay checkpoint {} is unreadable ({e}): delete it to start from the beginning of the streams",
+                        path.display()
+                    ))
+                })?;
+                state.recent_index = state.recent_event_ids.iter().cloned().collect();
+                Ok(state)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RelayState::default()),
-            Err(e) => Err(config_error(format!("cannot read relay checkpoint {}: {e}", path.display()))),
+            Err(e) => Err(config_error(format!(
+                "cannot read relay checkpoint {}: {e}",
+                path.display()
+            ))),
         }
     }
 
-    /// Replaces the file atomically: write a sibling, fsync, rename.
+    /// Replaces the file atomically (see [`write_atomically`]).
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = sibling(path, ".tmp");
-        let bytes = serde_json::to_vec(self)?;
-        {
-            use std::io::Write;
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
+        write_atomically(path, &serde_json::to_vec(self)?)?;
         Ok(())
     }
 
@@ -102,24 +105,23 @@ impl RelayState {
 
     /// Remembers delivered event ids, forgetting the oldest beyond the window.
     pub fn remember(&mut self, ids: impl IntoIterator<Item = String>) {
-        self.recent_event_ids.extend(ids);
+        for id in ids {
+            // An id already in the window stays where it is, so the set and the queue agree.
+            if self.recent_index.insert(id.clone()) {
+                self.recent_event_ids.push_back(id);
+            }
+        }
         while self.recent_event_ids.len() > RECENT_IDS {
-            self.recent_event_ids.pop_front();
+            if let Some(oldest) = self.recent_event_ids.pop_front() {
+                self.recent_index.remove(&oldest);
+            }
         }
     }
 
-    pub fn recent_set(&self) -> HashSet<String> {
-        self.recent_event_ids.iter().cloned().collect()
+    /// The ids of `recent_event_ids`, for lookups.
+    pub fn delivered(&self) -> &HashSet<String> {
+        &self.recent_index
     }
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(suffix);
-    path.with_file_name(name)
 }
 
 #[cfg(test)]
@@ -151,7 +153,11 @@ mod tests {
         });
         state.save(&path).unwrap();
         assert_eq!(RelayState::load(&path).unwrap(), state);
-        assert!(!sibling(&path, ".tmp").exists());
+        let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files, ["relay.json"], "no temporary file is left behind");
     }
 
     #[test]
