@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::commands::{config_error, service_error};
+use crate::error::{config_error, service_error};
 use crate::settings::Settings;
 
 /// Throttling and transient errors are retried by the SDK's standard mode (exponential

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::commands::{config_error, usage_error};
+use crate::error::{config_error, usage_error};
 
 const VERSION: u32 = 1;
 
@@ -221,8 +221,8 @@ mod tests {
             "{error}"
         );
         assert_eq!(
-            crate::commands::exit_status_of(&error),
-            crate::commands::ExitStatus::CONFIG
+            crate::error::exit_status_of(&error),
+            crate::error::ExitStatus::CONFIG
         );
     }
 }

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::aws::{describe, jittered_backoff};
 use crate::checkpoint::Checkpoint;
-use crate::commands::service_error;
+use crate::error::service_error;
 use crate::stream_source::DynamoDbStream;
 
 /// Kinesis' maximum page; fewer calls means fewer round trips on a backlog.

@@ -1,11 +1,11 @@
-//! Building the transform Lambda: cross-compile src/bin/bootstrap.rs for provided.al2023
+//! Building the transform Lambda: cross-compile the salesctl-lambda crate for provided.al2023
 //! with cargo-zigbuild against glibc 2.34, zip it as `bootstrap`, and prove the glibc floor.
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::commands::config_error;
+use crate::error::config_error;
 
 /// provided.al2023 ships glibc 2.34: a binary needing a newer symbol version fails to start.
 pub const MAX_GLIBC: GlibcVersion = GlibcVersion(2, 34);
@@ -14,15 +14,25 @@ pub const MAX_GLIBC: GlibcVersion = GlibcVersion(2, 34);
 pub const MAX_ZIP_BYTES: u64 = 5 * 1024 * 1024;
 
 /// The Lambda architectures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
-    #[value(name = "x86_64")]
     X86_64,
-    #[value(name = "arm64")]
     Arm64,
 }
 
 impl Arch {
+    /// The names Lambda (and `--arch`) use.
+    pub const NAMES: [&'static str; 2] = ["x86_64", "arm64"];
+
+    /// The architecture Lambda calls `name`.
+    pub fn named(name: &str) -> Option<Arch> {
+        match name {
+            "x86_64" => Some(Arch::X86_64),
+            "arm64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+
     pub fn rust_target(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-linux-gnu",
@@ -259,7 +269,7 @@ impl Artifact {
 /// Cargo.toml and the bootstrap source, else the tree this binary was built from.
 pub fn project_root() -> Option<PathBuf> {
     let is_root = |dir: &Path| {
-        dir.join("src/bin/bootstrap.rs").is_file()
+        dir.join("crates/salesctl-lambda/src/main.rs").is_file()
             && std::fs::read_to_string(dir.join("Cargo.toml"))
                 .is_ok_and(|t| t.contains("name = \"salesctl\""))
     };
@@ -425,9 +435,8 @@ pub fn build(arch: Arch) -> anyhow::Result<Artifact> {
                 "zigbuild",
                 "--profile",
                 "lambda",
-                "--no-default-features",
-                "--features",
-                "lambda",
+                "--package",
+                "salesctl-lambda",
                 "--bin",
                 "bootstrap",
             ])

@@ -1,40 +1,25 @@
-//! salesctl: operate a DynamoDB -> Kinesis -> Firehose -> S3 -> Athena sales CDC pipeline.
-//! This is the module map; the pure core (order, change, transform, pacing) needs no AWS client.
+//! salesctl, the CLI crate: AWS plumbing, the stream layer, the local relay, SQL engines and
+//! the verbs on top. The pure data model and transform live in `salesctl-core`.
+//!
+//! Layers, bottom to top (a module imports only from layers below it):
+//! `error` -> `settings`, `aws`, `render` -> `stream`, `table_writer`, `sql`, `stack`,
+//! `relay`, `cdc_view`, `lambda_build` -> `context` -> `commands` -> `cli`.
 
-pub mod change;
-pub mod forecast;
-pub mod lake_schema;
-pub mod order;
-pub mod pacing;
-pub mod transform;
+pub use salesctl_core::{change, forecast, lake_schema, order, pacing, transform};
 
-#[cfg(feature = "cli")]
 pub mod aws;
-#[cfg(feature = "cli")]
 pub mod cdc_view;
-#[cfg(feature = "cli")]
 pub mod checkpoint;
-#[cfg(feature = "cli")]
 pub mod cli;
-#[cfg(feature = "cli")]
 pub mod commands;
-#[cfg(feature = "cli")]
 pub mod context;
-#[cfg(feature = "cli")]
+pub mod error;
 pub mod kinesis_reader;
-#[cfg(feature = "cli")]
 pub mod lambda_build;
-#[cfg(feature = "cli")]
 pub mod relay;
-#[cfg(feature = "cli")]
 pub mod render;
-#[cfg(feature = "cli")]
 pub mod settings;
-#[cfg(feature = "cli")]
 pub mod sql;
-#[cfg(feature = "cli")]
 pub mod stack;
-#[cfg(feature = "cli")]
 pub mod stream_source;
-#[cfg(feature = "cli")]
 pub mod table_writer;

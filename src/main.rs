@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use salesctl::cli::{Cli, Command};
-use salesctl::commands::{self, ExitStatus};
+use salesctl::commands;
 use salesctl::context::Context;
+use salesctl::error::{self, ExitStatus};
 use salesctl::settings::{self, FileSettings};
 
 fn main() -> ExitCode {
@@ -78,7 +79,7 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     // One line: the cause chain joined, never a multi-line dump of internals.
     let message = format!("{error:#}").replace('\n', " ");
     eprintln!("salesctl: error: {message}");
-    ExitCode::from(commands::exit_status_of(error).0)
+    ExitCode::from(error::exit_status_of(error).0)
 }
 
 fn init_tracing(verbosity: u8) {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::commands::config_error;
+use crate::error::config_error;
 
 /// The endpoint `--local` points at: the moto server started by `scripts/local-aws`.
 pub const DEFAULT_LOCAL_ENDPOINT: &str = "http://127.0.0.1:4566";

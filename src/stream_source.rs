@@ -10,7 +10,7 @@ use chrono::DateTime;
 
 use crate::aws::ServiceResultExt;
 use crate::change::write_json_string;
-use crate::commands::service_error;
+use crate::error::service_error;
 use crate::kinesis_reader::{IteratorStart, Page, RawRecord, ShardInfo, SourceError};
 
 /// DynamoDB Streams allows four GetRecords calls per second per shard.

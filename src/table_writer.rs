@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
 use crate::aws::{ServiceResultExt, jittered_backoff};
-use crate::commands::service_error;
+use crate::error::service_error;
 use crate::order::{AttrValue, OpKind, PlannedOp, Schema};
 
 /// DynamoDB's limit for one BatchWriteItem call.

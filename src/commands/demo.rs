@@ -4,10 +4,9 @@
 use std::future::Future;
 use std::time::Instant;
 
-use crate::commands::{
-    ExitStatus, args_from, generate, interrupted_error, query, relay, report, up, usage_error,
-};
+use crate::commands::{args_from, generate, query, relay, report, up};
 use crate::context::Context;
+use crate::error::{ExitStatus, interrupted_error, usage_error};
 use crate::render::OutputFormat;
 
 #[derive(Debug, clap::Args)]

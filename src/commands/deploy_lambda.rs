@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::commands::ExitStatus;
 use crate::context::Context;
+use crate::error::ExitStatus;
 use crate::lambda_build::{self, Arch};
 use crate::render::{Cell, Table};
 use crate::stack::StackNames;
@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub zip: Option<PathBuf>,
     /// Lambda architecture (and Rust target) to build and run on.
-    #[arg(long, value_enum, default_value = "x86_64")]
+    #[arg(long, default_value = "x86_64", value_parser = super::arch_parser())]
     pub arch: Arch,
     /// Memory in MB (default: keep the function's; 256 for a new one).
     #[arg(long, value_parser = clap::value_parser!(i32).range(128..=10240))]

@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::commands::{ExitStatus, usage_error};
 use crate::context::Context;
+use crate::error::{ExitStatus, usage_error};
 use crate::stack::teardown::{self, DownOptions};
 use crate::stack::{Outcome, Progress, StackNames};
 

@@ -5,11 +5,12 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use clap::builder::TypedValueParser as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinSet;
 
-use crate::commands::{ExitStatus, usage_error};
 use crate::context::Context;
+use crate::error::{ExitStatus, usage_error};
 use crate::order::{GeneratorConfig, OpKind, OrderGenerator, PlannedOp, Schema, new_run_tag};
 use crate::pacing::Pacer;
 use crate::render::{Cell, OutputFormat, Table, json_object};
@@ -36,11 +37,23 @@ pub struct Args {
     #[arg(long, value_parser = parse_ratio, default_value = "0.05")]
     pub delete_ratio: f64,
     /// Item layout: the full order, or the tutorial's orderid/product_name/quantity/price.
-    #[arg(long, value_enum, default_value = "orders")]
+    #[arg(
+        long,
+        default_value = "orders",
+        value_parser = clap::builder::PossibleValuesParser::new(["orders", "tutorial"]).map(schema_named)
+    )]
     pub schema: Schema,
     /// Batches in flight at once when unpaced.
     #[arg(long, default_value = "8", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+/// The core's `Schema` by its flag name (the core knows nothing of clap).
+fn schema_named(name: String) -> Schema {
+    match name.as_str() {
+        "tutorial" => Schema::Tutorial,
+        _ => Schema::Orders,
+    }
 }
 
 /// Counts for the final summary. Only acknowledged writes are counted, so on the stream

@@ -1,11 +1,15 @@
 //! One module per verb: each parses nothing itself (clap does), calls the library, renders.
-//! Also the exit statuses and error kinds every verb shares, following the AWS CLI's codes.
+//! Verbs sit at the top: nothing below `commands` imports it.
 
-use std::fmt;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
+use crate::error::usage_error;
+use crate::lambda_build::Arch;
 
 pub mod demo;
 pub mod deploy_lambda;
 pub mod down;
+pub mod engine;
 pub mod generate;
 pub mod query;
 pub mod relay;
@@ -15,83 +19,6 @@ pub mod tail;
 pub mod transform;
 pub mod up;
 
-/// The process exit status a verb asks for. The values follow the AWS CLI v2 return codes
-/// so scripts written against `aws` keep working against `salesctl`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExitStatus(pub u8);
-
-impl ExitStatus {
-    pub const SUCCESS: ExitStatus = ExitStatus(0);
-    /// Some of the work failed while the rest succeeded (the AWS CLI's partial-failure code).
-    pub const FAILURE: ExitStatus = ExitStatus(1);
-    /// Stopped by Ctrl-C (SIGINT), after a clean stop.
-    pub const INTERRUPTED: ExitStatus = ExitStatus(130);
-    /// The command line could not be parsed or a value is invalid.
-    pub const USAGE: ExitStatus = ExitStatus(252);
-    /// The environment is not usable: no region, no credentials, bad config file.
-    pub const CONFIG: ExitStatus = ExitStatus(253);
-    /// AWS (or the emulator) answered with an error, e.g. a resource that does not exist.
-    pub const SERVICE: ExitStatus = ExitStatus(254);
-    /// Anything else.
-    pub const GENERAL: ExitStatus = ExitStatus(255);
-}
-
-/// An error that carries the exit status it should end the process with. Build it with
-/// [`usage_error`], [`config_error`] or [`service_error`]; other errors exit with 255.
-#[derive(Debug)]
-pub struct CliError {
-    pub status: ExitStatus,
-    pub message: String,
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CliError {}
-
-pub fn usage_error(message: impl Into<String>) -> anyhow::Error {
-    CliError {
-        status: ExitStatus::USAGE,
-        message: message.into(),
-    }
-    .into()
-}
-
-pub fn config_error(message: impl Into<String>) -> anyhow::Error {
-    CliError {
-        status: ExitStatus::CONFIG,
-        message: message.into(),
-    }
-    .into()
-}
-
-pub fn interrupted_error(message: impl Into<String>) -> anyhow::Error {
-    CliError {
-        status: ExitStatus::INTERRUPTED,
-        message: message.into(),
-    }
-    .into()
-}
-
-pub fn service_error(message: impl Into<String>) -> anyhow::Error {
-    CliError {
-        status: ExitStatus::SERVICE,
-        message: message.into(),
-    }
-    .into()
-}
-
-/// The exit status an error should end the process with.
-pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<CliError>())
-        .map_or(ExitStatus::GENERAL, |e| e.status)
-}
-
 /// Parses a verb's flags from words, so a verb that runs other verbs (demo) uses their real
 /// flags and defaults instead of building their structs by hand.
 pub fn args_from<A: clap::Args + clap::FromArgMatches>(words: &[&str]) -> anyhow::Result<A> {
@@ -100,4 +27,10 @@ pub fn args_from<A: clap::Args + clap::FromArgMatches>(words: &[&str]) -> anyhow
         .try_get_matches_from(words)
         .map_err(|e| usage_error(e.to_string()))?;
     Ok(A::from_arg_matches(&matches)?)
+}
+
+/// `--arch`: Lambda's architecture names, checked and listed by clap (the library's `Arch`
+/// knows nothing of clap).
+pub fn arch_parser() -> impl TypedValueParser<Value = Arch> {
+    PossibleValuesParser::new(Arch::NAMES).map(|name| Arch::named(&name).unwrap_or(Arch::X86_64))
 }

@@ -4,10 +4,10 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use crate::commands::{ExitStatus, usage_error};
+use crate::commands::engine::EngineArgs;
 use crate::context::Context;
+use crate::error::{ExitStatus, usage_error};
 use crate::render::OutputFormat;
-use crate::sql::{EngineArgs, QueryEngine};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,7 +27,7 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let sql = read_sql(&args)?;
-    let engine = QueryEngine::open(ctx, &args.engine).await?;
+    let engine = args.engine.open(ctx).await?;
     if let Some(note) = engine.empty_lake_note() {
         eprintln!("salesctl: note: {note}");
     }

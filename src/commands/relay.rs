@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::commands::generate::parse_duration;
-use crate::commands::{ExitStatus, usage_error};
 use crate::context::Context;
+use crate::error::{ExitStatus, usage_error};
 use crate::relay::{Relay, RelayOptions, RelayReport};
 use crate::render::{Cell, OutputFormat, Table, json_object};
 

@@ -7,11 +7,12 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::commands::ExitStatus;
+use crate::commands::engine::EngineArgs;
 use crate::context::Context;
+use crate::error::ExitStatus;
 use crate::forecast::{self, Projection};
 use crate::render::{Cell, OutputFormat, Table, push_json_string};
-use crate::sql::{EngineArgs, QueryEngine, REVENUE_DEFINITION, report_queries};
+use crate::sql::{REVENUE_DEFINITION, report_queries};
 
 /// Days projected past the last observed day.
 const HORIZON_DAYS: u32 = 7;
@@ -30,7 +31,7 @@ struct Section {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    let engine = QueryEngine::open(ctx, &args.engine).await?;
+    let engine = args.engine.open(ctx).await?;
     if let Some(note) = engine.empty_lake_note() {
         eprintln!("salesctl: note: {note}");
     }

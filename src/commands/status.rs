@@ -1,8 +1,8 @@
 //! `salesctl status`: every resource of the stack with its state, the stream's shards, the
 //! Lambda's version and what the lake holds; non-zero exit when anything is missing or failed.
 
-use crate::commands::ExitStatus;
 use crate::context::Context;
+use crate::error::ExitStatus;
 use crate::render::{Cell, Table};
 use crate::stack::StackNames;
 use crate::stack::health;

@@ -13,8 +13,8 @@ use crate::cdc_view::{
 };
 use crate::change::{ChangeRecord, decode_into};
 use crate::checkpoint::Checkpoint;
-use crate::commands::{ExitStatus, usage_error};
 use crate::context::Context;
+use crate::error::{ExitStatus, usage_error};
 use crate::kinesis_reader::{
     RawRecord, ReaderEvent, ReaderOptions, ShardReader, Source, StartPosition,
 };

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::change::{self, ChangeRecord};
-use crate::commands::ExitStatus;
 use crate::context::Context;
+use crate::error::ExitStatus;
 use crate::transform::{TransformOptions, transform_event_with};
 
 #[derive(Debug, clap::Args)]

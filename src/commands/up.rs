@@ -1,10 +1,11 @@
 //! `salesctl up`: create every missing resource of the stack in dependency order, leave the
 //! existing ones as they are, one progress line each; `--dry-run` only shows the plan.
 
+use clap::builder::TypedValueParser as _;
 use std::path::PathBuf;
 
-use crate::commands::ExitStatus;
 use crate::context::Context;
+use crate::error::ExitStatus;
 use crate::lambda_build::{self, Arch};
 use crate::stack::function;
 use crate::stack::resources::{self, StartingPosition, UpOptions};
@@ -19,7 +20,12 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(i32).range(1..=500))]
     pub shards: Option<i32>,
     /// Where a new pipe starts reading the table's stream.
-    #[arg(long, value_enum, default_value = "latest")]
+    #[arg(
+        long,
+        default_value = "latest",
+        value_parser = clap::builder::PossibleValuesParser::new(["latest", "trim-horizon"])
+            .map(|name| if name == "trim-horizon" { StartingPosition::TrimHorizon } else { StartingPosition::Latest })
+    )]
     pub starting_position: StartingPosition,
     /// The zipped bootstrap to create the function from (default: the last build of
     /// 'salesctl deploy-lambda', else build it now).
@@ -29,7 +35,7 @@ pub struct Args {
     #[arg(long)]
     pub skip_lambda: bool,
     /// Architecture of a function built or uploaded here.
-    #[arg(long, value_enum, default_value = "x86_64")]
+    #[arg(long, default_value = "x86_64", value_parser = super::arch_parser())]
     pub arch: Arch,
     /// The deny-unless-TLS bucket policy: auto = on, except against a local emulator (moto
     /// enforces the Deny without its condition, which would refuse every object request).

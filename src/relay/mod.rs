@@ -15,7 +15,7 @@ use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use chrono::{DateTime, Utc};
 
 use crate::aws::{Clients, ServiceResultExt, describe, is_not_found};
-use crate::commands::service_error;
+use crate::error::service_error;
 use crate::relay::batch::{Batch, Incoming, Transformed};
 use crate::relay::state::{PendingFlush, RelayState, sequence_cmp};
 use crate::settings::Settings;

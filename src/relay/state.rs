@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::write_atomically;
-use crate::commands::config_error;
+use crate::error::config_error;
 pub use crate::kinesis_reader::sequence_cmp;
 
 /// How many delivered event ids are remembered to drop the copies a killed pipe stage may

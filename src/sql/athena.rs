@@ -15,8 +15,8 @@ use tokio::sync::watch;
 
 use super::{QueryOutput, short_message};
 use crate::aws::ServiceResultExt;
-use crate::commands::interrupted_error;
-use crate::commands::{CliError, ExitStatus};
+use crate::error::interrupted_error;
+use crate::error::{CliError, ExitStatus};
 use crate::render::{Cell, Table};
 use crate::sql::local::is_json_number;
 

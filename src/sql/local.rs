@@ -20,13 +20,13 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 
-use super::{LakeLocation, QueryOutput, short_message};
+use super::{QueryOutput, short_message};
 use crate::aws::ServiceResultExt;
-use crate::commands::interrupted_error;
-use crate::commands::{CliError, ExitStatus, service_error, usage_error};
-use crate::context::Context;
-use crate::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, arrow_schema, orders_current_sql};
+use crate::error::interrupted_error;
+use crate::error::{CliError, ExitStatus, service_error, usage_error};
+use crate::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, orders_current_sql};
 use crate::render::{Cell, Table};
+use crate::sql::lake_arrow::{arrow_schema, arrow_type};
 
 /// Objects downloaded at once when mirroring an S3 lake.
 const DOWNLOAD_CONCURRENCY: usize = 16;
@@ -42,38 +42,25 @@ pub struct LocalEngine {
 }
 
 impl LocalEngine {
-    /// Opens the lake at `location`, mirroring it first when it is on S3.
-    pub async fn open_location(
-        ctx: &Context,
-        location: &LakeLocation,
+    /// Mirrors `s3://bucket/prefix` into a per-endpoint cache directory (only what changed),
+    /// then opens it; `endpoint` names the service so two endpoints never share a cache.
+    pub async fn open_s3(
+        s3: &aws_sdk_s3::Client,
+        endpoint: &str,
+        bucket: &str,
+        prefix: &str,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<LocalEngine> {
-        match location {
-            LakeLocation::Dir(dir) => {
-                LocalEngine::open_dir(dir, dir.display().to_string(), ctx.shutdown_signal()).await
-            }
-            LakeLocation::S3 { bucket, prefix } => {
-                let aws = ctx.aws().await?;
-                let endpoint = ctx
-                    .settings
-                    .effective_endpoint()
-                    .unwrap_or_else(|| "aws".to_string());
-                let dir = cache_dir(&endpoint, bucket, prefix);
-                let sync = sync_s3_prefix(&aws.s3, bucket, prefix, &dir).await?;
-                tracing::info!(
-                    objects = sync.objects,
-                    downloaded = sync.downloaded,
-                    removed = sync.removed,
-                    dir = %dir.display(),
-                    "lake mirrored"
-                );
-                LocalEngine::open_dir(
-                    &dir,
-                    format!("s3://{bucket}/{prefix}"),
-                    ctx.shutdown_signal(),
-                )
-                .await
-            }
-        }
+        let dir = cache_dir(endpoint, bucket, prefix);
+        let sync = sync_s3_prefix(s3, bucket, prefix, &dir).await?;
+        tracing::info!(
+            objects = sync.objects,
+            downloaded = sync.downloaded,
+            removed = sync.removed,
+            dir = %dir.display(),
+            "lake mirrored"
+        );
+        LocalEngine::open_dir(&dir, format!("s3://{bucket}/{prefix}"), shutdown).await
     }
 
     /// Registers `orders_cdc` over every file below `dir/dt=…/hour=…/` (any name, with or
@@ -102,7 +89,7 @@ impl LocalEngine {
         let schema = arrow_schema();
         let partitions: Vec<(String, DataType)> = PARTITION_KEYS
             .iter()
-            .map(|c| (c.name.to_string(), c.column_type.arrow_type()))
+            .map(|c| (c.name.to_string(), arrow_type(c.column_type)))
             .collect();
         // Firehose names objects without an extension; the relay may add ".json". An empty
         // extension matches both; files outside dt=/hour= folders are skipped by the listing.

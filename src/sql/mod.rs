@@ -7,14 +7,12 @@
 //! else exits 254; a lake the local engine cannot read exits 255; Ctrl-C exits 130.
 
 pub mod athena;
+pub mod lake_arrow;
 pub mod local;
 
 use std::path::PathBuf;
 
-use rust_decimal::Decimal;
-
-use crate::commands::usage_error;
-use crate::context::Context;
+use crate::error::usage_error;
 use crate::lake_schema::{CURRENT_VIEW, TABLE, orders_current_sql};
 use crate::render::Table;
 
@@ -25,47 +23,11 @@ pub struct QueryOutput {
     pub stats: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Which engine runs the SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     Athena,
     Local,
-}
-
-/// The engine flags `query` and `report` share.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EngineArgs {
-    /// Where the SQL runs (default: athena; local with --local, an emulator endpoint or --data).
-    #[arg(long, value_enum)]
-    pub engine: Option<EngineKind>,
-    /// Lake for the local engine: a directory holding dt=…/hour=… folders, or
-    /// s3://bucket/prefix/ (default: s3://<lake bucket>/orders/).
-    #[arg(long, value_name = "URL")]
-    pub data: Option<String>,
-    /// Athena workgroup (default: the stack's workgroup).
-    #[arg(long, value_name = "NAME")]
-    pub workgroup: Option<String>,
-    /// Athena/Glue database (default: the stack's Glue database).
-    #[arg(long, value_name = "NAME")]
-    pub database: Option<String>,
-    /// Athena result location, s3://bucket/prefix/ (optional when the workgroup sets one).
-    #[arg(long, value_name = "S3_URL")]
-    pub output_location: Option<String>,
-    /// Price per TB scanned for the approximate Athena cost line, in USD.
-    #[arg(long, value_name = "USD", default_value = "5")]
-    pub price_per_tb: Decimal,
-}
-
-impl EngineArgs {
-    /// Athena, unless the user asked otherwise or points at an emulator (which runs no SQL)
-    /// or at lake files.
-    pub fn kind(&self, ctx: &Context) -> EngineKind {
-        self.engine
-            .unwrap_or(if ctx.settings.targets_emulator() || self.data.is_some() {
-                EngineKind::Local
-            } else {
-                EngineKind::Athena
-            })
-    }
 }
 
 pub enum QueryEngine {
@@ -74,54 +36,6 @@ pub enum QueryEngine {
 }
 
 impl QueryEngine {
-    /// Opens the engine the flags and settings choose; for a local engine over S3 this
-    /// downloads (or refreshes) the lake first.
-    pub async fn open(ctx: &Context, args: &EngineArgs) -> anyhow::Result<QueryEngine> {
-        match args.kind(ctx) {
-            EngineKind::Athena => {
-                if args.data.is_some() {
-                    return Err(usage_error(
-                        "--data is for the local engine: drop --engine athena or drop --data",
-                    ));
-                }
-                let aws = ctx.aws().await?;
-                let options = athena::AthenaOptions {
-                    workgroup: args
-                        .workgroup
-                        .clone()
-                        .unwrap_or_else(|| ctx.settings.workgroup.clone()),
-                    database: args
-                        .database
-                        .clone()
-                        .unwrap_or_else(|| ctx.settings.glue_database.clone()),
-                    output_location: args.output_location.clone(),
-                    price_per_tb: args.price_per_tb,
-                    page_size: athena::MAX_PAGE_SIZE,
-                };
-                Ok(QueryEngine::Athena(athena::AthenaEngine::new(
-                    aws.athena.clone(),
-                    options,
-                    ctx.shutdown_signal(),
-                )))
-            }
-            EngineKind::Local => {
-                let lake = match &args.data {
-                    Some(url) => LakeLocation::parse(url)?,
-                    None => {
-                        let aws = ctx.aws().await?;
-                        let bucket = aws.bucket(&ctx.settings).await?;
-                        LakeLocation::S3 {
-                            bucket,
-                            prefix: "orders/".to_string(),
-                        }
-                    }
-                };
-                let engine = local::LocalEngine::open_location(ctx, &lake).await?;
-                Ok(QueryEngine::Local(engine))
-            }
-        }
-    }
-
     pub async fn run(&self, sql: &str) -> anyhow::Result<QueryOutput> {
         match self {
             QueryEngine::Athena(engine) => engine.run(sql).await,

@@ -11,12 +11,12 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, FunctionCode, LastUpdateStatus, Runtime, State};
 
 use super::StackNames;
-use super::resources::{
+use super::calls::{
     ACTIVE_TIMEOUT, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, describe_firehose, not_found_or,
     retry_role, wait_for,
 };
 use crate::aws::{Clients, ServiceResultExt};
-use crate::commands::service_error;
+use crate::error::service_error;
 use crate::lambda_build::Arch;
 
 /// The highest published version of the function, if any.

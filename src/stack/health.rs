@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use super::calls::{describe_firehose, not_found_or};
 use super::function::{get_function, latest_version, processor_arn};
 use super::resources::{
-    bucket_exists, describe_firehose, describe_pipe, describe_stream, describe_table,
-    glue_database_exists, glue_table_exists, mode_name, not_found_or, workgroup_state,
+    bucket_exists, describe_pipe, describe_stream, describe_table, glue_database_exists,
+    glue_table_exists, mode_name, workgroup_state,
 };
 use super::{DATA_PREFIX, ERROR_ROOT, Kind, StackNames};
 use crate::aws::{Clients, ServiceResultExt};

@@ -1,6 +1,7 @@
 //! The AWS stack of DESIGN.md §1 as data and steps: every name and ARN derived from the
 //! settings, the dependency order, and the per-resource outcome lines of up/down/status.
 
+pub mod calls;
 pub mod function;
 pub mod health;
 pub mod iam;

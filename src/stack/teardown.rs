@@ -3,14 +3,15 @@
 
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
+use super::calls::{describe_firehose, not_found_or};
 use super::function::get_function;
 use super::resources::{
-    bucket_exists, describe_firehose, describe_pipe, describe_stream, describe_table,
-    glue_database_exists, glue_table_exists, not_found_or, workgroup_state,
+    bucket_exists, describe_pipe, describe_stream, describe_table, glue_database_exists,
+    glue_table_exists, workgroup_state,
 };
 use super::{Kind, Outcome, Progress, StackNames};
 use crate::aws::{Clients, ServiceResultExt};
-use crate::commands::service_error;
+use crate::error::service_error;
 
 #[derive(Debug, Clone, Copy)]
 pub struct DownOptions {

@@ -8,7 +8,6 @@ use rust_decimal::Decimal;
 
 /// Which attributes a written item carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Schema {
     /// The full order: ids, product, category, quantity, price, total, currency, region,
     /// status and timestamps.

@@ -1,8 +1,8 @@
 //! The Firehose data-transformation Lambda ("salesctl-transform"): answers each invocation with
-//! `salesctl::transform`. Built with `--no-default-features --features lambda` for provided.al2023.
+//! `salesctl_core::transform`. Built alone (`cargo build -p salesctl-lambda`) for provided.al2023.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use salesctl::transform::{TransformOptions, transform_event_with};
+use salesctl_core::transform::{TransformOptions, transform_event_with};
 use serde_json::value::RawValue;
 
 /// Failed records logged one by one per invocation; the rest are only counted, so a batch of

@@ -2,7 +2,7 @@
 //! numbers, format detection, flat rows, malformed input of every kind, and property tests.
 
 use proptest::prelude::*;
-use salesctl::change::{
+use salesctl_core::change::{
     self, AttributeChange, AttributeProblem, ChangeRecord, DecodeError, EventType, SourceFormat,
     TimePrecision, changed_attributes, decode, flatten_item, flatten_value,
     format_creation_datetime,
@@ -11,7 +11,7 @@ use salesctl::change::{
 /// The fixtures are copied into tests/fixtures so the repository is self-contained; this test
 /// also checks the copies still match ../shared/fixtures whenever that directory is beside it.
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
@@ -41,7 +41,7 @@ fn row_of(input: &str) -> String {
 
 #[test]
 fn fixture_copies_match_the_shared_ones() {
-    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
     if !std::path::Path::new(shared).is_dir() {
         return;
     }

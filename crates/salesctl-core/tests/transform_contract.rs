@@ -4,14 +4,14 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
-use salesctl::transform::{
+use salesctl_core::transform::{
     FailureReason, MAX_RESPONSE_BYTES, RecordOutcome, RecordResult, RecordTransformer,
     TransformError, TransformOptions, transform_event, transform_event_with, transform_record,
 };
 use serde::Deserialize;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
@@ -85,7 +85,7 @@ fn the_fixture_event_is_answered_in_order() {
     );
     let results: Vec<&str> = response.records.iter().map(|a| a.result.as_str()).collect();
     assert_eq!(results, ["Ok", "Ok", "Ok", "ProcessingFailed"]);
-    let pipe_insert = salesctl::change::decode(&fixture("pipe-insert.json")).expect("decodes");
+    let pipe_insert = salesctl_core::change::decode(&fixture("pipe-insert.json")).expect("decodes");
     assert_eq!(decoded_data(&response.records[0]), pipe_insert.flat_row());
     assert!(decoded_data(&response.records[1]).contains(r#""status":"PAID","#));
     assert!(decoded_data(&response.records[2]).ends_with(
@@ -403,7 +403,7 @@ fn single_records_transform_for_the_local_pipeline() {
     assert_eq!(
         transform_record(b"{}"),
         RecordOutcome::Failed {
-            reason: salesctl::change::DecodeError::MissingField("eventID")
+            reason: salesctl_core::change::DecodeError::MissingField("eventID")
         }
     );
     let mut transformer = RecordTransformer::new();

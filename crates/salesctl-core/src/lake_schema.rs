@@ -27,19 +27,6 @@ impl ColumnType {
             ColumnType::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
         }
     }
-
-    /// The Arrow type the local engine reads the column as. Decimals stay decimals, so sums
-    /// are exact (no f64 anywhere between the JSON digits and the printed result).
-    #[cfg(feature = "cli")]
-    pub fn arrow_type(self) -> datafusion::arrow::datatypes::DataType {
-        use datafusion::arrow::datatypes::DataType;
-        match self {
-            ColumnType::String => DataType::Utf8,
-            ColumnType::Int => DataType::Int32,
-            ColumnType::Boolean => DataType::Boolean,
-            ColumnType::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,18 +126,6 @@ pub const PARTITION_KEYS: [Column; 2] = [
     col("hour", ColumnType::String, "hour of that day, HH (UTC)"),
 ];
 
-/// The Arrow schema of the data columns (partition keys are added by the listing table).
-#[cfg(feature = "cli")]
-pub fn arrow_schema() -> datafusion::arrow::datatypes::Schema {
-    use datafusion::arrow::datatypes::{Field, Schema};
-    Schema::new(
-        COLUMNS
-            .iter()
-            .map(|c| Field::new(c.name, c.column_type.arrow_type(), true))
-            .collect::<Vec<_>>(),
-    )
-}
-
 /// The SELECT behind `orders_current`: the latest row per order key, deleted orders left out,
 /// in SQL that both Trino (Athena) and DataFusion accept.
 ///
@@ -209,35 +184,6 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), COLUMNS.len() + PARTITION_KEYS.len());
-    }
-
-    #[cfg(feature = "cli")]
-    #[test]
-    fn arrow_types_match_glue_types() {
-        use datafusion::arrow::datatypes::DataType;
-        let schema = arrow_schema();
-        assert_eq!(schema.fields().len(), COLUMNS.len());
-        assert_eq!(
-            schema
-                .field_with_name("price")
-                .map(|f| f.data_type().clone())
-                .ok(),
-            Some(DataType::Decimal128(12, 2))
-        );
-        assert_eq!(
-            schema
-                .field_with_name("total")
-                .map(|f| f.data_type().clone())
-                .ok(),
-            Some(DataType::Decimal128(14, 2))
-        );
-        assert_eq!(
-            schema
-                .field_with_name("is_deleted")
-                .map(|f| f.data_type().clone())
-                .ok(),
-            Some(DataType::Boolean)
-        );
     }
 
     #[test]

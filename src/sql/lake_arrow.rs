@@ -1,0 +1,46 @@
+//! The lake schema (salesctl-core's `lake_schema`) in Arrow types, for the embedded engine:
+//! the core stays free of DataFusion, the local engine reads exactly the Glue table's columns.
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use salesctl_core::lake_schema::{COLUMNS, ColumnType};
+
+/// The Arrow type the local engine reads a column as. Decimals stay decimals, so sums are
+/// exact (no f64 anywhere between the JSON digits and the printed result).
+pub fn arrow_type(column_type: ColumnType) -> DataType {
+    match column_type {
+        ColumnType::String => DataType::Utf8,
+        ColumnType::Int => DataType::Int32,
+        ColumnType::Boolean => DataType::Boolean,
+        ColumnType::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
+    }
+}
+
+/// The Arrow schema of the data columns (partition keys are added by the listing table).
+pub fn arrow_schema() -> Schema {
+    Schema::new(
+        COLUMNS
+            .iter()
+            .map(|c| Field::new(c.name, arrow_type(c.column_type), true))
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrow_types_match_glue_types() {
+        let schema = arrow_schema();
+        assert_eq!(schema.fields().len(), COLUMNS.len());
+        let type_of = |name: &str| {
+            schema
+                .field_with_name(name)
+                .map(|f| f.data_type().clone())
+                .ok()
+        };
+        assert_eq!(type_of("price"), Some(DataType::Decimal128(12, 2)));
+        assert_eq!(type_of("total"), Some(DataType::Decimal128(14, 2)));
+        assert_eq!(type_of("is_deleted"), Some(DataType::Boolean));
+    }
+}
