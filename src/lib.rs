@@ -9,17 +9,15 @@ pub use salesctl_core::{change, forecast, lake_schema, order, pacing, transform}
 
 pub mod aws;
 pub mod cdc_view;
-pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
-pub mod kinesis_reader;
 pub mod lambda_build;
 pub mod relay;
 pub mod render;
 pub mod settings;
 pub mod sql;
 pub mod stack;
-pub mod stream_source;
+pub mod stream;
 pub mod table_writer;

@@ -1,5 +1,5 @@
 //! `salesctl relay`: run the Pipe and Firehose stages in-process against the local emulator,
-//! checkpointed, until drained (`--drain`) or Ctrl-C.
+//! until drained (`--drain`) or Ctrl-C; one relay per stack, resumable from anywhere.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -15,9 +15,10 @@ pub struct Args {
     /// Process everything available now, flush, print counts and exit.
     #[arg(long)]
     pub drain: bool,
-    /// Checkpoint file (default: .salesctl/relay-<stack-prefix>.json).
-    #[arg(long, value_name = "FILE")]
-    pub checkpoint: Option<PathBuf>,
+    /// The stack's relay state (lock, positions, flush spool). Default: per stack under
+    /// $SALESCTL_STATE_DIR, $XDG_STATE_HOME/salesctl or ~/.local/state/salesctl.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Flush after this long (Firehose's interval hint; default: the settings', 60s).
     #[arg(long, value_parser = parse_duration)]
     pub buffer_interval: Option<Duration>,
@@ -33,13 +34,20 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    let report = relay(ctx, &args).await?;
-    render_report(ctx, &report.0, report.1)?;
-    Ok(if ctx.is_shutting_down() {
+    let (report, elapsed) = relay(ctx, &args).await?;
+    render_report(ctx, &report, elapsed)?;
+    Ok(exit_status(&report))
+}
+
+/// Interrupted wins; then records that could not be transformed are a partial failure.
+pub fn exit_status(report: &RelayReport) -> ExitStatus {
+    if report.interrupted {
         ExitStatus::INTERRUPTED
+    } else if report.failed > 0 {
+        ExitStatus::FAILURE
     } else {
         ExitStatus::SUCCESS
-    })
+    }
 }
 
 /// Runs the relay as the flags say; returns its report and how long it took.
@@ -52,9 +60,7 @@ pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, D
     let settings = &ctx.settings;
     let options = RelayOptions {
         drain: args.drain,
-        checkpoint: args.checkpoint.clone().unwrap_or_else(|| {
-            PathBuf::from(format!(".salesctl/relay-{}.json", settings.stack_prefix))
-        }),
+        state_dir: args.state_dir.clone(),
         buffer_bytes: args.buffer_mb.unwrap_or(settings.buffer_mb) as usize * 1024 * 1024,
         buffer_age: args
             .buffer_interval
@@ -86,7 +92,12 @@ pub fn render_report(ctx: &Context, report: &RelayReport, elapsed: Duration) -> 
         ("objects", Cell::number(report.objects)),
         ("elapsed_seconds", Cell::number(format!("{seconds:.3}"))),
         ("records_per_second", Cell::number(format!("{rate:.0}"))),
+        ("total_piped", Cell::number(report.total_piped)),
         ("total_rows_written", Cell::number(report.totals.rows)),
+        (
+            "total_processing_failed",
+            Cell::number(report.totals.failed),
+        ),
     ];
     match ctx.output() {
         OutputFormat::Table => {

@@ -12,14 +12,14 @@ use crate::cdc_view::{
     write_raw_json_line,
 };
 use crate::change::{ChangeRecord, decode_into};
-use crate::checkpoint::Checkpoint;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::kinesis_reader::{
-    RawRecord, ReaderEvent, ReaderOptions, ShardReader, Source, StartPosition,
-};
 use crate::render::OutputFormat;
-use crate::stream_source::DynamoDbStream;
+use crate::stream::dynamodb::DynamoDbStream;
+use crate::stream::kinesis::KinesisStream;
+use crate::stream::positions::Checkpoint;
+use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
+use crate::stream::{AnyStream, RawRecord, StartPosition, StreamSource};
 
 /// Warnings about non-change records printed one by one before only counting them.
 const RAW_WARNINGS_SHOWN: u64 = 10;
@@ -124,11 +124,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     let aws = ctx.aws().await?;
     let source = match args.source {
-        SourceKind::Kinesis => Source::Kinesis {
-            client: aws.kinesis.clone(),
-            stream: ctx.settings.stream.clone(),
-        },
-        SourceKind::DynamodbStream => Source::DynamoDbStream(
+        SourceKind::Kinesis => AnyStream::Kinesis(KinesisStream::new(
+            aws.kinesis.clone(),
+            &ctx.settings.stream,
+        )),
+        SourceKind::DynamodbStream => AnyStream::DynamoDb(
             DynamoDbStream::for_table(
                 &aws.dynamodb,
                 aws.dynamodb_streams.clone(),
@@ -137,20 +137,26 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             .await?,
         ),
     };
+    let start = args.from.unwrap_or(if args.follow {
+        StartPosition::Latest
+    } else {
+        StartPosition::TrimHorizon
+    });
     let mut checkpoint = match &args.checkpoint {
-        Some(path) => Some(Checkpoint::open(path, &source.checkpoint_key())?),
+        Some(path) => Some(Checkpoint::open(
+            path,
+            &source.checkpoint_key(),
+            start.origin(Utc::now()),
+        )?),
         None => None,
     };
     let options = ReaderOptions {
-        start: args.from.unwrap_or(if args.follow {
-            StartPosition::Latest
-        } else {
-            StartPosition::TrimHorizon
-        }),
+        start,
         follow: args.follow,
         ..ReaderOptions::default()
     };
-    let mut reader = ShardReader::new(source, options, checkpoint.as_ref());
+    let resumed = checkpoint.as_ref().and_then(Checkpoint::resumed_positions);
+    let mut reader = ShardReader::new(source, options, resumed);
     let mut view = View::new(ctx, &args);
     let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut status = ExitStatus::SUCCESS;

@@ -7,7 +7,17 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
-use crate::relay::state::{ShardRange, sequence_cmp};
+use serde::{Deserialize, Serialize};
+
+use crate::stream::sequence_cmp;
+
+/// The Kinesis range of one shard in a batch: after `start_after` (None = from the shard's
+/// start) up to and including `last`. Object names derive from it.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRange {
+    pub start_after: Option<String>,
+    pub last: String,
+}
 
 /// One Kinesis record as the stage sees it.
 pub struct Incoming<'a> {
@@ -61,6 +71,11 @@ pub struct Batch {
 impl Batch {
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
+    }
+
+    /// When the first record entered the buffer.
+    pub fn opened(&self) -> Option<Instant> {
+        self.opened
     }
 
     pub fn bytes(&self) -> usize {

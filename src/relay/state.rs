@@ -1,202 +1,408 @@
-//! The relay's durable state: per-shard positions of both stages, the flush in progress and
-//! recent event ids, written atomically so a killed relay resumes with no loss and no repeat.
+//! The relay's durable state, kept per stack (not per working directory): a lock so only one
+//! relay runs per stack, the read positions of both stages, and a flush's write-ahead spool.
+//!
+//! Layout of the state directory (see [`default_state_dir`]):
+//! - `relay.lock`: held with an OS file lock while a relay runs (released when it dies, even
+//!   by kill -9); its text names the holder.
+//! - `pipe.json`: DynamoDB stream positions acknowledged by Kinesis; saved per PutRecords.
+//! - `firehose.json`: Kinesis positions whose rows are in S3, recent record fingerprints
+//!   (to drop copies a killed pipe stage re-put) and running totals; saved per flush.
+//! - `flush.pending.json`: a flush's objects and the state it commits, written before the
+//!   first object; a relay that finds it re-puts the same objects (same keys) and commits,
+//!   so a crash mid-flush neither loses nor doubles a row.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::path::Path;
+use std::collections::{HashSet, VecDeque};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::write_atomically;
 use crate::error::config_error;
-pub use crate::kinesis_reader::sequence_cmp;
+use crate::settings::Settings;
+use crate::stream::positions::{Positions, write_atomically};
 
-/// How many delivered event ids are remembered to drop the copies a killed pipe stage may
+/// How many delivered fingerprints are remembered to drop the copies a killed pipe stage may
 /// re-put: far more than one put batch (500) per shard.
 const RECENT_IDS: usize = 20_000;
 
+const LOCK_FILE: &str = "relay.lock";
+const PIPE_FILE: &str = "pipe.json";
+const FIREHOSE_FILE: &str = "firehose.json";
+const PENDING_FILE: &str = "flush.pending.json";
+
+/// Where a stack's relay keeps its state: `$SALESCTL_STATE_DIR`, else
+/// `$XDG_STATE_HOME/salesctl`, else `~/.local/state/salesctl`, then
+/// `relay/<endpoint>-<region>/<table>+<stream>+<bucket>`, so every directory a relay is
+/// started from finds the same state, and two stacks never share one.
+pub fn default_state_dir(settings: &Settings, bucket: &str) -> anyhow::Result<PathBuf> {
+    let root = std::env::var_os("SALESCTL_STATE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_STATE_HOME").map(|d| PathBuf::from(d).join("salesctl")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/salesctl"))
+        })
+        .ok_or_else(|| {
+            config_error("no place for the relay's state: set SALESCTL_STATE_DIR or HOME")
+        })?;
+    let endpoint = settings
+        .effective_endpoint()
+        .unwrap_or_else(|| "aws".to_string());
+    let region = settings.region.as_deref().unwrap_or("default-region");
+    let place = format!("{}-{region}", slug(&endpoint));
+    let stack = format!("{}+{}+{bucket}", settings.table, settings.stream);
+    Ok(root.join("relay").join(place).join(slug(&stack)))
+}
+
+/// Keeps a name readable in a path: letters, digits, `.`, `_`, `+` and `-`; the rest `-`.
+fn slug(text: &str) -> String {
+    let text = text
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The pipe stage's positions, bound to the streams they were read from and written to.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelayState {
-    /// Which streams these positions belong to; a recreated stream (or a wiped emulator)
-    /// gets fresh state instead of positions that point nowhere.
-    pub source_stream_arn: Option<String>,
-    pub kinesis_stream_id: Option<String>,
-    /// DynamoDB stream shard -> last sequence number put into Kinesis.
-    pub pipe_positions: BTreeMap<String, String>,
-    /// Kinesis shard -> last sequence number whose row is durably in S3.
-    pub firehose_positions: BTreeMap<String, String>,
-    /// A flush whose objects may be partly written: replayed exactly before anything else.
-    pub pending_flush: Option<PendingFlush>,
-    /// Event ids delivered lately, oldest first.
-    pub recent_event_ids: VecDeque<String>,
-    pub totals: Totals,
-    /// `recent_event_ids` as a set for lookups: rebuilt on load, kept in step by `remember`.
-    #[serde(skip)]
-    recent_index: HashSet<String>,
+pub struct PipeState {
+    pub source_stream_arn: String,
+    pub kinesis_stream_id: String,
+    pub positions: Positions,
+    /// Records acknowledged by Kinesis, over every run.
+    pub piped: u64,
 }
 
-/// The exact Kinesis range of one flush, per shard: after `start_after` (None = from the
-/// shard's start) up to and including `last`.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingFlush {
-    pub ranges: BTreeMap<String, ShardRange>,
-}
-
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardRange {
-    pub start_after: Option<String>,
-    pub last: String,
-}
-
-/// Running totals across restarts, for the summary.
+/// Running totals of the firehose stage across restarts, for the summary.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
-    pub piped: u64,
     pub rows: u64,
     pub failed: u64,
     pub duplicates_dropped: u64,
     pub objects: u64,
 }
 
-impl RelayState {
-    /// Reads the state file; a missing file is a fresh start.
-    pub fn load(path: &Path) -> anyhow::Result<RelayState> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let mut state: RelayState = serde_json::from_slice(&bytes).map_err(|e| {
-                    config_error(format!(
-                        "relay checkpoint {} is unreadable ({e}): delete it to start from the beginning of the streams",
-                        path.display()
-                    ))
-                })?;
-                state.recent_index = state.recent_event_ids.iter().cloned().collect();
-                Ok(state)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RelayState::default()),
-            Err(e) => Err(config_error(format!(
-                "cannot read relay checkpoint {}: {e}",
-                path.display()
-            ))),
+/// The firehose stage's committed state: what is durably in S3.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirehoseState {
+    pub kinesis_stream_id: String,
+    pub positions: Positions,
+    /// Fingerprints of records delivered lately, oldest first.
+    pub recent: VecDeque<String>,
+    pub totals: Totals,
+    /// `recent` as a set for lookups: rebuilt on load, kept in step by `remember`.
+    #[serde(skip)]
+    recent_index: HashSet<String>,
+}
+
+impl FirehoseState {
+    pub fn new(kinesis_stream_id: &str) -> FirehoseState {
+        FirehoseState {
+            kinesis_stream_id: kinesis_stream_id.to_string(),
+            ..FirehoseState::default()
         }
     }
 
-    /// Replaces the file atomically (see [`write_atomically`]).
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        write_atomically(path, &serde_json::to_vec(self)?)?;
-        Ok(())
-    }
-
-    /// Keeps positions only if they belong to these streams.
-    pub fn bind_to(&mut self, source_stream_arn: &str, kinesis_stream_id: &str) -> bool {
-        let same = self.source_stream_arn.as_deref() == Some(source_stream_arn)
-            && self.kinesis_stream_id.as_deref() == Some(kinesis_stream_id);
-        let fresh = self.source_stream_arn.is_none() && self.kinesis_stream_id.is_none();
-        if !same {
-            *self = RelayState {
-                source_stream_arn: Some(source_stream_arn.to_string()),
-                kinesis_stream_id: Some(kinesis_stream_id.to_string()),
-                ..RelayState::default()
-            };
-        }
-        same || fresh
-    }
-
-    /// Remembers delivered event ids, forgetting the oldest beyond the window.
+    /// Remembers delivered fingerprints, forgetting the oldest beyond the window.
     pub fn remember(&mut self, ids: impl IntoIterator<Item = String>) {
         for id in ids {
             // An id already in the window stays where it is, so the set and the queue agree.
             if self.recent_index.insert(id.clone()) {
-                self.recent_event_ids.push_back(id);
+                self.recent.push_back(id);
             }
         }
-        while self.recent_event_ids.len() > RECENT_IDS {
-            if let Some(oldest) = self.recent_event_ids.pop_front() {
+        while self.recent.len() > RECENT_IDS {
+            if let Some(oldest) = self.recent.pop_front() {
                 self.recent_index.remove(&oldest);
             }
         }
     }
 
-    /// The ids of `recent_event_ids`, for lookups.
+    /// The fingerprints of `recent`, for lookups.
     pub fn delivered(&self) -> &HashSet<String> {
         &self.recent_index
+    }
+
+    /// This state with its lookup set rebuilt (serde skips it).
+    pub fn reindexed(mut self) -> FirehoseState {
+        self.recent_index = self.recent.iter().cloned().collect();
+        self
+    }
+}
+
+/// One object of a flush.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpooledObject {
+    pub key: String,
+    pub body: String,
+}
+
+/// A flush written ahead: its objects, and the firehose state once they are all in S3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingFlush {
+    pub objects: Vec<SpooledObject>,
+    pub commit: FirehoseState,
+}
+
+/// A stack's relay state directory, locked for this process.
+pub struct StateStore {
+    dir: PathBuf,
+    /// Holds the OS lock until dropped (or the process dies).
+    _lock: File,
+}
+
+impl StateStore {
+    /// Creates `dir` if needed and takes its lock; a relay already holding it is a one-line
+    /// error naming that relay.
+    pub fn lock(dir: &Path) -> anyhow::Result<StateStore> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            config_error(format!(
+                "cannot create the relay state directory {}: {e}: pass --state-dir DIR",
+                dir.display()
+            ))
+        })?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| config_error(format!("cannot open {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let holder = if holder.is_empty() {
+                    "another relay".to_string()
+                } else {
+                    holder.to_string()
+                };
+                return Err(config_error(format!(
+                    "a relay is already running for this stack ({holder}; state {}): stop it first, one relay per stack keeps the lake free of duplicates",
+                    dir.display()
+                )));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(config_error(format!(
+                    "cannot lock {}: {e}: pass --state-dir DIR on a local disk",
+                    path.display()
+                )));
+            }
+        }
+        let holder = format!(
+            "pid {} since {}",
+            std::process::id(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        file.set_len(0)?;
+        file.rewind()?;
+        file.write_all(holder.as_bytes())?;
+        Ok(StateStore {
+            dir: dir.to_path_buf(),
+            _lock: file,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The pipe stage's state, or a fresh one when there is none or it belongs to other
+    /// streams (a recreated table or stream, a wiped emulator).
+    pub fn load_pipe(
+        &self,
+        source_stream_arn: &str,
+        kinesis_stream_id: &str,
+    ) -> anyhow::Result<PipeState> {
+        let fresh = PipeState {
+            source_stream_arn: source_stream_arn.to_string(),
+            kinesis_stream_id: kinesis_stream_id.to_string(),
+            ..PipeState::default()
+        };
+        Ok(match self.read::<PipeState>(PIPE_FILE)? {
+            Some(state)
+                if state.source_stream_arn == source_stream_arn
+                    && state.kinesis_stream_id == kinesis_stream_id =>
+            {
+                state
+            }
+            Some(_) => {
+                tracing::warn!(
+                    "relay state belonged to other streams; the pipe stage starts afresh"
+                );
+                fresh
+            }
+            None => fresh,
+        })
+    }
+
+    pub fn save_pipe(&self, state: &PipeState) -> anyhow::Result<()> {
+        self.write(PIPE_FILE, state)
+    }
+
+    /// The firehose stage's committed state (fresh for another Kinesis stream).
+    pub fn load_firehose(&self, kinesis_stream_id: &str) -> anyhow::Result<FirehoseState> {
+        Ok(match self.read::<FirehoseState>(FIREHOSE_FILE)? {
+            Some(state) if state.kinesis_stream_id == kinesis_stream_id => state.reindexed(),
+            Some(_) => {
+                tracing::warn!(
+                    "relay state belonged to another Kinesis stream; the firehose stage starts afresh"
+                );
+                FirehoseState::new(kinesis_stream_id)
+            }
+            None => FirehoseState::new(kinesis_stream_id),
+        })
+    }
+
+    /// Records a flush before its first object is written.
+    pub fn begin_flush(&self, pending: &PendingFlush) -> anyhow::Result<()> {
+        self.write(PENDING_FILE, pending)
+    }
+
+    /// The flush a crashed relay left, if any.
+    pub fn pending_flush(&self) -> anyhow::Result<Option<PendingFlush>> {
+        self.read(PENDING_FILE)
+    }
+
+    /// Makes a flush's state the committed one, then forgets the flush.
+    pub fn commit_flush(&self, commit: &FirehoseState) -> anyhow::Result<()> {
+        self.write(FIREHOSE_FILE, commit)?;
+        match std::fs::remove_file(self.dir.join(PENDING_FILE)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(config_error(format!(
+                "cannot remove {}: {e}",
+                self.dir.join(PENDING_FILE).display()
+            ))),
+        }
+    }
+
+    fn read<T: DeserializeOwned>(&self, name: &str) -> anyhow::Result<Option<T>> {
+        let path = self.dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                config_error(format!(
+                    "relay state {} is unreadable ({e}): delete {} to start from the beginning of the streams",
+                    path.display(),
+                    self.dir.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(config_error(format!(
+                "cannot read relay state {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    fn write<T: Serialize>(&self, name: &str, value: &T) -> anyhow::Result<()> {
+        let path = self.dir.join(name);
+        write_atomically(&path, &serde_json::to_vec(value)?)
+            .map_err(|e| config_error(format!("cannot write relay state {}: {e}", path.display())))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::cmp::Ordering;
-
-    use proptest::prelude::*;
-
     use super::*;
 
     #[test]
-    fn saves_and_loads_atomically() {
+    fn a_second_lock_on_the_same_stack_is_refused_and_released_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/relay.json");
-        assert_eq!(RelayState::load(&path).unwrap(), RelayState::default());
-        let mut state = RelayState::default();
-        state.bind_to("arn:stream", "kinesis@1");
-        state
-            .firehose_positions
-            .insert("shardId-0".into(), "49".into());
-        state.pending_flush = Some(PendingFlush {
-            ranges: BTreeMap::from([(
-                "shardId-0".into(),
-                ShardRange {
-                    start_after: None,
-                    last: "49".into(),
-                },
-            )]),
-        });
-        state.save(&path).unwrap();
-        assert_eq!(RelayState::load(&path).unwrap(), state);
-        let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(files, ["relay.json"], "no temporary file is left behind");
+        let first = StateStore::lock(dir.path()).unwrap();
+        let second = StateStore::lock(dir.path()).err().expect("refused");
+        let message = second.to_string();
+        assert!(message.contains("already running"), "{message}");
+        assert!(
+            message.contains(&format!("pid {}", std::process::id())),
+            "names the holder: {message}"
+        );
+        drop(first);
+        StateStore::lock(dir.path()).expect("free again once the holder is gone");
     }
 
     #[test]
-    fn a_corrupt_checkpoint_is_a_clear_error() {
+    fn a_pending_flush_survives_until_committed() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("relay.json");
-        std::fs::write(&path, b"{not json").unwrap();
-        let message = RelayState::load(&path).unwrap_err().to_string();
-        assert!(message.contains("delete it"), "{message}");
+        let store = StateStore::lock(dir.path()).unwrap();
+        let mut commit = FirehoseState::new("k@1");
+        commit.positions.advance("shard-0", "42");
+        commit.remember(["ab".to_string()]);
+        let pending = PendingFlush {
+            objects: vec![SpooledObject {
+                key: "orders/dt=2026-11-20/hour=08/x".into(),
+                body: "{}\n".into(),
+            }],
+            commit: commit.clone(),
+        };
+        store.begin_flush(&pending).unwrap();
+        assert_eq!(store.pending_flush().unwrap(), Some(pending));
+        store.commit_flush(&commit).unwrap();
+        assert_eq!(store.pending_flush().unwrap(), None);
+        let loaded = store.load_firehose("k@1").unwrap();
+        assert_eq!(loaded.positions, commit.positions);
+        assert!(
+            loaded.delivered().contains("ab"),
+            "the index is rebuilt on load"
+        );
+        assert_eq!(
+            store.load_firehose("k@2").unwrap(),
+            FirehoseState::new("k@2")
+        );
     }
 
     #[test]
-    fn other_streams_reset_the_positions() {
-        let mut state = RelayState::default();
-        assert!(state.bind_to("a", "k"));
-        state.pipe_positions.insert("s".into(), "1".into());
-        assert!(state.bind_to("a", "k"));
-        assert_eq!(state.pipe_positions.len(), 1);
-        assert!(!state.bind_to("b", "k"));
-        assert!(state.pipe_positions.is_empty());
-        assert_eq!(state.source_stream_arn.as_deref(), Some("b"));
+    fn pipe_state_of_other_streams_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::lock(dir.path()).unwrap();
+        let mut state = store.load_pipe("arn:a", "k@1").unwrap();
+        state.positions.advance("s", "1");
+        store.save_pipe(&state).unwrap();
+        assert_eq!(store.load_pipe("arn:a", "k@1").unwrap(), state);
+        assert!(
+            store
+                .load_pipe("arn:b", "k@1")
+                .unwrap()
+                .positions
+                .shards
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::lock(dir.path()).unwrap();
+        std::fs::write(dir.path().join(FIREHOSE_FILE), b"{not json").unwrap();
+        let message = store.load_firehose("k").unwrap_err().to_string();
+        assert!(message.contains("delete"), "{message}");
     }
 
     #[test]
     fn the_id_window_is_bounded() {
-        let mut state = RelayState::default();
+        let mut state = FirehoseState::default();
         state.remember((0..RECENT_IDS + 5).map(|i| i.to_string()));
-        assert_eq!(state.recent_event_ids.len(), RECENT_IDS);
-        assert_eq!(
-            state.recent_event_ids.front().map(String::as_str),
-            Some("5")
-        );
+        assert_eq!(state.recent.len(), RECENT_IDS);
+        assert_eq!(state.recent.front().map(String::as_str), Some("5"));
     }
 
-    proptest! {
-        #[test]
-        fn sequence_order_is_numeric(a in 0u128.., b in 0u128..) {
-            prop_assert_eq!(sequence_cmp(&a.to_string(), &b.to_string()), a.cmp(&b));
-            prop_assert_eq!(sequence_cmp(&format!("00{a}"), &a.to_string()), Ordering::Equal);
-        }
+    #[test]
+    fn state_dirs_are_per_stack_and_readable() {
+        assert_eq!(slug("http://127.0.0.1:4566"), "127.0.0.1-4566");
+        assert_eq!(
+            slug("salesctl-orders+salesctl-cdc+b"),
+            "salesctl-orders+salesctl-cdc+b"
+        );
     }
 }

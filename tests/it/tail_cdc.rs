@@ -1,7 +1,7 @@
 //! `salesctl tail-cdc` against the emulator: a split in the middle of the data, every change
 //! once and in key order, checkpoint resume, filters, raw records, the DynamoDB stream source.
 
-mod common;
+
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -10,7 +10,7 @@ use std::process::Stdio;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use common::{Session, run, session};
+use crate::common::{Session, run, session};
 use salesctl::aws::Clients;
 use serde_json::{Value, json};
 
@@ -468,7 +468,7 @@ async fn dynamodb_stream_source_shows_the_same_changes() {
     let s = session();
     let clients = s.clients().await;
     let table = s.settings().table;
-    common::create_table(&clients, &table, "order_id").await;
+    crate::common::create_table(&clients, &table, "order_id").await;
     let item = |status: &str| {
         HashMap::from([
             ("order_id".to_owned(), AttributeValue::S("o-1".into())),

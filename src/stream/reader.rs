@@ -1,141 +1,31 @@
-//! A lineage-aware multi-shard reader for Kinesis (and, through `stream_source`, DynamoDB
-//! Streams): every shard concurrently, parents before children, every record once.
+//! The lineage-aware multi-shard reader every stream consumer uses: every shard concurrently,
+//! parents before children, every record once, resumable from [`Positions`].
 //!
 //! Each readable shard gets a task that follows its iterator chain and sends pages to one
 //! coordinator ([`ShardReader::next`]). A shard is finished when the service returns no next
 //! iterator (AWS) or when its `EndingSequenceNumber` has been reached (the emulator never
 //! returns a null iterator for a closed shard). When a shard finishes the shard list is read
-//! again, and any shard whose parents are all finished (or gone past retention) starts from
-//! its trim horizon, which is what makes a split or merge lose and repeat nothing. While
-//! following, the list is also re-read periodically, because an open shard that gets split
-//! only shows its `EndingSequenceNumber` in a fresh listing.
+//! again, and a shard starts only once its parent, or both parents of a merge, are finished
+//! (or gone past retention): that is what makes a split or merge lose and repeat nothing.
+//! While following, the list is also re-read periodically, because an open shard that gets
+//! split only shows its `EndingSequenceNumber` in a fresh listing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_kinesis::types::ShardIteratorType;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::aws::{describe, jittered_backoff};
-use crate::checkpoint::Checkpoint;
+use super::positions::Positions;
+use super::{IteratorStart, RawRecord, ShardInfo, SourceError, StartPosition, StreamSource};
+use super::{backoff, sequence_cmp};
 use crate::error::service_error;
-use crate::stream_source::DynamoDbStream;
 
-/// Kinesis' maximum page; fewer calls means fewer round trips on a backlog.
-const KINESIS_PAGE: i32 = 10_000;
-/// Kinesis allows five GetRecords calls per second per shard.
-const KINESIS_MIN_CALL_GAP: Duration = Duration::from_millis(200);
 /// Pages buffered between the shard tasks and the output, per reader.
 const CHANNEL_PAGES: usize = 8;
-
-/// Where reading starts in shards that have no stored position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartPosition {
-    TrimHorizon,
-    Latest,
-    AtTimestamp(DateTime<Utc>),
-}
-
-/// Where one shard's iterator starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IteratorStart {
-    TrimHorizon,
-    Latest,
-    AtTimestamp(DateTime<Utc>),
-    AfterSequence(String),
-}
-
-/// A shard as the listing shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShardInfo {
-    pub id: String,
-    pub parent: Option<String>,
-    pub adjacent_parent: Option<String>,
-    /// Set once the shard is closed (split, merged or its stream's DynamoDB shard rolled over).
-    pub ending_sequence: Option<String>,
-}
-
-/// One record as read from a shard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawRecord {
-    pub sequence_number: String,
-    pub data: Vec<u8>,
-    /// Arrival time in the stream (Kinesis) or the change's creation time (DynamoDB Streams).
-    pub arrival: Option<DateTime<Utc>>,
-}
-
-/// One GetRecords answer.
-#[derive(Debug, Default)]
-pub struct Page {
-    pub records: Vec<RawRecord>,
-    pub next_iterator: Option<String>,
-    pub millis_behind: Option<i64>,
-}
-
-/// Why a call failed, sorted by what the reader does about it.
-#[derive(Debug)]
-pub enum SourceError {
-    /// Back off with jitter and try again.
-    Throttled(String),
-    /// Get a new iterator from the last sequence number read.
-    ExpiredIterator,
-    /// The shard or its data is gone (trimmed past retention, or deleted).
-    Gone(String),
-    /// The stream does not exist.
-    StreamNotFound(String),
-    Other(String),
-}
-
-impl SourceError {
-    /// Sorts an SDK error by its error code.
-    pub fn from_sdk<E>(error: &E) -> SourceError
-    where
-        E: ProvideErrorMetadata + std::error::Error,
-    {
-        let text = describe(error);
-        match error.code().map(classify_code) {
-            Some(ErrorKind::Throttled) => SourceError::Throttled(text),
-            Some(ErrorKind::ExpiredIterator) => SourceError::ExpiredIterator,
-            Some(ErrorKind::Gone) => SourceError::Gone(text),
-            Some(ErrorKind::NotFound) => SourceError::StreamNotFound(text),
-            _ => SourceError::Other(text),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Throttled,
-    ExpiredIterator,
-    Gone,
-    NotFound,
-    Other,
-}
-
-/// What an error code of Kinesis or DynamoDB Streams means for a reader.
-pub fn classify_code(code: &str) -> ErrorKind {
-    match code {
-        "ProvisionedThroughputExceededException"
-        | "LimitExceededException"
-        | "ThrottlingException"
-        | "Throttling"
-        | "KMSThrottlingException"
-        | "RequestLimitExceeded"
-        | "SlowDown"
-        | "ServiceUnavailable"
-        | "InternalFailure"
-        | "InternalServerError" => ErrorKind::Throttled,
-        "ExpiredIteratorException" => ErrorKind::ExpiredIterator,
-        "TrimmedDataAccessException" => ErrorKind::Gone,
-        "ResourceNotFoundException" => ErrorKind::NotFound,
-        _ => ErrorKind::Other,
-    }
-}
 
 /// The iterator to ask for after an expired one: right after the last record read, or the
 /// original start when nothing was read yet.
@@ -143,158 +33,6 @@ pub fn renewal_start(last_sequence: Option<&str>, original: &IteratorStart) -> I
     match last_sequence {
         Some(sequence) => IteratorStart::AfterSequence(sequence.to_owned()),
         None => original.clone(),
-    }
-}
-
-/// Compares two sequence numbers (decimal strings of up to 128 bits) numerically.
-pub fn sequence_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let a = a.trim_start_matches('0');
-    let b = b.trim_start_matches('0');
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
-/// A full-jitter exponential backoff: random in [cap/2, cap], cap = 100 ms * 2^attempt, at
-/// most 10 s, so throttled shards spread their retries instead of retrying in step.
-pub fn backoff(attempt: u32) -> Duration {
-    jittered_backoff(Duration::from_millis(100), Duration::from_secs(10), attempt)
-}
-
-/// The service a reader reads from.
-#[derive(Clone)]
-pub enum Source {
-    Kinesis {
-        client: aws_sdk_kinesis::Client,
-        stream: String,
-    },
-    DynamoDbStream(DynamoDbStream),
-}
-
-impl Source {
-    /// Names the stream in checkpoints: `kinesis:<name>` or `dynamodb-stream:<arn>`.
-    pub fn checkpoint_key(&self) -> String {
-        match self {
-            Source::Kinesis { stream, .. } => format!("kinesis:{stream}"),
-            Source::DynamoDbStream(stream) => format!("dynamodb-stream:{}", stream.arn()),
-        }
-    }
-
-    fn min_call_gap(&self) -> Duration {
-        match self {
-            Source::Kinesis { .. } => KINESIS_MIN_CALL_GAP,
-            Source::DynamoDbStream(_) => crate::stream_source::MIN_CALL_GAP,
-        }
-    }
-
-    /// DynamoDB Streams has no AT_TIMESTAMP iterator: such reads start at the trim horizon
-    /// and skip older records.
-    fn supports_timestamps(&self) -> bool {
-        matches!(self, Source::Kinesis { .. })
-    }
-
-    pub async fn list_shards(&self) -> Result<Vec<ShardInfo>, SourceError> {
-        match self {
-            Source::Kinesis { client, stream } => list_kinesis_shards(client, stream).await,
-            Source::DynamoDbStream(source) => source.list_shards().await,
-        }
-    }
-
-    pub async fn shard_iterator(
-        &self,
-        shard_id: &str,
-        start: &IteratorStart,
-    ) -> Result<Option<String>, SourceError> {
-        match self {
-            Source::Kinesis { client, stream } => {
-                let mut request = client
-                    .get_shard_iterator()
-                    .stream_name(stream)
-                    .shard_id(shard_id);
-                request = match start {
-                    IteratorStart::TrimHorizon => {
-                        request.shard_iterator_type(ShardIteratorType::TrimHorizon)
-                    }
-                    IteratorStart::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
-                    IteratorStart::AtTimestamp(at) => request
-                        .shard_iterator_type(ShardIteratorType::AtTimestamp)
-                        .timestamp(aws_smithy_types::DateTime::from_millis(
-                            at.timestamp_millis(),
-                        )),
-                    IteratorStart::AfterSequence(sequence) => request
-                        .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-                        .starting_sequence_number(sequence),
-                };
-                let output = request
-                    .send()
-                    .await
-                    .map_err(|e| SourceError::from_sdk(&e))?;
-                Ok(output.shard_iterator)
-            }
-            Source::DynamoDbStream(source) => source.shard_iterator(shard_id, start).await,
-        }
-    }
-
-    pub async fn get_records(&self, iterator: &str) -> Result<Page, SourceError> {
-        match self {
-            Source::Kinesis { client, .. } => {
-                let output = client
-                    .get_records()
-                    .shard_iterator(iterator)
-                    .limit(KINESIS_PAGE)
-                    .send()
-                    .await
-                    .map_err(|e| SourceError::from_sdk(&e))?;
-                let records = output
-                    .records
-                    .into_iter()
-                    .map(|record| RawRecord {
-                        arrival: record
-                            .approximate_arrival_timestamp
-                            .and_then(|t| DateTime::from_timestamp_millis(t.to_millis().ok()?)),
-                        sequence_number: record.sequence_number,
-                        data: record.data.into_inner(),
-                    })
-                    .collect();
-                Ok(Page {
-                    records,
-                    next_iterator: output.next_shard_iterator,
-                    millis_behind: output.millis_behind_latest,
-                })
-            }
-            Source::DynamoDbStream(source) => source.get_records(iterator).await,
-        }
-    }
-}
-
-async fn list_kinesis_shards(
-    client: &aws_sdk_kinesis::Client,
-    stream: &str,
-) -> Result<Vec<ShardInfo>, SourceError> {
-    let mut shards = Vec::new();
-    let mut next_token: Option<String> = None;
-    loop {
-        // With a next token the stream name must be left out.
-        let request = match &next_token {
-            Some(token) => client.list_shards().next_token(token),
-            None => client.list_shards().stream_name(stream),
-        };
-        let output = request
-            .send()
-            .await
-            .map_err(|e| SourceError::from_sdk(&e))?;
-        for shard in output.shards.unwrap_or_default() {
-            shards.push(ShardInfo {
-                ending_sequence: shard
-                    .sequence_number_range
-                    .and_then(|r| r.ending_sequence_number),
-                id: shard.shard_id,
-                parent: shard.parent_shard_id,
-                adjacent_parent: shard.adjacent_parent_shard_id,
-            });
-        }
-        match output.next_token {
-            Some(token) if !token.is_empty() => next_token = Some(token),
-            _ => return Ok(shards),
-        }
     }
 }
 
@@ -365,13 +103,19 @@ enum TaskEvent {
 /// The latest known `EndingSequenceNumber` of each shard, shared with the shard tasks.
 type Endings = Arc<Mutex<HashMap<String, String>>>;
 
-pub struct ShardReader {
-    source: Source,
+pub struct ShardReader<S: StreamSource> {
+    source: S,
     options: ReaderOptions,
     shards: BTreeMap<String, ShardEntry>,
-    /// Stored positions (checkpoint) and whether a checkpoint was resumed.
+    /// Stored positions of a resumed read: last sequence number per shard, and where shards
+    /// without one start (`None` when this read is not resumed).
     stored: HashMap<String, String>,
-    resumed: bool,
+    resumed_from: Option<Option<DateTime<Utc>>>,
+    /// Shards found finished without being read (closed before a `latest` start), to report.
+    skipped: VecDeque<String>,
+    /// A shard finished: list again before the next event (kept as a flag so a `next` that
+    /// is cancelled in a `select!` loses no event).
+    relist_now: bool,
     endings: Endings,
     tx: mpsc::Sender<TaskEvent>,
     rx: mpsc::Receiver<TaskEvent>,
@@ -381,35 +125,29 @@ pub struct ShardReader {
     started: bool,
 }
 
-impl ShardReader {
-    /// A reader of `source`; positions stored in `checkpoint` win over `options.start`.
-    pub fn new(
-        source: Source,
-        options: ReaderOptions,
-        checkpoint: Option<&Checkpoint>,
-    ) -> ShardReader {
+impl<S: StreamSource> ShardReader<S> {
+    /// A reader of `source`. With `resumed`, its positions win over `options.start`: a shard
+    /// read before continues after its last record, a finished one is not read again, and one
+    /// without a position starts at the positions' origin.
+    pub fn new(source: S, options: ReaderOptions, resumed: Option<&Positions>) -> ShardReader<S> {
         let (tx, rx) = mpsc::channel(CHANNEL_PAGES);
         let mut stored = HashMap::new();
         let mut shards = BTreeMap::new();
-        let resumed = checkpoint.is_some_and(Checkpoint::resumed);
-        if let Some(checkpoint) = checkpoint {
-            for (shard_id, position) in checkpoint.positions() {
-                if position.finished {
-                    let info = ShardInfo {
+        for (shard_id, position) in resumed.iter().flat_map(|p| p.shards.iter()) {
+            if position.finished {
+                let entry = ShardEntry {
+                    info: ShardInfo {
                         id: shard_id.to_owned(),
                         parent: None,
                         adjacent_parent: None,
                         ending_sequence: None,
-                    };
-                    let entry = ShardEntry {
-                        info,
-                        state: ShardState::Finished,
-                        start: IteratorStart::TrimHorizon,
-                    };
-                    shards.insert(shard_id.to_owned(), entry);
-                } else if let Some(sequence) = &position.sequence_number {
-                    stored.insert(shard_id.to_owned(), sequence.clone());
-                }
+                    },
+                    state: ShardState::Finished,
+                    start: IteratorStart::TrimHorizon,
+                };
+                shards.insert(shard_id.to_owned(), entry);
+            } else if let Some(sequence) = &position.sequence_number {
+                stored.insert(shard_id.to_owned(), sequence.clone());
             }
         }
         ShardReader {
@@ -418,7 +156,9 @@ impl ShardReader {
             options,
             shards,
             stored,
-            resumed,
+            resumed_from: resumed.map(|p| p.origin),
+            skipped: VecDeque::new(),
+            relist_now: false,
             endings: Arc::new(Mutex::new(HashMap::new())),
             tx,
             rx,
@@ -434,12 +174,21 @@ impl ShardReader {
     }
 
     /// The next event. Errors are final (a stream that vanished, a call that keeps failing).
+    /// Cancel-safe: a `next` dropped in a `select!` loses no event.
     pub async fn next(&mut self) -> anyhow::Result<ReaderEvent> {
         if !self.started {
-            self.started = true;
             self.refresh(true).await?;
+            self.started = true;
         }
         loop {
+            if self.relist_now {
+                // Its children are in the listing now (and AWS may have just created them).
+                self.refresh(false).await?;
+                self.relist_now = false;
+            }
+            if let Some(shard_id) = self.skipped.pop_front() {
+                return Ok(ReaderEvent::ShardFinished(shard_id));
+            }
             if self.running == 0 && !self.options.follow {
                 return Ok(ReaderEvent::CaughtUp);
             }
@@ -465,8 +214,7 @@ impl ShardReader {
                     tracing::info!("finished shard {shard_id}");
                     self.running = self.running.saturating_sub(1);
                     self.set_state(&shard_id, ShardState::Finished);
-                    // Its children are in the listing now (and AWS may have just created them).
-                    self.refresh(false).await?;
+                    self.relist_now = true;
                     return Ok(ReaderEvent::ShardFinished(shard_id));
                 }
                 TaskEvent::Failed(error) => return Err(error),
@@ -486,7 +234,7 @@ impl ShardReader {
         let listed = match self.source.list_shards().await {
             Ok(listed) => listed,
             Err(SourceError::StreamNotFound(_)) => {
-                return Err(service_error(self.not_found_message()));
+                return Err(service_error(self.source.not_found_message()));
             }
             Err(SourceError::Throttled(text)) if !initial => {
                 tracing::debug!("listing shards throttled ({text}); trying again later");
@@ -497,7 +245,7 @@ impl ShardReader {
             ) => {
                 return Err(service_error(format!(
                     "cannot list the shards of {}: {text}",
-                    self.source_name()
+                    self.source.name()
                 )));
             }
             Err(SourceError::ExpiredIterator) => return Ok(()),
@@ -527,6 +275,7 @@ impl ShardReader {
                     let state = if start.is_some() {
                         ShardState::Waiting
                     } else {
+                        self.skipped.push_back(shard.id.clone());
                         ShardState::Finished
                     };
                     let start = start.unwrap_or(IteratorStart::TrimHorizon);
@@ -556,9 +305,9 @@ impl ShardReader {
         if let Some(start) = self.stored_start(&shard.id) {
             return Some(start);
         }
-        if self.resumed {
-            // Not in the checkpoint: nothing of it was shown yet.
-            return Some(IteratorStart::TrimHorizon);
+        if let Some(origin) = self.resumed_from {
+            // Nothing of it was handled yet: read what arrived since the first run started.
+            return Some(origin.map_or(IteratorStart::TrimHorizon, IteratorStart::AtTimestamp));
         }
         match self.options.start {
             StartPosition::TrimHorizon => Some(IteratorStart::TrimHorizon),
@@ -599,46 +348,26 @@ impl ShardReader {
         self.set_state(&shard_id, ShardState::Reading);
         self.running += 1;
         tracing::info!("reading shard {shard_id} from {start:?}");
+        let not_before = match start {
+            IteratorStart::AtTimestamp(at) if !self.source.supports_timestamps() => Some(at),
+            _ => None,
+        };
         let task = ShardTask {
             source: self.source.clone(),
             shard_id: Arc::from(shard_id.as_str()),
             start,
             follow: self.options.follow,
             idle_poll: self.options.idle_poll,
-            not_before: match self.options.start {
-                StartPosition::AtTimestamp(at) if !self.source.supports_timestamps() => Some(at),
-                _ => None,
-            },
+            not_before,
             endings: self.endings.clone(),
             tx: self.tx.clone(),
         };
         self.tasks.spawn(task.run());
     }
-
-    fn source_name(&self) -> String {
-        match &self.source {
-            Source::Kinesis { stream, .. } => format!("Kinesis stream '{stream}'"),
-            Source::DynamoDbStream(stream) => format!("DynamoDB stream {}", stream.arn()),
-        }
-    }
-
-    fn not_found_message(&self) -> String {
-        match &self.source {
-            Source::Kinesis { stream, .. } => {
-                format!(
-                    "Kinesis stream '{stream}' not found: run 'salesctl up' or pass --stream NAME"
-                )
-            }
-            Source::DynamoDbStream(stream) => format!(
-                "DynamoDB stream {} not found: check that the table's stream is enabled, or pass --table NAME",
-                stream.arn()
-            ),
-        }
-    }
 }
 
-struct ShardTask {
-    source: Source,
+struct ShardTask<S> {
+    source: S,
     shard_id: Arc<str>,
     start: IteratorStart,
     follow: bool,
@@ -689,7 +418,7 @@ pub fn page_outcome(
     }
 }
 
-impl ShardTask {
+impl<S: StreamSource> ShardTask<S> {
     async fn run(self) {
         let event = match self.read().await {
             Ok(event) => event,
@@ -812,22 +541,11 @@ impl ShardTask {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use std::cmp::Ordering;
+    use std::sync::Mutex as StdMutex;
 
-    #[test]
-    fn sequence_numbers_compare_as_numbers() {
-        assert_eq!(sequence_cmp("9", "10"), Ordering::Less);
-        assert_eq!(sequence_cmp("0010", "10"), Ordering::Equal);
-        assert_eq!(
-            sequence_cmp(
-                "49590338271490256608559692538361571095921575989136588898",
-                "49590338271490256608559692538361571095921575989136588899"
-            ),
-            Ordering::Less
-        );
-        assert_eq!(sequence_cmp("0", "0"), Ordering::Equal);
-    }
+    use super::*;
+    use crate::stream::Page;
+    use crate::stream::positions::Positions;
 
     #[test]
     fn closed_shard_ends_at_its_ending_sequence_number() {
@@ -866,28 +584,6 @@ mod tests {
     }
 
     #[test]
-    fn errors_sort_by_code() {
-        assert_eq!(
-            classify_code("ProvisionedThroughputExceededException"),
-            ErrorKind::Throttled
-        );
-        assert_eq!(
-            classify_code("LimitExceededException"),
-            ErrorKind::Throttled
-        );
-        assert_eq!(
-            classify_code("ExpiredIteratorException"),
-            ErrorKind::ExpiredIterator
-        );
-        assert_eq!(classify_code("TrimmedDataAccessException"), ErrorKind::Gone);
-        assert_eq!(
-            classify_code("ResourceNotFoundException"),
-            ErrorKind::NotFound
-        );
-        assert_eq!(classify_code("ValidationException"), ErrorKind::Other);
-    }
-
-    #[test]
     fn expired_iterator_resumes_after_the_last_record() {
         assert_eq!(
             renewal_start(Some("41"), &IteratorStart::TrimHorizon),
@@ -899,14 +595,286 @@ mod tests {
         );
     }
 
-    #[test]
-    fn backoff_is_jittered_and_capped() {
-        for attempt in 0..20 {
-            let wait = backoff(attempt);
-            let cap = Duration::from_millis(100)
-                .saturating_mul(1 << attempt.min(7))
-                .min(Duration::from_secs(10));
-            assert!(wait >= cap / 2 && wait <= cap, "{attempt}: {wait:?}");
+    /// An in-memory stream with AWS's split semantics (a split closes the parent at its last
+    /// record; new records go to the children only), which moto 5.2.5 gets wrong: it keeps
+    /// writing to the closed parent. Sequence numbers are global and increasing, as on AWS.
+    #[derive(Clone, Default)]
+    struct FakeStream {
+        inner: Arc<StdMutex<FakeShards>>,
+    }
+
+    #[derive(Default)]
+    struct FakeShards {
+        shards: Vec<FakeShard>,
+        next_sequence: u64,
+    }
+
+    struct FakeShard {
+        info: ShardInfo,
+        records: Vec<RawRecord>,
+    }
+
+    impl FakeStream {
+        fn with_shard() -> FakeStream {
+            let stream = FakeStream::default();
+            stream.inner.lock().unwrap().shards.push(FakeShard {
+                info: ShardInfo {
+                    id: "shard-0".into(),
+                    parent: None,
+                    adjacent_parent: None,
+                    ending_sequence: None,
+                },
+                records: Vec::new(),
+            });
+            stream
         }
+
+        /// Appends `count` records to the open shards, round robin by key, stamped now.
+        fn put(&self, count: usize, tag: &str) {
+            let mut inner = self.inner.lock().unwrap();
+            let open: Vec<usize> = (0..inner.shards.len())
+                .filter(|i| inner.shards[*i].info.ending_sequence.is_none())
+                .collect();
+            for n in 0..count {
+                inner.next_sequence += 1;
+                let sequence = inner.next_sequence.to_string();
+                let shard = open[n % open.len()];
+                inner.shards[shard].records.push(RawRecord {
+                    sequence_number: sequence,
+                    partition_key: format!("{tag}-{n}"),
+                    data: format!("{tag}-{n}").into_bytes(),
+                    arrival: Some(Utc::now()),
+                });
+            }
+        }
+
+        /// Splits an open shard into two children, as AWS does.
+        fn split(&self, shard_id: &str) {
+            let mut inner = self.inner.lock().unwrap();
+            let ending = inner.next_sequence.to_string();
+            let parent = inner
+                .shards
+                .iter_mut()
+                .find(|s| s.info.id == shard_id)
+                .expect("shard");
+            parent.info.ending_sequence = Some(ending);
+            for child in ["a", "b"] {
+                let id = format!("{shard_id}{child}");
+                inner.shards.push(FakeShard {
+                    info: ShardInfo {
+                        id,
+                        parent: Some(shard_id.to_owned()),
+                        adjacent_parent: None,
+                        ending_sequence: None,
+                    },
+                    records: Vec::new(),
+                });
+            }
+        }
+    }
+
+    impl StreamSource for FakeStream {
+        fn name(&self) -> String {
+            "fake stream".into()
+        }
+        fn checkpoint_key(&self) -> String {
+            "fake".into()
+        }
+        fn not_found_message(&self) -> String {
+            "fake stream not found".into()
+        }
+        fn min_call_gap(&self) -> Duration {
+            Duration::ZERO
+        }
+        fn supports_timestamps(&self) -> bool {
+            true
+        }
+        async fn list_shards(&self) -> Result<Vec<ShardInfo>, SourceError> {
+            let inner = self.inner.lock().unwrap();
+            Ok(inner.shards.iter().map(|s| s.info.clone()).collect())
+        }
+        async fn shard_iterator(
+            &self,
+            shard_id: &str,
+            start: &IteratorStart,
+        ) -> Result<Option<String>, SourceError> {
+            let inner = self.inner.lock().unwrap();
+            let shard = inner
+                .shards
+                .iter()
+                .find(|s| s.info.id == shard_id)
+                .ok_or_else(|| SourceError::Gone(shard_id.into()))?;
+            let index = match start {
+                IteratorStart::TrimHorizon => 0,
+                IteratorStart::Latest => shard.records.len(),
+                IteratorStart::AtTimestamp(at) => shard
+                    .records
+                    .iter()
+                    .position(|r| r.arrival.is_some_and(|t| t >= *at))
+                    .unwrap_or(shard.records.len()),
+                IteratorStart::AfterSequence(after) => shard
+                    .records
+                    .iter()
+                    .position(|r| sequence_cmp(&r.sequence_number, after).is_gt())
+                    .unwrap_or(shard.records.len()),
+            };
+            Ok(Some(format!("{shard_id}|{index}")))
+        }
+        async fn get_records(&self, iterator: &str) -> Result<Page, SourceError> {
+            let (shard_id, index) = iterator.split_once('|').expect("iterator");
+            let index: usize = index.parse().expect("index");
+            let inner = self.inner.lock().unwrap();
+            let shard = inner
+                .shards
+                .iter()
+                .find(|s| s.info.id == shard_id)
+                .ok_or_else(|| SourceError::Gone(shard_id.into()))?;
+            let end = shard.records.len().min(index + 100);
+            let records = shard.records[index..end].to_vec();
+            let closed_and_done =
+                shard.info.ending_sequence.is_some() && end == shard.records.len();
+            Ok(Page {
+                records,
+                // AWS ends a closed shard's chain with no next iterator.
+                next_iterator: (!closed_and_done).then(|| format!("{shard_id}|{end}")),
+                millis_behind: Some(0),
+            })
+        }
+    }
+
+    fn options(start: StartPosition, follow: bool) -> ReaderOptions {
+        ReaderOptions {
+            start,
+            follow,
+            idle_poll: Duration::from_millis(5),
+            relist_every: Duration::from_millis(10),
+        }
+    }
+
+    /// Reads like `tail-cdc --checkpoint`: every record handed out advances the positions,
+    /// every finished shard is recorded. Stops at caught-up, or after `stop_after` records.
+    async fn read_into(
+        reader: &mut ShardReader<FakeStream>,
+        positions: &mut Positions,
+        stop_after: Option<usize>,
+    ) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(5), reader.next())
+                .await
+                .expect("the reader answers")
+                .expect("no error");
+            match event {
+                ReaderEvent::Records { shard_id, records } => {
+                    for record in records {
+                        positions.advance(&shard_id, &record.sequence_number);
+                        seen.push(String::from_utf8(record.data).unwrap());
+                    }
+                }
+                ReaderEvent::ShardFinished(shard_id) => {
+                    positions.finish(&shard_id);
+                }
+                ReaderEvent::CaughtUp => return seen,
+            }
+            if stop_after.is_some_and(|n| seen.len() >= n) {
+                return seen;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_follow_checkpoint_resumes_after_a_split_with_no_replay() {
+        // The repro: 1 shard, 1,000 puts, split, 1,000 puts; a following tail from
+        // latest with a checkpoint sees 100 new puts and stops; the next tail (not following)
+        // must show nothing again.
+        let stream = FakeStream::with_shard();
+        stream.put(1000, "before");
+        stream.split("shard-0");
+        stream.put(1000, "after");
+
+        let mut positions = Positions {
+            origin: StartPosition::Latest.origin(Utc::now()),
+            ..Positions::default()
+        };
+        let mut first =
+            ShardReader::new(stream.clone(), options(StartPosition::Latest, true), None);
+        // Let the reader take its LATEST iterators before the new puts arrive.
+        let warm = tokio::time::timeout(Duration::from_millis(100), first.next()).await;
+        if let Ok(Ok(ReaderEvent::ShardFinished(shard))) = warm {
+            positions.finish(&shard);
+        }
+        stream.put(100, "new");
+        let shown = read_into(&mut first, &mut positions, Some(100)).await;
+        assert_eq!(shown.len(), 100);
+        assert!(shown.iter().all(|s| s.starts_with("new-")), "{shown:?}");
+        drop(first);
+        assert_eq!(
+            positions.get("shard-0").map(|p| p.finished),
+            Some(true),
+            "the closed parent skipped by a latest start is recorded as finished"
+        );
+
+        let mut second = ShardReader::new(
+            stream.clone(),
+            options(StartPosition::TrimHorizon, false),
+            Some(&positions),
+        );
+        let replayed = read_into(&mut second, &mut positions, None).await;
+        assert_eq!(
+            replayed,
+            Vec::<String>::new(),
+            "nothing shown before is shown again"
+        );
+
+        stream.put(10, "later");
+        let mut third = ShardReader::new(
+            stream.clone(),
+            options(StartPosition::TrimHorizon, false),
+            Some(&positions),
+        );
+        let mut later = read_into(&mut third, &mut positions, None).await;
+        later.sort();
+        let mut expected: Vec<String> = (0..10).map(|n| format!("later-{n}")).collect();
+        expected.sort();
+        assert_eq!(later, expected, "and everything new is shown once");
+    }
+
+    #[tokio::test]
+    async fn a_resumed_read_continues_through_a_split_parent_before_children() {
+        let stream = FakeStream::with_shard();
+        stream.put(250, "old");
+        let mut positions = Positions::default();
+        let mut first = ShardReader::new(
+            stream.clone(),
+            options(StartPosition::TrimHorizon, false),
+            None,
+        );
+        // Stop part-way through the parent.
+        let part = read_into(&mut first, &mut positions, Some(100)).await;
+        assert_eq!(part.len(), 100);
+        drop(first);
+        stream.split("shard-0");
+        stream.put(300, "new");
+
+        let mut second = ShardReader::new(
+            stream.clone(),
+            options(StartPosition::TrimHorizon, false),
+            Some(&positions),
+        );
+        let rest = read_into(&mut second, &mut positions, None).await;
+        assert_eq!(
+            rest.len(),
+            150 + 300,
+            "the rest of the parent, then both children"
+        );
+        let first_new = rest.iter().position(|s| s.starts_with("new-")).unwrap();
+        assert!(
+            rest[..first_new].iter().all(|s| s.starts_with("old-")) && first_new == 150,
+            "every parent record comes before any child record"
+        );
+        let mut all: Vec<&String> = part.iter().chain(rest.iter()).collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 550, "no record twice");
     }
 }

@@ -3,12 +3,12 @@
 //! RUNNING. Covers the header row, column types, big results, the cost line, Ctrl-C and
 //! cancellation by someone else.
 
-mod common;
+
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Session;
+use crate::common::Session;
 
 const WORKGROUP: &str = "salesctl";
 
@@ -26,7 +26,7 @@ async fn create_workgroup(s: &Session) -> salesctl::aws::Clients {
 
 /// Each query stays `times` GetQueryExecution calls in QUEUED, then as many in RUNNING.
 fn set_transition(s: &Session, times: u32) {
-    common::post(
+    crate::common::post(
         s.emulator.port,
         "/moto-api/state-manager/set-transition",
         &format!(
@@ -59,7 +59,7 @@ fn queue_result(s: &Session, columns: &[(&str, &str)], rows: &[Vec<Option<String
         "region": "us-east-1",
         "results": [{ "rows": all_rows, "column_info": column_info }],
     });
-    common::post(
+    crate::common::post(
         s.emulator.port,
         "/moto-api/static/athena/query-results",
         &body.to_string(),
@@ -96,11 +96,11 @@ fn sample_rows() -> Vec<Vec<Option<String>>> {
 
 #[tokio::test]
 async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_header() {
-    let s = common::session();
+    let s = crate::common::session();
     create_workgroup(&s).await;
     set_transition(&s, 2);
     queue_result(&s, &COLUMNS, &sample_rows());
-    let (code, stdout, stderr) = common::run(s.salesctl().env("NO_COLOR", "1").args([
+    let (code, stdout, stderr) = crate::common::run(s.salesctl().env("NO_COLOR", "1").args([
         "query",
         "--engine",
         "athena",
@@ -132,7 +132,7 @@ async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_he
 
     // The other two formats, and a configured price.
     queue_result(&s, &COLUMNS, &sample_rows());
-    let (code, stdout, stderr) = common::run(s.salesctl().args([
+    let (code, stdout, stderr) = crate::common::run(s.salesctl().args([
         "query",
         "--engine",
         "athena",
@@ -152,7 +152,7 @@ async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_he
         "{stderr}"
     );
     queue_result(&s, &COLUMNS, &sample_rows());
-    let (code, stdout, stderr) = common::run(
+    let (code, stdout, stderr) = crate::common::run(
         s.salesctl()
             .args(["query", "--engine", "athena", "-o", "table", "SELECT 1"]),
     );
@@ -179,14 +179,14 @@ async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_he
 
 #[tokio::test]
 async fn more_than_a_thousand_rows_come_back_complete() {
-    let s = common::session();
+    let s = crate::common::session();
     create_workgroup(&s).await;
     set_transition(&s, 1);
     let rows: Vec<Vec<Option<String>>> = (0..2500)
         .map(|i| some(&[&format!("o{i}"), &format!("{i}.05")]))
         .collect();
     queue_result(&s, &[("order_id", "varchar"), ("total", "decimal")], &rows);
-    let (code, stdout, stderr) = common::run(s.salesctl().args([
+    let (code, stdout, stderr) = crate::common::run(s.salesctl().args([
         "query",
         "--engine",
         "athena",
@@ -243,7 +243,7 @@ fn finish(child: Child) -> (i32, String, String) {
 
 #[tokio::test]
 async fn ctrl_c_stops_the_query_on_athena_and_exits_130() {
-    let s = common::session();
+    let s = crate::common::session();
     let clients = create_workgroup(&s).await;
     set_transition(&s, 100_000);
     let child = spawn_query(&s);
@@ -282,7 +282,7 @@ async fn ctrl_c_stops_the_query_on_athena_and_exits_130() {
 
 #[tokio::test]
 async fn a_query_cancelled_elsewhere_is_reported_with_a_non_zero_exit() {
-    let s = common::session();
+    let s = crate::common::session();
     let clients = create_workgroup(&s).await;
     set_transition(&s, 100_000);
     let child = spawn_query(&s);
@@ -308,8 +308,8 @@ async fn a_query_cancelled_elsewhere_is_reported_with_a_non_zero_exit() {
 
 #[tokio::test]
 async fn a_missing_workgroup_is_a_service_error() {
-    let s = common::session();
-    let (code, _, stderr) = common::run(s.salesctl().args([
+    let s = crate::common::session();
+    let (code, _, stderr) = crate::common::run(s.salesctl().args([
         "query",
         "--engine",
         "athena",
@@ -328,7 +328,7 @@ async fn a_missing_workgroup_is_a_service_error() {
 /// equal to the local engine's answers for a small lake give an identical report.
 #[tokio::test]
 async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
-    let s = common::session();
+    let s = crate::common::session();
     create_workgroup(&s).await;
     set_transition(&s, 1);
     let dir = tempfile::tempdir().unwrap();
@@ -351,7 +351,7 @@ async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
         })
         .collect();
     std::fs::write(lake.join("part"), text).unwrap();
-    let (code, local, stderr) = common::run(s.salesctl().args([
+    let (code, local, stderr) = crate::common::run(s.salesctl().args([
         "report",
         "--data",
         dir.path().to_str().unwrap(),
@@ -412,7 +412,7 @@ async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
         &[("cdc_event_type", "varchar"), ("events", "bigint")],
         &[some(&["INSERT", "2"]), some(&["MODIFY", "1"])],
     );
-    let (code, athena, stderr) = common::run(
+    let (code, athena, stderr) = crate::common::run(
         s.salesctl()
             .args(["report", "--engine", "athena", "-o", "json"]),
     );

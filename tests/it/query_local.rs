@@ -1,7 +1,7 @@
 //! The embedded SQL engine end to end through the binary: NDJSON flat rows in a local directory
 //! and in the emulator's S3, exact decimal sums, orders_current after updates and deletes.
 
-mod common;
+
 
 use std::io::Write;
 use std::path::Path;
@@ -170,7 +170,7 @@ fn salesctl() -> Command {
 }
 
 fn query(dir: &Path, format: &str, sql: &str) -> String {
-    let (code, stdout, stderr) = common::run(salesctl().args([
+    let (code, stdout, stderr) = crate::common::run(salesctl().args([
         "query",
         "--data",
         dir.to_str().unwrap(),
@@ -265,7 +265,7 @@ fn sql_comes_from_a_file_or_stdin() {
     write_lake(dir.path());
     let file = dir.path().join("q.sql");
     std::fs::write(&file, "SELECT count(*) AS n FROM orders_current;\n").unwrap();
-    let (code, stdout, stderr) = common::run(salesctl().args([
+    let (code, stdout, stderr) = crate::common::run(salesctl().args([
         "query",
         "--data",
         dir.path().to_str().unwrap(),
@@ -321,7 +321,7 @@ fn bad_sql_is_a_short_usage_error() {
         "DROP TABLE orders_cdc",
     ] {
         let (code, stdout, stderr) =
-            common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), sql]));
+            crate::common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), sql]));
         assert_eq!(code, 252, "{sql}: {stderr}");
         assert_eq!(stdout, "");
         assert_eq!(stderr.lines().count(), 1, "{sql}: {stderr}");
@@ -332,7 +332,7 @@ fn bad_sql_is_a_short_usage_error() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     let (code, _, stderr) =
-        common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), "  ; "]));
+        crate::common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), "  ; "]));
     assert_eq!(code, 252);
     assert!(stderr.contains("no SQL to run"), "{stderr}");
 }
@@ -340,7 +340,7 @@ fn bad_sql_is_a_short_usage_error() {
 #[test]
 fn an_empty_or_missing_lake_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = common::run(salesctl().args([
+    let (code, stdout, stderr) = crate::common::run(salesctl().args([
         "query",
         "--data",
         dir.path().to_str().unwrap(),
@@ -353,7 +353,7 @@ fn an_empty_or_missing_lake_says_so() {
 
     let missing = dir.path().join("nope");
     let (code, _, stderr) =
-        common::run(salesctl().args(["query", "--data", missing.to_str().unwrap(), "SELECT 1"]));
+        crate::common::run(salesctl().args(["query", "--data", missing.to_str().unwrap(), "SELECT 1"]));
     assert_eq!(code, 252);
     assert!(
         stderr.contains("cannot be read") && stderr.contains("--data"),
@@ -365,7 +365,7 @@ fn an_empty_or_missing_lake_says_so() {
 fn report_on_the_local_engine_as_json_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     write_lake(dir.path());
-    let (code, stdout, stderr) = common::run(salesctl().args([
+    let (code, stdout, stderr) = crate::common::run(salesctl().args([
         "report",
         "--data",
         dir.path().to_str().unwrap(),
@@ -414,7 +414,7 @@ fn report_on_the_local_engine_as_json_and_csv() {
     );
     assert_eq!(report["projection_fit"][0]["days"], 2);
 
-    let (code, csv, stderr) = common::run(salesctl().args([
+    let (code, csv, stderr) = crate::common::run(salesctl().args([
         "report",
         "--data",
         dir.path().to_str().unwrap(),
@@ -442,7 +442,7 @@ async fn put(clients: &salesctl::aws::Clients, bucket: &str, key: &str, body: St
 
 #[tokio::test]
 async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
-    let s = common::session();
+    let s = crate::common::session();
     let clients = s.clients().await;
     let bucket = "lake-query-test";
     clients
@@ -470,7 +470,7 @@ async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
             .args(["query", "-o", "json"])
             .args(extra)
             .arg(sql);
-        common::run(&mut cmd)
+        crate::common::run(&mut cmd)
     };
     let sql = "SELECT count(*) AS n, sum(total) AS totals FROM orders_cdc";
     let (code, stdout, stderr) = run_query(sql, &["--data", "s3://lake-query-test/orders/"]);

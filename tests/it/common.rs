@@ -20,6 +20,8 @@ pub struct Emulator {
 }
 
 static EMULATOR: OnceLock<Result<Emulator, String>> = OnceLock::new();
+/// Where the salesctl processes of this test binary keep relay state; wiped per session.
+static STATE_DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
 static TURN: Mutex<()> = Mutex::new(());
 
 pub fn project_root() -> PathBuf {
@@ -121,6 +123,7 @@ impl Session {
             cmd.env_remove(var);
         }
         cmd.env("SALESCTL_LOCAL_ENDPOINT", &self.emulator.endpoint)
+            .env("SALESCTL_STATE_DIR", state_dir())
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .arg("--local")
             .current_dir(std::env::temp_dir());
@@ -128,11 +131,21 @@ impl Session {
     }
 }
 
-/// Waits for this binary's turn, then wipes the emulator's state.
+/// The relay state root every salesctl of this binary uses (never the user's own).
+pub fn state_dir() -> &'static Path {
+    STATE_DIR
+        .get_or_init(|| tempfile::tempdir().expect("a temporary state directory"))
+        .path()
+}
+
+/// Waits for this binary's turn, then wipes the emulator's state and the relay state.
 pub fn session() -> Session {
     let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let emulator = emulator();
     post(emulator.port, "/moto-api/reset", "");
+    let state = state_dir();
+    let _ = std::fs::remove_dir_all(state);
+    std::fs::create_dir_all(state).expect("state directory");
     Session {
         emulator,
         _turn: turn,

@@ -1,153 +1,32 @@
-//! `tail-cdc --source dynamodb-stream`: the table's DynamoDB stream read through the Streams
-//! API, each record re-serialized in the Pipe's JSON so the one decoder and view serve both.
+//! The one serializer of the EventBridge Pipe's record format (DESIGN.md §2): a DynamoDB
+//! Streams record as the Pipe writes it into Kinesis, and the partition key it writes it with.
+//!
+//! `tail-cdc --source dynamodb-stream` and the relay's pipe stage both use it, so what the
+//! relay puts into Kinesis is byte for byte what `tail-cdc` decodes from the table's stream.
+//! Absent strings are `null`, never a made-up `""`: a record without an eventID must fail to
+//! decode (and land under errors/) rather than pass with an empty id. An attribute type newer
+//! than this SDK becomes `{}`, which the decoder rejects by name, instead of a guessed value.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::{AttributeValue, Record};
 use base64::Engine as _;
-use chrono::DateTime;
 
-use crate::aws::ServiceResultExt;
 use crate::change::write_json_string;
-use crate::error::service_error;
-use crate::kinesis_reader::{IteratorStart, Page, RawRecord, ShardInfo, SourceError};
 
-/// DynamoDB Streams allows four GetRecords calls per second per shard.
-pub const MIN_CALL_GAP: Duration = Duration::from_millis(250);
-/// The Streams API's largest page.
-const PAGE: i32 = 1000;
-
-/// One table's stream.
-#[derive(Clone)]
-pub struct DynamoDbStream {
-    client: aws_sdk_dynamodbstreams::Client,
-    arn: String,
-}
-
-impl DynamoDbStream {
-    pub fn new(client: aws_sdk_dynamodbstreams::Client, arn: String) -> DynamoDbStream {
-        DynamoDbStream { client, arn }
-    }
-
-    /// The latest stream of `table`; a missing table or a table without a stream is one error
-    /// naming it and the fix.
-    pub async fn for_table(
-        dynamodb: &aws_sdk_dynamodb::Client,
-        client: aws_sdk_dynamodbstreams::Client,
-        table: &str,
-    ) -> anyhow::Result<DynamoDbStream> {
-        let output = dynamodb
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .or_missing(|| format!("DynamoDB table '{table}'"), "--table NAME")?;
-        let arn = output.table.and_then(|t| t.latest_stream_arn).ok_or_else(|| {
-            service_error(format!(
-                "DynamoDB table '{table}' has no stream: enable one with view type NEW_AND_OLD_IMAGES ('salesctl up' does)"
-            ))
-        })?;
-        Ok(DynamoDbStream { client, arn })
-    }
-
-    pub fn arn(&self) -> &str {
-        &self.arn
-    }
-
-    pub async fn list_shards(&self) -> Result<Vec<ShardInfo>, SourceError> {
-        let mut shards = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let output = self
-                .client
-                .describe_stream()
-                .stream_arn(&self.arn)
-                .set_exclusive_start_shard_id(after.take())
-                .send()
-                .await
-                .map_err(|e| SourceError::from_sdk(&e))?;
-            let Some(description) = output.stream_description else {
-                return Ok(shards);
-            };
-            for shard in description.shards.unwrap_or_default() {
-                let Some(id) = shard.shard_id else { continue };
-                shards.push(ShardInfo {
-                    id,
-                    parent: shard.parent_shard_id,
-                    adjacent_parent: None,
-                    ending_sequence: shard
-                        .sequence_number_range
-                        .and_then(|r| r.ending_sequence_number),
-                });
-            }
-            match description.last_evaluated_shard_id {
-                Some(last) if !last.is_empty() => after = Some(last),
-                _ => return Ok(shards),
-            }
-        }
-    }
-
-    pub async fn shard_iterator(
-        &self,
-        shard_id: &str,
-        start: &IteratorStart,
-    ) -> Result<Option<String>, SourceError> {
-        let request = self
-            .client
-            .get_shard_iterator()
-            .stream_arn(&self.arn)
-            .shard_id(shard_id);
-        let request = match start {
-            // No AT_TIMESTAMP here: the reader starts at the trim horizon and skips older records.
-            IteratorStart::TrimHorizon | IteratorStart::AtTimestamp(_) => {
-                request.shard_iterator_type(ShardIteratorType::TrimHorizon)
-            }
-            IteratorStart::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
-            IteratorStart::AfterSequence(sequence) => request
-                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-                .sequence_number(sequence),
-        };
-        let output = request
-            .send()
-            .await
-            .map_err(|e| SourceError::from_sdk(&e))?;
-        Ok(output.shard_iterator)
-    }
-
-    pub async fn get_records(&self, iterator: &str) -> Result<Page, SourceError> {
-        let output = self
-            .client
-            .get_records()
-            .shard_iterator(iterator)
-            .limit(PAGE)
-            .send()
-            .await
-            .map_err(|e| SourceError::from_sdk(&e))?;
-        let records = output
-            .records
-            .unwrap_or_default()
-            .iter()
-            .map(|record| RawRecord {
-                sequence_number: record
-                    .dynamodb
-                    .as_ref()
-                    .and_then(|d| d.sequence_number.clone())
-                    .unwrap_or_default(),
-                arrival: record
-                    .dynamodb
-                    .as_ref()
-                    .and_then(|d| d.approximate_creation_date_time)
-                    .and_then(|t| DateTime::from_timestamp_millis(t.to_millis().ok()?)),
-                data: pipe_json(record, &self.arn),
-            })
-            .collect();
-        // The Streams API reports no lag; an empty page is the tip.
-        Ok(Page {
-            records,
-            next_iterator: output.next_shard_iterator,
-            millis_behind: None,
-        })
+/// The partition key the Pipe is configured with (`$.dynamodb.Keys.<key>.S`): the item's
+/// key, so all changes of one item land on one shard, in order. Numeric and binary keys use
+/// their text; a record without keys falls back to its event id.
+pub fn partition_key(record: &Record, key_attribute: &str) -> String {
+    let keys = record.dynamodb.as_ref().and_then(|d| d.keys.as_ref());
+    let key = keys.and_then(|k| k.get(key_attribute).or_else(|| k.values().next()));
+    match key {
+        Some(AttributeValue::S(s) | AttributeValue::N(s)) if !s.is_empty() => s.clone(),
+        Some(AttributeValue::B(b)) => base64::engine::general_purpose::STANDARD.encode(b.as_ref()),
+        _ => record
+            .event_id
+            .clone()
+            .unwrap_or_else(|| "unkeyed".to_string()),
     }
 }
 
@@ -156,12 +35,9 @@ impl DynamoDbStream {
 pub fn pipe_json(record: &Record, stream_arn: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"eventID\":");
-    write_json_string(&mut out, record.event_id.as_deref().unwrap_or(""));
+    write_optional_string(&mut out, record.event_id.as_deref());
     out.extend_from_slice(b",\"eventName\":");
-    write_json_string(
-        &mut out,
-        record.event_name.as_ref().map_or("", |n| n.as_str()),
-    );
+    write_optional_string(&mut out, record.event_name.as_ref().map(|n| n.as_str()));
     out.extend_from_slice(b",\"eventVersion\":");
     write_json_string(&mut out, record.event_version.as_deref().unwrap_or("1.1"));
     out.extend_from_slice(b",\"eventSource\":");
@@ -170,7 +46,7 @@ pub fn pipe_json(record: &Record, stream_arn: &str) -> Vec<u8> {
         record.event_source.as_deref().unwrap_or("aws:dynamodb"),
     );
     out.extend_from_slice(b",\"awsRegion\":");
-    write_json_string(&mut out, record.aws_region.as_deref().unwrap_or(""));
+    write_optional_string(&mut out, record.aws_region.as_deref());
     out.extend_from_slice(b",\"dynamodb\":{");
     if let Some(stream) = &record.dynamodb {
         let mut first = true;
@@ -314,6 +190,13 @@ fn write_string_list<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>
     out.push(b']');
 }
 
+fn write_optional_string(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        Some(text) => write_json_string(out, text),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,5 +247,36 @@ mod tests {
             r#"{"gift":null,"lines":[{"q":2}],"order_id":"o-\"1\"","price":12345678901234567890.10,"tags":["a","b"]}"#
         );
         assert!(change.old_image.is_none());
+    }
+
+    #[test]
+    fn absent_ids_are_null_and_fail_to_decode_by_name() {
+        let record = Record::builder()
+            .dynamodb(StreamRecord::builder().sequence_number("1").build())
+            .build();
+        let bytes = pipe_json(&record, "arn");
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.starts_with(r#"{"eventID":null,"eventName":null"#),
+            "{text}"
+        );
+        let error = crate::change::decode(&bytes).unwrap_err().to_string();
+        assert!(error.contains("eventID"), "{error}");
+    }
+
+    #[test]
+    fn partition_key_is_the_item_key() {
+        let keys = HashMap::from([
+            ("order_id".to_owned(), AttributeValue::S("o-1".into())),
+            ("line".to_owned(), AttributeValue::N("3".into())),
+        ]);
+        let record = Record::builder()
+            .event_id("ev")
+            .dynamodb(StreamRecord::builder().set_keys(Some(keys)).build())
+            .build();
+        assert_eq!(partition_key(&record, "order_id"), "o-1");
+        assert_eq!(partition_key(&record, "line"), "3");
+        let unkeyed = Record::builder().event_id("ev-9").build();
+        assert_eq!(partition_key(&unkeyed, "order_id"), "ev-9");
     }
 }

@@ -1,12 +1,12 @@
 //! `salesctl up/status/down/deploy-lambda` against the emulator, which stores Pipes, Firehose,
 //! Glue, Athena and Lambda definitions without running them: the stored configuration is asserted.
 
-mod common;
+
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use common::{Session, run, session};
+use crate::common::{Session, run, session};
 use salesctl::aws::Clients;
 use salesctl::lake_schema::{COLUMNS, PARTITION_KEYS};
 use salesctl::stack::iam;

@@ -2,14 +2,12 @@
 //! relay into S3, then the local SQL engine must agree exactly with the table and its stream,
 //! including after the relay is killed mid-run and restarted.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Session, run, session};
+use crate::common::{Session, run, session};
 
 fn salesctl(s: &Session, args: &[&str]) -> (i32, String, String) {
     run(s.salesctl().args(args))
@@ -110,9 +108,6 @@ async fn assert_lake_matches(s: &Session, inserted: u64, updated: u64, deleted: 
 #[tokio::test(flavor = "multi_thread")]
 async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     let s = session();
-    let dir = tempfile::tempdir().unwrap();
-    let checkpoint = dir.path().join("relay.json");
-    let checkpoint = checkpoint.to_str().unwrap();
     ok(&s, &["up"]);
 
     let first = generate(&s, "400");
@@ -122,8 +117,6 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
         &[
             "relay",
             "--drain",
-            "--checkpoint",
-            checkpoint,
             "--buffer-interval",
             "1s",
             "--output",
@@ -150,8 +143,6 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
         .args([
             "--local",
             "relay",
-            "--checkpoint",
-            checkpoint,
             "--buffer-interval",
             "100ms",
             "--buffer-mb",
@@ -171,8 +162,6 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
         &[
             "relay",
             "--drain",
-            "--checkpoint",
-            checkpoint,
             "--buffer-interval",
             "1s",
         ],
@@ -191,8 +180,6 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
         &[
             "relay",
             "--drain",
-            "--checkpoint",
-            checkpoint,
             "--output",
             "json",
         ],

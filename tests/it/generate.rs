@@ -1,13 +1,13 @@
 //! `salesctl generate` against the emulator: exact counts on the table and on its stream,
 //! and clear errors for a missing table and bad flags.
 
-mod common;
+
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::Select;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use common::{Session, create_table, run, session};
+use crate::common::{Session, create_table, run, session};
 use salesctl::aws::Clients;
 
 async fn count_items(clients: &Clients, table: &str) -> i64 {

@@ -1,0 +1,11 @@
+//! Every integration test in one binary (one link of the AWS SDK and DataFusion, not eight):
+//! each module drives the real salesctl binary or SDK clients against one moto emulator.
+
+mod common;
+mod generate;
+mod pipeline_e2e;
+mod query_athena;
+mod query_local;
+mod relay;
+mod stack;
+mod tail_cdc;

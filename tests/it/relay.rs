@@ -1,0 +1,235 @@
+//! The relay's promise, tried as a user would break it: killed with SIGKILL mid-run and
+//! restarted, a second relay started meanwhile, another working directory, Ctrl-C. After
+//! all of it, lake rows == distinct change events == the changes on the table's stream.
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+
+use crate::common::{Session, run, session};
+
+fn relay_command(s: &Session, dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = s.salesctl();
+    cmd.current_dir(dir).arg("relay").args(args);
+    cmd
+}
+
+fn spawn_follow(s: &Session, dir: &std::path::Path) -> Child {
+    relay_command(
+        s,
+        dir,
+        &[
+            "--buffer-interval",
+            "100ms",
+            "--buffer-mb",
+            "1",
+            "--poll",
+            "20ms",
+            "--output",
+            "json",
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start relay")
+}
+
+fn generate(s: &Session, count: &str) {
+    let (code, _, stderr) = run(s.salesctl().args([
+        "generate",
+        "--interval",
+        "0s",
+        "--count",
+        count,
+        "--update-ratio",
+        "0.3",
+        "--delete-ratio",
+        "0.1",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// Every change the table's stream holds, by event id, read with the SDK.
+async fn stream_changes(s: &Session) -> HashSet<String> {
+    let clients = s.clients().await;
+    let arn = clients
+        .dynamodb
+        .describe_table()
+        .table_name("salesctl-orders")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let shards = clients
+        .dynamodb_streams
+        .describe_stream()
+        .stream_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap_or_default();
+    let mut ids = HashSet::new();
+    for shard in shards {
+        let mut iterator = clients
+            .dynamodb_streams
+            .get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(shard.shard_id.unwrap())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator;
+        while let Some(it) = iterator {
+            let page = clients
+                .dynamodb_streams
+                .get_records()
+                .shard_iterator(it)
+                .send()
+                .await
+                .unwrap();
+            let records = page.records.unwrap_or_default();
+            if records.is_empty() {
+                break;
+            }
+            ids.extend(records.into_iter().filter_map(|r| r.event_id));
+            iterator = page.next_shard_iterator;
+        }
+    }
+    ids
+}
+
+fn lake_counts(s: &Session) -> (u64, u64) {
+    let (code, stdout, stderr) = run(s.salesctl().args([
+        "query",
+        "--engine",
+        "local",
+        "--output",
+        "json",
+        "SELECT count(*) AS n, count(DISTINCT cdc_event_id) AS ids FROM orders_cdc",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let row: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    (row["n"].as_u64().unwrap(), row["ids"].as_u64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_to_the_relay() {
+    let s = session();
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(s.salesctl().arg("up"));
+    assert_eq!(code, 0, "{stderr}");
+    generate(&s, "1500");
+
+    // A follows from one directory; a second relay, from another directory, is refused at
+    // once, naming the first.
+    let mut first = spawn_follow(&s, dir_a.path());
+    std::thread::sleep(Duration::from_millis(700));
+    let started = Instant::now();
+    let (code, _, stderr) = run(&mut relay_command(&s, dir_b.path(), &["--drain"]));
+    assert_eq!(code, 253, "a second relay is refused: {stderr}");
+    assert!(
+        stderr.contains("already running") && stderr.contains(&format!("pid {}", first.id())),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10), "refused at once");
+
+    // Killed without warning mid-run; its lock dies with it.
+    std::thread::sleep(Duration::from_millis(500));
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // More changes; a relay from the other directory resumes, then Ctrl-C stops it cleanly.
+    generate(&s, "500");
+    let second = spawn_follow(&s, dir_b.path());
+    std::thread::sleep(Duration::from_millis(1200));
+    let interrupted = Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &second.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = second.wait_with_output().unwrap();
+    let stop_took = interrupted.elapsed();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stop_took < Duration::from_secs(2), "Ctrl-C took {stop_took:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).expect("a summary");
+    assert!(summary["piped"].is_u64(), "{summary}");
+
+    // The rest, drained from the first directory.
+    let (code, stdout, stderr) = run(&mut relay_command(
+        &s,
+        dir_a.path(),
+        &["--drain", "--buffer-interval", "1s", "--output", "json"],
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["total_processing_failed"], 0, "{report}");
+
+    let changes = stream_changes(&s).await;
+    let (rows, distinct) = lake_counts(&s);
+    assert_eq!(
+        (rows, distinct),
+        (changes.len() as u64, changes.len() as u64),
+        "lake rows, distinct events, stream changes"
+    );
+    assert_eq!(
+        report["total_piped"].as_u64().unwrap(),
+        changes.len() as u64,
+        "every stream change was piped once, as the summary says"
+    );
+    assert!(
+        !dir_a.path().join(".salesctl").exists() && !dir_b.path().join(".salesctl").exists(),
+        "nothing is written into the working directory"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drain_exits_1_when_records_cannot_be_transformed() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().arg("up"));
+    assert_eq!(code, 0, "{stderr}");
+    generate(&s, "20");
+    // A record on the Kinesis stream that is not a DynamoDB change.
+    let clients = s.clients().await;
+    clients
+        .kinesis
+        .put_record()
+        .stream_name("salesctl-cdc")
+        .partition_key("junk")
+        .data(aws_sdk_kinesis::primitives::Blob::new("not json"))
+        .send()
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = run(s.salesctl().args([
+        "relay",
+        "--drain",
+        "--buffer-interval",
+        "1s",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(code, 1, "{stdout} {stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["processing_failed"], 1, "{report}");
+}
