@@ -6,10 +6,11 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials};
+use aws_sdk_dynamodb::operation::RequestId;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error::{config_error, service_error};
+use crate::error::{config_error, service_error, service_error_with_detail};
 use crate::settings::Settings;
 
 /// Throttling and transient errors are retried by the SDK's standard mode (exponential
@@ -139,6 +140,18 @@ where
     }
 }
 
+/// Everything the SDK knows of an error, for `-v`: its whole cause chain and the request id.
+pub fn detail<E>(error: &E) -> String
+where
+    E: RequestId + std::error::Error,
+{
+    let chain = DisplayErrorContext(error).to_string().replace('\n', " ");
+    match error.request_id() {
+        Some(id) => format!("{chain} (request id {id})"),
+        None => chain,
+    }
+}
+
 /// True when the error is the service saying "no such resource".
 pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     matches!(
@@ -167,10 +180,12 @@ pub trait ServiceResultExt<T> {
 
 impl<T, E> ServiceResultExt<T> for Result<T, E>
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + RequestId + std::error::Error,
 {
     fn service_context(self, what: impl FnOnce() -> String) -> anyhow::Result<T> {
-        self.map_err(|e| service_error(format!("{}: {}", what(), describe(&e))))
+        self.map_err(|e| {
+            service_error_with_detail(format!("{}: {}", what(), describe(&e)), detail(&e))
+        })
     }
 
     fn or_missing(self, what: impl FnOnce() -> String, flag: &str) -> anyhow::Result<T> {
@@ -181,7 +196,10 @@ where
                     what()
                 ))
             } else {
-                service_error(format!("cannot describe {}: {}", what(), describe(&e)))
+                service_error_with_detail(
+                    format!("cannot describe {}: {}", what(), describe(&e)),
+                    detail(&e),
+                )
             }
         })
     }

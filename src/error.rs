@@ -30,6 +30,19 @@ impl ExitStatus {
 pub struct CliError {
     pub status: ExitStatus,
     pub message: String,
+    /// What the one line leaves out, shown with `-v`: the SDK's full error chain and the
+    /// request id to quote to AWS support.
+    pub detail: Option<String>,
+}
+
+impl CliError {
+    pub fn new(status: ExitStatus, message: impl Into<String>) -> CliError {
+        CliError {
+            status,
+            message: message.into(),
+            detail: None,
+        }
+    }
 }
 
 impl fmt::Display for CliError {
@@ -41,35 +54,36 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 pub fn usage_error(message: impl Into<String>) -> anyhow::Error {
-    CliError {
-        status: ExitStatus::USAGE,
-        message: message.into(),
-    }
-    .into()
+    CliError::new(ExitStatus::USAGE, message).into()
 }
 
 pub fn config_error(message: impl Into<String>) -> anyhow::Error {
-    CliError {
-        status: ExitStatus::CONFIG,
-        message: message.into(),
-    }
-    .into()
+    CliError::new(ExitStatus::CONFIG, message).into()
 }
 
 pub fn interrupted_error(message: impl Into<String>) -> anyhow::Error {
+    CliError::new(ExitStatus::INTERRUPTED, message).into()
+}
+
+pub fn service_error(message: impl Into<String>) -> anyhow::Error {
+    CliError::new(ExitStatus::SERVICE, message).into()
+}
+
+/// A service error (exit 254) that keeps the SDK's own account of it for `-v`.
+pub fn service_error_with_detail(message: impl Into<String>, detail: String) -> anyhow::Error {
     CliError {
-        status: ExitStatus::INTERRUPTED,
-        message: message.into(),
+        detail: Some(detail),
+        ..CliError::new(ExitStatus::SERVICE, message)
     }
     .into()
 }
 
-pub fn service_error(message: impl Into<String>) -> anyhow::Error {
-    CliError {
-        status: ExitStatus::SERVICE,
-        message: message.into(),
-    }
-    .into()
+/// The `-v` detail of an error, if one of its causes carries it.
+pub fn detail_of(error: &anyhow::Error) -> Option<&str> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<CliError>())
+        .and_then(|e| e.detail.as_deref())
 }
 
 /// The exit status an error should end the process with.

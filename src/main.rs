@@ -36,11 +36,17 @@ fn main() -> ExitCode {
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
+        Err(e) => {
+            return fail(
+                &anyhow::anyhow!("cannot start the async runtime: {e}"),
+                true,
+            );
+        }
     };
+    let verbose = cli.global.verbose > 0;
     match runtime.block_on(run(cli)) {
         Ok(status) => ExitCode::from(status.0),
-        Err(e) => fail(&e),
+        Err(e) => fail(&e, verbose),
     }
 }
 
@@ -75,10 +81,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
-fn fail(error: &anyhow::Error) -> ExitCode {
-    // One line: the cause chain joined, never a multi-line dump of internals.
+fn fail(error: &anyhow::Error, verbose: bool) -> ExitCode {
+    // One line: the cause chain joined, never a multi-line dump of internals; with -v, a
+    // second line with the SDK's whole account and the request id.
     let message = format!("{error:#}").replace('\n', " ");
     eprintln!("salesctl: error: {message}");
+    if verbose && let Some(detail) = error::detail_of(error) {
+        eprintln!("salesctl: detail: {detail}");
+    }
     ExitCode::from(error::exit_status_of(error).0)
 }
 

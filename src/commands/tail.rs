@@ -19,7 +19,7 @@ use crate::stream::dynamodb::DynamoDbStream;
 use crate::stream::kinesis::KinesisStream;
 use crate::stream::positions::Checkpoint;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
-use crate::stream::{AnyStream, RawRecord, StartPosition, StreamSource};
+use crate::stream::{RawRecord, StartPosition, StreamSource};
 
 /// Warnings about non-change records printed one by one before only counting them.
 const RAW_WARNINGS_SHOWN: u64 = 10;
@@ -123,20 +123,30 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         return Err(usage_error("--max must be at least 1"));
     }
     let aws = ctx.aws().await?;
-    let source = match args.source {
-        SourceKind::Kinesis => AnyStream::Kinesis(KinesisStream::new(
-            aws.kinesis.clone(),
-            &ctx.settings.stream,
-        )),
-        SourceKind::DynamodbStream => AnyStream::DynamoDb(
-            DynamoDbStream::for_table(
+    match args.source {
+        SourceKind::Kinesis => {
+            let source = KinesisStream::new(aws.kinesis.clone(), &ctx.settings.stream);
+            tail(ctx, &args, source).await
+        }
+        SourceKind::DynamodbStream => {
+            let source = DynamoDbStream::for_table(
                 &aws.dynamodb,
                 aws.dynamodb_streams.clone(),
                 &ctx.settings.table,
             )
-            .await?,
-        ),
-    };
+            .await?;
+            tail(ctx, &args, source).await
+        }
+    }
+}
+
+/// Shows the changes of `source` until caught up (or, following, until Ctrl-C), keeping the
+/// checkpoint in step with what was shown.
+async fn tail<S: StreamSource>(
+    ctx: &Context,
+    args: &Args,
+    source: S,
+) -> anyhow::Result<ExitStatus> {
     let start = args.from.unwrap_or(if args.follow {
         StartPosition::Latest
     } else {
@@ -157,7 +167,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
     let resumed = checkpoint.as_ref().and_then(Checkpoint::resumed_positions);
     let mut reader = ShardReader::new(source, options, resumed);
-    let mut view = View::new(ctx, &args);
+    let mut view = View::new(ctx, args);
     let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut status = ExitStatus::SUCCESS;
 

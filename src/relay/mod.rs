@@ -29,7 +29,7 @@ use crate::settings::Settings;
 use crate::stream::dynamodb::DynamoDbStream;
 use crate::stream::kinesis::KinesisStream;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
-use crate::stream::{RawRecord, StartPosition};
+use crate::stream::{RawRecord, StartPosition, StreamSource};
 use crate::transform::RecordTransformer;
 
 #[derive(Debug, Clone)]
@@ -180,11 +180,22 @@ impl<'a> Relay<'a> {
                 reader_options,
                 Some(&self.firehose.positions),
             );
-            self.follow(&mut pipe_reader, &mut kinesis_reader, &mut stop)
+            self.pump(Some(&mut pipe_reader), Some(&mut kinesis_reader), &mut stop)
                 .await
         } else {
-            self.drain(&mut pipe_reader, reader_options, &mut stop)
-                .await
+            // The table's stream to its tip, then Kinesis to its tip; the Kinesis reader is
+            // made only then, so it sees everything the pipe stage just put.
+            match self.pump(Some(&mut pipe_reader), None, &mut stop).await {
+                Ok(()) if !*stop.borrow() => {
+                    let mut kinesis_reader = ShardReader::new(
+                        self.kinesis.clone(),
+                        reader_options,
+                        Some(&self.firehose.positions),
+                    );
+                    self.pump(None, Some(&mut kinesis_reader), &mut stop).await
+                }
+                outcome => outcome,
+            }
         };
         // Whatever happened, what was read and transformed goes to S3 and is committed.
         let flushed = self.flush().await;
@@ -194,11 +205,12 @@ impl<'a> Relay<'a> {
         Ok(self.report())
     }
 
-    /// Both stages at once until Ctrl-C, flushing by size and age like Firehose.
-    async fn follow(
+    /// Feeds the stages from their readers, flushing by size and age like Firehose, until
+    /// Ctrl-C or until a reader that does not follow has caught up.
+    async fn pump(
         &mut self,
-        pipe_reader: &mut ShardReader<DynamoDbStream>,
-        kinesis_reader: &mut ShardReader<KinesisStream>,
+        mut pipe_reader: Option<&mut ShardReader<DynamoDbStream>>,
+        mut kinesis_reader: Option<&mut ShardReader<KinesisStream>>,
         stop: &mut watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         loop {
@@ -207,42 +219,11 @@ impl<'a> Relay<'a> {
                 biased;
                 _ = stop.wait_for(|s| *s) => return Ok(()),
                 () = sleep_until_or_forever(flush_at) => self.flush().await?,
-                event = pipe_reader.next() => self.on_pipe_event(event?).await?,
-                event = kinesis_reader.next() => self.on_kinesis_event(event?).await?,
-            }
-        }
-    }
-
-    /// The table's stream to its tip, then Kinesis to its tip.
-    async fn drain(
-        &mut self,
-        pipe_reader: &mut ShardReader<DynamoDbStream>,
-        reader_options: ReaderOptions,
-        stop: &mut watch::Receiver<bool>,
-    ) -> anyhow::Result<()> {
-        loop {
-            tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => return Ok(()),
-                event = pipe_reader.next() => match event? {
-                    ReaderEvent::CaughtUp => break,
+                event = next_event(pipe_reader.as_deref_mut()) => match event? {
+                    ReaderEvent::CaughtUp => return Ok(()),
                     event => self.on_pipe_event(event).await?,
                 },
-            }
-        }
-        // Started only now, so it sees everything the pipe stage just put.
-        let mut kinesis_reader = ShardReader::new(
-            self.kinesis.clone(),
-            reader_options,
-            Some(&self.firehose.positions),
-        );
-        loop {
-            let flush_at = self.flush_deadline();
-            tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => return Ok(()),
-                () = sleep_until_or_forever(flush_at) => self.flush().await?,
-                event = kinesis_reader.next() => match event? {
+                event = next_event(kinesis_reader.as_deref_mut()) => match event? {
                     ReaderEvent::CaughtUp => return Ok(()),
                     event => self.on_kinesis_event(event).await?,
                 },
@@ -408,6 +389,16 @@ impl<'a> Relay<'a> {
             commit,
         })
         .await
+    }
+}
+
+/// The reader's next event, or never when there is no reader.
+async fn next_event<S: StreamSource>(
+    reader: Option<&mut ShardReader<S>>,
+) -> anyhow::Result<ReaderEvent> {
+    match reader {
+        Some(reader) => reader.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -123,27 +123,24 @@ impl AthenaEngine {
                         .unwrap_or("no reason given");
                     // Category 2 is a user error: bad SQL, a missing table or column.
                     let user_error = error.and_then(|e| e.error_category()) == Some(2);
-                    return Err(CliError {
-                        status: if user_error {
+                    return Err(CliError::new(
+                        if user_error {
                             ExitStatus::USAGE
                         } else {
                             ExitStatus::SERVICE
                         },
-                        message: format!("Athena query {id} FAILED: {}", short_message(reason)),
-                    }
+                        format!("Athena query {id} FAILED: {}", short_message(reason)),
+                    )
                     .into());
                 }
                 Some(QueryExecutionState::Cancelled) => {
                     let reason = status
                         .and_then(|s| s.state_change_reason())
                         .unwrap_or("stopped by StopQueryExecution or the workgroup's data limit");
-                    return Err(CliError {
-                        status: ExitStatus::SERVICE,
-                        message: format!(
-                            "Athena query {id} was CANCELLED: {}",
-                            short_message(reason)
-                        ),
-                    }
+                    return Err(CliError::new(
+                        ExitStatus::SERVICE,
+                        format!("Athena query {id} was CANCELLED: {}", short_message(reason)),
+                    )
                     .into());
                 }
                 _ => {}

@@ -182,11 +182,7 @@ fn sql_error(e: DataFusionError) -> anyhow::Error {
         _ => ExitStatus::GENERAL,
     };
     let message = short_message(&root.strip_backtrace());
-    CliError {
-        status,
-        message: format!("the query was rejected: {message}"),
-    }
-    .into()
+    CliError::new(status, format!("the query was rejected: {message}")).into()
 }
 
 /// A failure while reading data (a malformed row, an overflow): exit 255.

@@ -1,13 +1,11 @@
 //! `salesctl generate` against the emulator: exact counts on the table and on its stream,
 //! and clear errors for a missing table and bad flags.
 
-
-
 use std::collections::HashMap;
 
+use crate::common::{Session, create_table, run, session};
 use aws_sdk_dynamodb::types::Select;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use crate::common::{Session, create_table, run, session};
 use salesctl::aws::Clients;
 
 async fn count_items(clients: &Clients, table: &str) -> i64 {

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use crate::common::{Session, run, session};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 fn salesctl(s: &Session, args: &[&str]) -> (i32, String, String) {
     run(s.salesctl().args(args))
@@ -157,15 +157,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     std::thread::sleep(Duration::from_millis(1500));
     relay.kill().unwrap();
     relay.wait().unwrap();
-    ok(
-        &s,
-        &[
-            "relay",
-            "--drain",
-            "--buffer-interval",
-            "1s",
-        ],
-    );
+    ok(&s, &["relay", "--drain", "--buffer-interval", "1s"]);
     assert_lake_matches(
         &s,
         n(&first, "inserted") + n(&second, "inserted"),
@@ -175,15 +167,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     .await;
 
     // Nothing new: a further drain changes nothing.
-    let report = json_lines(&ok(
-        &s,
-        &[
-            "relay",
-            "--drain",
-            "--output",
-            "json",
-        ],
-    ));
+    let report = json_lines(&ok(&s, &["relay", "--drain", "--output", "json"]));
     assert_eq!(report[0]["rows_written"], 0);
 }
 

@@ -3,8 +3,6 @@
 //! RUNNING. Covers the header row, column types, big results, the cost line, Ctrl-C and
 //! cancellation by someone else.
 
-
-
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,6 @@
 //! The embedded SQL engine end to end through the binary: NDJSON flat rows in a local directory
 //! and in the emulator's S3, exact decimal sums, orders_current after updates and deletes.
 
-
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -320,8 +318,12 @@ fn bad_sql_is_a_short_usage_error() {
         "SELECT * FROM no_such_table",
         "DROP TABLE orders_cdc",
     ] {
-        let (code, stdout, stderr) =
-            crate::common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), sql]));
+        let (code, stdout, stderr) = crate::common::run(salesctl().args([
+            "query",
+            "--data",
+            dir.path().to_str().unwrap(),
+            sql,
+        ]));
         assert_eq!(code, 252, "{sql}: {stderr}");
         assert_eq!(stdout, "");
         assert_eq!(stderr.lines().count(), 1, "{sql}: {stderr}");
@@ -331,8 +333,12 @@ fn bad_sql_is_a_short_usage_error() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    let (code, _, stderr) =
-        crate::common::run(salesctl().args(["query", "--data", dir.path().to_str().unwrap(), "  ; "]));
+    let (code, _, stderr) = crate::common::run(salesctl().args([
+        "query",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "  ; ",
+    ]));
     assert_eq!(code, 252);
     assert!(stderr.contains("no SQL to run"), "{stderr}");
 }
@@ -352,8 +358,12 @@ fn an_empty_or_missing_lake_says_so() {
     assert!(stderr.contains("holds no data files"), "{stderr}");
 
     let missing = dir.path().join("nope");
-    let (code, _, stderr) =
-        crate::common::run(salesctl().args(["query", "--data", missing.to_str().unwrap(), "SELECT 1"]));
+    let (code, _, stderr) = crate::common::run(salesctl().args([
+        "query",
+        "--data",
+        missing.to_str().unwrap(),
+        "SELECT 1",
+    ]));
     assert_eq!(code, 252);
     assert!(
         stderr.contains("cannot be read") && stderr.contains("--data"),

@@ -146,7 +146,10 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(started.elapsed() < Duration::from_secs(10), "refused at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once"
+    );
 
     // Killed without warning mid-run; its lock dies with it.
     std::thread::sleep(Duration::from_millis(500));
@@ -171,7 +174,10 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stop_took < Duration::from_secs(2), "Ctrl-C took {stop_took:?}");
+    assert!(
+        stop_took < Duration::from_secs(2),
+        "Ctrl-C took {stop_took:?}"
+    );
     let summary: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).expect("a summary");
     assert!(summary["piped"].is_u64(), "{summary}");

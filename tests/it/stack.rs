@@ -1,8 +1,6 @@
 //! `salesctl up/status/down/deploy-lambda` against the emulator, which stores Pipes, Firehose,
 //! Glue, Athena and Lambda definitions without running them: the stored configuration is asserted.
 
-
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

@@ -1,16 +1,14 @@
 //! `salesctl tail-cdc` against the emulator: a split in the middle of the data, every change
 //! once and in key order, checkpoint resume, filters, raw records, the DynamoDB stream source.
 
-
-
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
+use crate::common::{Session, run, session};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use crate::common::{Session, run, session};
 use salesctl::aws::Clients;
 use serde_json::{Value, json};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group};
-use salesctl::transform::{RecordTransformer, TransformOptions, transform_event_with};
+use salesctl_core::transform::{RecordTransformer, TransformOptions, transform_event_with};
 
 /// Where the event stops growing: Lambda's 6 MB request limit, in decimal megabytes.
 const EVENT_BYTES: usize = 6_000_000;
