@@ -383,12 +383,7 @@ impl<'a> Relay<'a> {
             "redoing an interrupted flush of {} objects",
             pending.objects.len()
         );
-        let commit = pending.commit.reindexed();
-        self.write_and_commit(PendingFlush {
-            objects: pending.objects,
-            commit,
-        })
-        .await
+        self.write_and_commit(pending).await
     }
 }
 

@@ -272,7 +272,12 @@ impl StateStore {
 
     /// The flush a crashed relay left, if any.
     pub fn pending_flush(&self) -> anyhow::Result<Option<PendingFlush>> {
-        self.read(PENDING_FILE)
+        Ok(self
+            .read::<PendingFlush>(PENDING_FILE)?
+            .map(|pending| PendingFlush {
+                commit: pending.commit.reindexed(),
+                ..pending
+            }))
     }
 
     /// Makes a flush's state the committed one, then forgets the flush.

@@ -69,7 +69,7 @@ mod rfc3339 {
 
     pub fn serialize<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match at {
-            Some(at) => s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+            Some(at) => s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
             None => s.serialize_none(),
         }
     }

@@ -803,6 +803,8 @@ mod tests {
         if let Ok(Ok(ReaderEvent::ShardFinished(shard))) = warm {
             positions.finish(&shard);
         }
+        // The shard tasks take their LATEST iterators concurrently; let them.
+        tokio::time::sleep(Duration::from_millis(50)).await;
         stream.put(100, "new");
         let shown = read_into(&mut first, &mut positions, Some(100)).await;
         assert_eq!(shown.len(), 100);

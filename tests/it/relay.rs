@@ -194,6 +194,10 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
 
     let changes = stream_changes(&s).await;
     let (rows, distinct) = lake_counts(&s);
+    eprintln!(
+        "relay promise: {rows} lake rows, {distinct} distinct change events, {} stream changes; Ctrl-C stopped in {stop_took:?}",
+        changes.len()
+    );
     assert_eq!(
         (rows, distinct),
         (changes.len() as u64, changes.len() as u64),
