@@ -24,11 +24,8 @@ pub struct Clients {
     pub kinesis: aws_sdk_kinesis::Client,
     pub s3: aws_sdk_s3::Client,
     pub athena: aws_sdk_athena::Client,
-    pub firehose: aws_sdk_firehose::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub glue: aws_sdk_glue::Client,
-    pub pipes: aws_sdk_pipes::Client,
-    pub iam: aws_sdk_iam::Client,
+    /// The stack itself: CloudFormation creates, updates and deletes every resource.
+    pub cloudformation: aws_sdk_cloudformation::Client,
     pub sts: aws_sdk_sts::Client,
 }
 
@@ -91,11 +88,7 @@ impl Clients {
             kinesis: aws_sdk_kinesis::Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             athena: aws_sdk_athena::Client::new(&config),
-            firehose: aws_sdk_firehose::Client::new(&config),
-            lambda: aws_sdk_lambda::Client::new(&config),
-            glue: aws_sdk_glue::Client::new(&config),
-            pipes: aws_sdk_pipes::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
+            cloudformation: aws_sdk_cloudformation::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             config,
         }

@@ -93,14 +93,18 @@ pub enum Command {
     Query(commands::query::Args),
     /// Sales report: revenue, units, top products, CDC mix and a 7-day projection.
     Report(commands::report::Args),
-    /// Create the whole AWS stack (what exists is left as it is); --dry-run shows the plan.
+    /// Create or update the whole stack through a CloudFormation change set (--dry-run shows it).
     Up(commands::up::Args),
-    /// State of every resource of the stack, the Lambda version and the lake's objects.
+    /// The stack's and each resource's state (--drift too), shards, Lambda version, lake freshness.
     Status(commands::status::Args),
-    /// Delete everything 'up' made, in reverse order (asks first unless --yes).
+    /// Delete the stack, then empty and remove the lake bucket unless --keep-data (asks first).
     Down(commands::down::Args),
-    /// Build the transform Lambda for provided.al2023, deploy it and point Firehose at it.
+    /// Build the transform Lambda, upload it by content hash and update the stack to use it.
     DeployLambda(commands::deploy_lambda::Args),
+    /// Print the stack's CloudFormation template (or, --parameters, its parameters as JSON).
+    Template(commands::template::Args),
+    /// Print the least-privilege IAM policy an operator needs for this stack.
+    Policy(commands::policy::Args),
     /// Follow the CDC stream and show every change once, decoded (MODIFY as old -> new).
     TailCdc(commands::tail::Args),
     /// Apply the Firehose transform to a transformation event or to stream records (FILE or stdin).

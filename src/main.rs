@@ -75,6 +75,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => commands::status::run(&ctx, args).await,
         Command::Down(args) => commands::down::run(&ctx, args).await,
         Command::DeployLambda(args) => commands::deploy_lambda::run(&ctx, args).await,
+        Command::Template(args) => commands::template::run(&ctx, args).await,
+        Command::Policy(args) => commands::policy::run(&ctx, args).await,
         Command::TailCdc(args) => commands::tail::run(&ctx, args).await,
         Command::Transform(args) => commands::transform::run(&ctx, args).await,
         Command::Demo(args) => commands::demo::run(&ctx, args).await,

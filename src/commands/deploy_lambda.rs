@@ -1,14 +1,16 @@
-//! `salesctl deploy-lambda`: build the transform for provided.al2023 (or take a zip), create
-//! or update the function, publish a version and point Firehose's processor at it.
+//! `salesctl deploy-lambda`: build the transform for provided.al2023 (or take a zip), upload
+//! it by content hash and point the stack's code parameter at it; CloudFormation publishes a
+//! new version and repoints Firehose's processor.
 
 use std::path::PathBuf;
 
 use crate::context::Context;
-use crate::error::ExitStatus;
+use crate::error::{ExitStatus, service_error};
 use crate::lambda_build::{self, Arch};
 use crate::render::{Cell, Table};
-use crate::stack::StackNames;
-use crate::stack::function;
+use crate::stack::deploy::Deployed;
+use crate::stack::facts::resource_facts;
+use crate::stack::{StackNames, bucket};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,61 +20,65 @@ pub struct Args {
     /// Lambda architecture (and Rust target) to build and run on.
     #[arg(long, default_value = "x86_64", value_parser = super::arch_parser())]
     pub arch: Arch,
-    /// Memory in MB (default: keep the function's; 256 for a new one).
-    #[arg(long, value_parser = clap::value_parser!(i32).range(128..=10240))]
-    pub memory: Option<i32>,
-    /// Timeout in seconds (default: keep the function's; 60 for a new one).
-    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=900))]
-    pub timeout: Option<i32>,
+    /// Memory in MB (default: the stack's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
+    pub memory: Option<u32>,
+    /// Timeout in seconds, at most Firehose's 300 (default: the stack's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub timeout: Option<u32>,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let aws = ctx.aws().await?;
     let names = StackNames::resolve(aws, &ctx.settings).await?;
+    let emulator = ctx.settings.targets_emulator();
+    let deployer = super::up::deployer(aws, &names, emulator);
+    let Some(existing) = deployer.state().await? else {
+        return Err(service_error(format!(
+            "stack '{}' not found: run 'salesctl up' first (it creates the bucket the code goes to)",
+            names.stack_name()
+        )));
+    };
+    let mut options =
+        super::up::deploy_options(Some(&existing), None, args.arch, args.memory, args.timeout);
+    names.parameters(&ctx.settings, &options).validate()?;
     let arch = args.arch;
     let artifact = match &args.zip {
         Some(path) => lambda_build::load_zip(path, arch)?,
         None => tokio::task::spawn_blocking(move || lambda_build::build(arch)).await??,
     };
     eprintln!("salesctl: lambda artifact: {}", artifact.summary());
-    let zip_bytes = artifact.zip.len();
-    let (created, version) = function::deploy_function(
-        aws,
-        &names,
-        artifact.zip.clone(),
-        arch,
-        args.memory,
-        args.timeout,
-    )
-    .await?;
-    let version_arn = names.function_version_arn(&version);
-    let firehose = if function::point_firehose_at(aws, &names, &version_arn).await? {
-        format!("processor -> {version_arn}")
-    } else {
-        format!(
-            "no firehose stream '{}' yet: 'salesctl up' will use this version",
-            names.firehose
-        )
-    };
+    options.code_key = bucket::upload_code(aws, &names.bucket, artifact.zip.clone()).await?;
+    let deployed = super::up::deploy(ctx, &deployer, &names, &options, false).await?;
+    let version = resource_facts(aws, &names, emulator, false)
+        .await?
+        .into_iter()
+        .find(|r| r.logical_id == "TransformVersion")
+        .map(|r| r.physical_id)
+        .filter(|id| !id.is_empty());
     let mut table = Table::new([
         "function",
-        "action",
+        "code",
         "version",
         "arch",
         "zip_bytes",
         "glibc",
-        "firehose",
+        "stack",
     ]);
     table.push(vec![
         Cell::text(&names.lambda),
-        Cell::text(if created { "created" } else { "updated" }),
-        Cell::text(&version),
+        Cell::text(format!("s3://{}/{}", names.bucket, options.code_key)),
+        version.map_or(Cell::Null, Cell::text),
         Cell::text(arch.lambda_name()),
-        Cell::number(zip_bytes),
+        Cell::number(artifact.zip.len()),
         artifact
             .newest_glibc
             .map_or(Cell::Null, |v| Cell::text(v.to_string())),
-        Cell::text(firehose),
+        Cell::text(match &deployed {
+            Deployed::NoChanges => "no changes (this code is deployed)".to_string(),
+            Deployed::Planned(_) => "planned".to_string(),
+            Deployed::Done { status, .. } => status.clone(),
+        }),
     ]);
     table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
     Ok(ExitStatus::SUCCESS)

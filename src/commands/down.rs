@@ -1,12 +1,12 @@
-//! `salesctl down`: delete everything `up` made, in reverse order, after a confirmation;
-//! `--keep-data` keeps the bucket; what is already gone is reported "absent", not an error.
+//! `salesctl down`: delete the stack through CloudFormation after a confirmation, then empty
+//! and remove the lake bucket (which the stack retains) unless `--keep-data`; says what is left.
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use crate::commands::stack_progress::StackProgress;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::stack::teardown::{self, DownOptions};
-use crate::stack::{Outcome, Progress, StackNames};
+use crate::stack::{StackNames, bucket};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,43 +16,38 @@ pub struct Args {
     /// Keep the S3 bucket and the lake's objects.
     #[arg(long)]
     pub keep_data: bool,
-    /// Print what would be deleted and change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let aws = ctx.aws().await?;
     let names = StackNames::resolve(aws, &ctx.settings).await?;
-    if !args.yes && !args.dry_run {
+    if !args.yes {
         confirm(&names, args.keep_data)?;
     }
-    let opts = DownOptions {
-        dry_run: args.dry_run,
-        keep_data: args.keep_data,
-        emulator: ctx.settings.targets_emulator(),
-    };
-    let mut progress = Progress::new(ctx.output());
-    tokio::select! {
-        done = teardown::down(aws, &names, opts, &mut progress) => done?,
-        () = ctx.shutdown_requested() => {
-            eprintln!("salesctl: interrupted; run 'salesctl down' again to finish (what is gone is skipped)");
-            return Ok(ExitStatus::INTERRUPTED);
-        }
-    }
-    let tail = if args.dry_run {
-        " (dry run: nothing changed)"
+    let deployer = super::up::deployer(aws, &names, ctx.settings.targets_emulator());
+    let progress = StackProgress::new(&format!("deleting stack '{}'", deployer.stack));
+    let mut stop = ctx.shutdown_signal();
+    let deleted = deployer
+        .delete(&mut stop, &mut |event| progress.event(event))
+        .await;
+    progress.finish();
+    let deleted = deleted?;
+    let stack = if deleted { "deleted" } else { "was not there" };
+    let data = if !bucket::exists(aws, &names.bucket).await {
+        "no bucket left".to_string()
+    } else if args.keep_data {
+        format!(
+            "bucket '{}' kept with its data (--keep-data); 'salesctl down --yes' removes it",
+            names.bucket
+        )
     } else {
-        ""
+        let removed = bucket::remove(aws, &names.bucket).await?;
+        format!(
+            "bucket '{}' emptied ({removed} objects) and deleted",
+            names.bucket
+        )
     };
-    eprintln!(
-        "salesctl: stack '{}': {} deleted, {} absent, {} kept, {} would delete{tail}",
-        names.prefix,
-        progress.count(Outcome::Deleted),
-        progress.count(Outcome::Absent),
-        progress.count(Outcome::Kept),
-        progress.count(Outcome::WouldDelete)
-    );
+    eprintln!("salesctl: stack '{}' {stack}; {data}", names.stack_name());
     Ok(ExitStatus::SUCCESS)
 }
 
@@ -69,13 +64,15 @@ fn confirm(names: &StackNames, keep_data: bool) -> anyhow::Result<()> {
         format!("bucket '{}' and every object in it", names.bucket)
     };
     eprint!(
-        "Delete stack '{}': table '{}' with its items, stream '{}', {data}, roles, function, pipe, firehose, Glue and Athena? Type 'yes': ",
-        names.prefix, names.table, names.stream
+        "Delete stack '{}' (table '{}' with its items, stream '{}', function, pipe, Firehose, Glue, Athena) and {data}? [y/N] ",
+        names.stack_name(),
+        names.table,
+        names.stream
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
-    if answer.trim() != "yes" {
+    if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         return Err(usage_error("not confirmed: nothing was deleted"));
     }
     Ok(())

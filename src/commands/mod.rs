@@ -11,11 +11,14 @@ pub mod deploy_lambda;
 pub mod down;
 pub mod engine;
 pub mod generate;
+pub mod policy;
 pub mod query;
 pub mod relay;
 pub mod report;
+pub mod stack_progress;
 pub mod status;
 pub mod tail;
+pub mod template;
 pub mod transform;
 pub mod up;
 

@@ -1,117 +1,211 @@
-//! `salesctl up`: create every missing resource of the stack in dependency order, leave the
-//! existing ones as they are, one progress line each; `--dry-run` only shows the plan.
+//! `salesctl up`: create or update the whole stack through a CloudFormation change set,
+//! events shown as AWS works; `--dry-run` prints the change set and changes nothing.
+//!
+//! A new stack is deployed in two steps: first without transform code (so no function,
+//! Firehose or pipe yet: nothing untransformed can reach the lake), then, once the zip is in
+//! the bucket by its content hash, with it.
 
-use clap::builder::TypedValueParser as _;
 use std::path::PathBuf;
 
+use crate::commands::stack_progress::{StackProgress, change_lines};
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::lambda_build::{self, Arch};
-use crate::stack::function;
-use crate::stack::resources::{self, StartingPosition, UpOptions};
-use crate::stack::{Outcome, Progress, StackNames};
+use crate::render::{Cell, Table};
+use crate::stack::deploy::{Deployed, Deployer, PlannedChange, StackState};
+use crate::stack::template::TEMPLATE;
+use crate::stack::{DeployOptions, StackNames, bucket};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print what would be created and change nothing.
+    /// Print the change set (add / modify / replace per resource) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Provisioned Kinesis shards (default: on-demand capacity).
-    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=500))]
-    pub shards: Option<i32>,
-    /// Where a new pipe starts reading the table's stream.
-    #[arg(
-        long,
-        default_value = "latest",
-        value_parser = clap::builder::PossibleValuesParser::new(["latest", "trim-horizon"])
-            .map(|name| if name == "trim-horizon" { StartingPosition::TrimHorizon } else { StartingPosition::Latest })
-    )]
-    pub starting_position: StartingPosition,
-    /// The zipped bootstrap to create the function from (default: the last build of
-    /// 'salesctl deploy-lambda', else build it now).
+    /// Provisioned Kinesis shards (default: on-demand capacity, or what the stack has).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub shards: Option<u32>,
+    /// The zipped bootstrap to deploy (default: the last 'salesctl deploy-lambda' build,
+    /// else build it now; on the emulator only with this flag).
     #[arg(long, value_name = "PATH", conflicts_with = "skip_lambda")]
     pub lambda_zip: Option<PathBuf>,
-    /// Create no function; Firehose then delivers untransformed until 'salesctl deploy-lambda'.
+    /// Deploy no transform code: a new stack then has no function, Firehose or pipe until
+    /// 'salesctl deploy-lambda'.
     #[arg(long)]
     pub skip_lambda: bool,
-    /// Architecture of a function built or uploaded here.
+    /// Architecture of the function.
     #[arg(long, default_value = "x86_64", value_parser = super::arch_parser())]
     pub arch: Arch,
-    /// The deny-unless-TLS bucket policy: auto = on, except against a local emulator (moto
-    /// enforces the Deny without its condition, which would refuse every object request).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub tls_policy: TlsPolicy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TlsPolicy {
-    Auto,
-    On,
-    Off,
+    /// Function memory in MB (default: the stack's, else 256).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
+    pub memory: Option<u32>,
+    /// Function timeout in seconds, at most Firehose's 300 (default: the stack's, else 60).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub timeout: Option<u32>,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let aws = ctx.aws().await?;
     let names = StackNames::resolve(aws, &ctx.settings).await?;
     let emulator = ctx.settings.targets_emulator();
-    let lambda = if args.skip_lambda {
-        Err("--skip-lambda: Firehose gets no processor until 'salesctl deploy-lambda'".to_string())
-    } else if function::get_function(aws, &names).await?.is_some() {
-        // Exists: up leaves it alone, so there is nothing to build.
-        Err("exists".to_string())
-    } else {
-        lambda_zip(&args, emulator).await?
-    };
-    let tls_policy = match args.tls_policy {
-        TlsPolicy::Auto => !emulator,
-        TlsPolicy::On => true,
-        TlsPolicy::Off => false,
-    };
-    let opts = UpOptions {
-        dry_run: args.dry_run,
-        shards: args.shards,
-        starting_position: args.starting_position,
-        lambda,
-        tls_policy,
-    };
-    let mut progress = Progress::new(ctx.output());
-    // Every step is idempotent, so stopping between (or inside) calls is safe: the next
-    // run picks up where this one stopped.
-    tokio::select! {
-        done = resources::up(aws, &names, &opts, &mut progress) => done?,
-        () = ctx.shutdown_requested() => {
-            eprintln!("salesctl: interrupted; run 'salesctl up' again to finish (it skips what exists)");
-            return Ok(ExitStatus::INTERRUPTED);
+    let deployer = deployer(aws, &names, emulator);
+    let existing = deployer.state().await?;
+    let mut options = deploy_options(
+        existing.as_ref(),
+        args.shards,
+        args.arch,
+        args.memory,
+        args.timeout,
+    );
+    names.parameters(&ctx.settings, &options).validate()?;
+    let zip = lambda_zip(&args, emulator, !options.code_key.is_empty()).await?;
+
+    let mut applied = deploy(ctx, &deployer, &names, &options, args.dry_run).await?;
+    if let Some(zip) = zip {
+        if args.dry_run {
+            eprintln!(
+                "salesctl: then the transform zip goes to s3://{}/lambda/<sha256>.zip and a second change set adds the function, its version, Firehose and the pipe",
+                names.bucket
+            );
+        } else {
+            let key = bucket::upload_code(aws, &names.bucket, zip).await?;
+            if key != options.code_key {
+                options.code_key = key;
+                let second = deploy(ctx, &deployer, &names, &options, false).await?;
+                applied = merge(applied, second);
+            }
         }
     }
-    let counts = [
-        Outcome::Created,
-        Outcome::Updated,
-        Outcome::Exists,
-        Outcome::Skipped,
-        Outcome::WouldCreate,
-        Outcome::WouldUpdate,
-    ]
-    .iter()
-    .filter(|o| progress.count(**o) > 0)
-    .map(|o| format!("{} {}", progress.count(*o), o.as_str()))
-    .collect::<Vec<_>>()
-    .join(", ");
-    let tail = if args.dry_run {
-        " (dry run: nothing changed)"
-    } else {
-        ""
-    };
-    eprintln!("salesctl: stack '{}': {counts}{tail}", names.prefix);
+    report(ctx, &names, &applied, args.dry_run)?;
     Ok(ExitStatus::SUCCESS)
 }
 
-/// The zip to create the function from, or why there is none. In a dry run nothing is
-/// built: an empty zip stands for "would be built".
+/// The stack's deployer: polls quickly on the emulator, every few seconds on AWS.
+pub fn deployer<'a>(
+    aws: &'a crate::aws::Clients,
+    names: &'a StackNames,
+    emulator: bool,
+) -> Deployer<'a> {
+    Deployer {
+        client: &aws.cloudformation,
+        stack: names.stack_name(),
+        poll: std::time::Duration::from_millis(if emulator { 200 } else { 3000 }),
+    }
+}
+
+/// The deployment's options: flags first, then what the stack has, then the defaults. The
+/// projection start stays the stack's creation date (changing it rewrites the Glue table).
+pub fn deploy_options(
+    existing: Option<&StackState>,
+    shards: Option<u32>,
+    arch: Arch,
+    memory: Option<u32>,
+    timeout: Option<u32>,
+) -> DeployOptions {
+    let previous = |name: &str| existing.and_then(|s| s.parameter(name)).map(str::to_string);
+    let previous_number = |name: &str| previous(name).and_then(|v| v.parse::<u32>().ok());
+    DeployOptions {
+        shards: shards.or(previous_number("ShardCount")).unwrap_or(0),
+        code_key: previous("CodeKey").unwrap_or_default(),
+        architecture: arch.lambda_name().to_string(),
+        memory_mb: memory.or(previous_number("FunctionMemory")).unwrap_or(256),
+        timeout_seconds: timeout.or(previous_number("FunctionTimeout")).unwrap_or(60),
+        projection_start: previous("ProjectionStart")
+            .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string()),
+    }
+}
+
+/// One change set, shown live; returns what it did.
+pub async fn deploy(
+    ctx: &Context,
+    deployer: &Deployer<'_>,
+    names: &StackNames,
+    options: &DeployOptions,
+    dry_run: bool,
+) -> anyhow::Result<Deployed> {
+    let parameters = names.parameters(&ctx.settings, options);
+    parameters.validate()?;
+    let progress = StackProgress::new(&format!("stack '{}'", deployer.stack));
+    let mut stop = ctx.shutdown_signal();
+    let outcome = deployer
+        .deploy(TEMPLATE, &parameters, dry_run, &mut stop, &mut |event| {
+            progress.event(event)
+        })
+        .await;
+    progress.finish();
+    outcome
+}
+
+fn merge(first: Deployed, second: Deployed) -> Deployed {
+    match (first, second) {
+        (
+            Deployed::Done { mut changes, .. },
+            Deployed::Done {
+                changes: more,
+                status,
+            },
+        ) => {
+            changes.extend(more);
+            Deployed::Done { changes, status }
+        }
+        (Deployed::NoChanges, second) => second,
+        (first, Deployed::NoChanges) => first,
+        (_, second) => second,
+    }
+}
+
+/// The change set on stdout (a table, JSON lines or CSV), the outcome in one line on stderr.
+pub fn report(
+    ctx: &Context,
+    names: &StackNames,
+    deployed: &Deployed,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let (changes, outcome): (&[PlannedChange], String) = match deployed {
+        Deployed::NoChanges => {
+            eprintln!(
+                "salesctl: stack '{}': no changes (it matches the template and settings)",
+                names.stack_name()
+            );
+            return Ok(());
+        }
+        Deployed::Planned(changes) => (changes, "dry run: nothing changed".to_string()),
+        Deployed::Done { changes, status } => (changes, status.clone()),
+    };
+    let mut table = Table::new(["action", "resource", "type", "replacement"]);
+    for change in changes {
+        table.push(vec![
+            Cell::text(change.action.to_ascii_lowercase()),
+            Cell::text(&change.logical_id),
+            Cell::text(&change.resource_type),
+            change.replacement.as_deref().map_or(Cell::Null, Cell::text),
+        ]);
+    }
+    table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
+    let verb = if dry_run { "would change" } else { "changed" };
+    eprintln!(
+        "salesctl: stack '{}': {outcome}; {verb} {} resources",
+        names.stack_name(),
+        changes.len()
+    );
+    if dry_run {
+        for line in change_lines(changes) {
+            tracing::info!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// The zip to deploy, if any: `--lambda-zip`, else (when the stack has no code yet) the last
+/// build or a new one. On the emulator nothing is built: the relay runs the transform
+/// in-process there.
 async fn lambda_zip(
     args: &Args,
     emulator: bool,
-) -> anyhow::Result<Result<(Vec<u8>, Arch), String>> {
+    has_code: bool,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    if args.skip_lambda {
+        return Ok(None);
+    }
     if let Some(path) = &args.lambda_zip {
         let artifact = lambda_build::load_zip(path, args.arch)?;
         eprintln!(
@@ -119,7 +213,17 @@ async fn lambda_zip(
             path.display(),
             artifact.summary()
         );
-        return Ok(Ok((artifact.zip, args.arch)));
+        return Ok(Some(artifact.zip));
+    }
+    if has_code {
+        // 'salesctl deploy-lambda' changes the code; up keeps what is deployed.
+        return Ok(None);
+    }
+    if emulator {
+        eprintln!(
+            "salesctl: local mode: the relay runs the transform in-process, so no function, Firehose or pipe is deployed (pass --lambda-zip to deploy one anyway)"
+        );
+        return Ok(None);
     }
     if let Some(path) =
         lambda_build::project_root().map(|root| lambda_build::artifact_path(&root, args.arch))
@@ -131,18 +235,17 @@ async fn lambda_zip(
             path.display(),
             artifact.summary()
         );
-        return Ok(Ok((artifact.zip, args.arch)));
-    }
-    if emulator {
-        return Ok(Err(
-            "no zip built: the emulator cannot run it; pass --lambda-zip or run 'salesctl deploy-lambda'".to_string()
-        ));
+        return Ok(Some(artifact.zip));
     }
     if args.dry_run {
-        return Ok(Ok((Vec::new(), args.arch)));
+        eprintln!(
+            "salesctl: the transform would be built for {}",
+            args.arch.lambda_name()
+        );
+        return Ok(Some(Vec::new()));
     }
     let arch = args.arch;
     let artifact = tokio::task::spawn_blocking(move || lambda_build::build(arch)).await??;
     eprintln!("salesctl: lambda built: {}", artifact.summary());
-    Ok(Ok((artifact.zip, arch)))
+    Ok(Some(artifact.zip))
 }

@@ -1,6 +1,7 @@
 //! Every integration test in one binary (one link of the AWS SDK and DataFusion, not eight):
 //! each module drives the real salesctl binary or SDK clients against one moto emulator.
 
+mod aws_rules;
 mod common;
 mod generate;
 mod pipeline_e2e;

@@ -1,0 +1,74 @@
+//! What `up`, `deploy-lambda` and `down` show while CloudFormation works: a spinner with the
+//! latest event on a terminal, and one line per resource event (plain lines in a log).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::stack::deploy::{Event, PlannedChange};
+
+pub struct StackProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl StackProgress {
+    pub fn new(what: &str) -> StackProgress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar.set_message(what.to_string());
+            bar
+        });
+        StackProgress { bar }
+    }
+
+    pub fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    pub fn event(&self, event: &Event) {
+        let reason = event
+            .reason
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        let text = format!(
+            "  {:<20} {} ({}){reason}",
+            event.status, event.logical_id, event.resource_type
+        );
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} {}", event.status, event.logical_id));
+        }
+        self.line(&text);
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A change set as lines: `add     OrdersTable  AWS::DynamoDB::Table`, with replacements said.
+pub fn change_lines(changes: &[PlannedChange]) -> Vec<String> {
+    changes
+        .iter()
+        .map(|c| {
+            let action = match (c.action.as_str(), c.replacement.as_deref()) {
+                ("Modify", Some("True")) => "replace".to_string(),
+                ("Modify", Some("Conditional")) => "modify (may replace)".to_string(),
+                (action, _) => action.to_ascii_lowercase(),
+            };
+            format!("  {action:<8} {} ({})", c.logical_id, c.resource_type)
+        })
+        .collect()
+}

@@ -1,0 +1,364 @@
+//! The stack's CloudFormation template (`template.yaml`, the single source of truth), the
+//! parameters salesctl passes it, and their checks against the template's own rules.
+//!
+//! The limits (name patterns, buffer and timeout ranges) are read from the template itself,
+//! so `salesctl up` refuses a bad `--stack-prefix` or buffer before AWS is asked, with the
+//! same rule AWS would apply, and the two can never disagree.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+use crate::error::usage_error;
+
+/// The template, as deployed and as `salesctl template` prints it.
+pub const TEMPLATE: &str = include_str!("template.yaml");
+
+/// Where the transform zips go in the lake bucket, named by content.
+pub const CODE_PREFIX: &str = "lambda/";
+
+/// The parameters of one deployment, by the template's parameter names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackParameters {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl StackParameters {
+    pub fn set(&mut self, name: &'static str, value: impl ToString) -> &mut Self {
+        self.values.insert(name, value.to_string());
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.values.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+
+    /// As `aws cloudformation deploy --parameter-overrides` and CI tools take them.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.iter()
+                .map(|(key, value)| {
+                    serde_json::json!({"ParameterKey": key, "ParameterValue": value})
+                })
+                .collect(),
+        )
+    }
+
+    /// Checks every value against the template's AllowedPattern, AllowedValues, MinValue
+    /// and MaxValue; the first violation is a usage error naming the flag to fix.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let rules = parameter_rules();
+        for (name, value) in self.iter() {
+            let Some(rule) = rules.get(name) else {
+                return Err(usage_error(format!(
+                    "internal: the template has no parameter {name}"
+                )));
+            };
+            if let Err(problem) = rule.check(value) {
+                return Err(usage_error(format!(
+                    "{} {value:?} {problem}: {}",
+                    flag_of(name),
+                    fix_of(name)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The salesctl flag (or setting) behind a template parameter, for error messages.
+fn flag_of(name: &str) -> &'static str {
+    match name {
+        "Prefix" => "--stack-prefix",
+        "TableName" => "--table",
+        "StreamName" => "--stream",
+        "BucketName" => "--bucket",
+        "BufferSeconds" => "buffer_seconds",
+        "BufferMB" => "buffer_mb",
+        "ShardCount" => "--shards",
+        "FunctionMemory" => "--memory",
+        "FunctionTimeout" => "--timeout",
+        "FunctionArchitecture" => "--arch",
+        "GlueDatabaseName" => "glue_database",
+        _ => "setting",
+    }
+}
+
+fn fix_of(name: &str) -> &'static str {
+    match name {
+        "Prefix" => {
+            "use 1 to 29 lowercase letters, digits and '-', starting with a letter (the bucket and role names are built from it)"
+        }
+        "BufferSeconds" => "Firehose buffers 0 to 900 seconds",
+        "BufferMB" => "Firehose buffers 1 to 128 MB",
+        "FunctionTimeout" => "Firehose waits at most 300 s for a transform",
+        "GlueDatabaseName" => {
+            "use lowercase letters, digits and '_' (Athena needs no quoting then)"
+        }
+        _ => "see 'salesctl template' for the rule",
+    }
+}
+
+/// One parameter's constraints as the template states them.
+#[derive(Debug, Clone, Default)]
+pub struct ParameterRule {
+    pub pattern: Option<String>,
+    pub allowed: Option<Vec<String>>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+impl ParameterRule {
+    fn check(&self, value: &str) -> Result<(), String> {
+        if let Some(pattern) = &self.pattern {
+            // The template's patterns are whole-value patterns: anchor them as AWS does.
+            let anchored = format!("^(?:{pattern})$");
+            let matches = Regex::new(&anchored)
+                .map_err(|e| format!("cannot be checked ({e})"))?
+                .is_match(value);
+            if !matches {
+                return Err(format!("does not match {pattern}"));
+            }
+        }
+        if let Some(allowed) = &self.allowed
+            && !allowed.iter().any(|a| a == value)
+        {
+            return Err(format!("is not one of {}", allowed.join(", ")));
+        }
+        if self.min.is_some() || self.max.is_some() {
+            let number: i64 = value
+                .parse()
+                .map_err(|_| "is not a whole number".to_string())?;
+            if self.min.is_some_and(|min| number < min) || self.max.is_some_and(|max| number > max)
+            {
+                return Err(format!(
+                    "is outside {}..={}",
+                    self.min.map_or("-".into(), |m| m.to_string()),
+                    self.max.map_or("-".into(), |m| m.to_string())
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The Parameters section of the template, read line by line (it is plain YAML: two-space
+/// names, four-space properties).
+pub fn parameter_rules() -> BTreeMap<String, ParameterRule> {
+    let mut rules = BTreeMap::new();
+    let mut in_parameters = false;
+    let mut current: Option<String> = None;
+    for line in TEMPLATE.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
+            in_parameters = line.trim_end() == "Parameters:";
+            current = None;
+            continue;
+        }
+        if !in_parameters {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+            && !name.starts_with('#')
+        {
+            current = Some(name.to_string());
+            rules.insert(name.to_string(), ParameterRule::default());
+            continue;
+        }
+        let (Some(name), Some(property)) = (&current, line.strip_prefix("    ")) else {
+            continue;
+        };
+        let Some(rule) = rules.get_mut(name) else {
+            continue;
+        };
+        let Some((key, value)) = property.split_once(": ") else {
+            continue;
+        };
+        let value = value
+            .trim()
+            .trim_matches('"')
+            .trim_matches('\'')
+            .to_string();
+        match key {
+            "AllowedPattern" => rule.pattern = Some(value),
+            "MinValue" => rule.min = value.parse().ok(),
+            "MaxValue" => rule.max = value.parse().ok(),
+            "AllowedValues" => {
+                rule.allowed = Some(
+                    value
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .split(',')
+                        .map(|v| v.trim().to_string())
+                        .collect(),
+                );
+            }
+            _ => {}
+        }
+    }
+    rules
+}
+
+/// The resources of the template: logical id and type, in template order.
+pub fn resources() -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut in_resources = false;
+    let mut current: Option<String> = None;
+    for line in TEMPLATE.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
+            in_resources = line.trim_end() == "Resources:";
+            continue;
+        }
+        if !in_resources {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+            && !name.starts_with('#')
+        {
+            current = Some(name.to_string());
+        } else if let (Some(name), Some(kind)) = (&current, line.strip_prefix("    Type: ")) {
+            found.push((name.clone(), kind.trim().to_string()));
+            current = None;
+        }
+    }
+    found
+}
+
+/// The resource types the local emulator (moto 5.2.5) stores but does not build; locally the
+/// relay and the embedded SQL engine do their work.
+pub const EMULATOR_SKIPS: [&str; 7] = [
+    "AWS::Pipes::Pipe",
+    "AWS::KinesisFirehose::DeliveryStream",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+    "AWS::Athena::WorkGroup",
+    "AWS::S3::BucketPolicy",
+    "AWS::Logs::LogStream",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_come_from_the_template() {
+        let rules = parameter_rules();
+        assert!(rules.contains_key("Prefix") && rules.contains_key("CodeKey"));
+        let timeout = &rules["FunctionTimeout"];
+        assert_eq!((timeout.min, timeout.max), (Some(1), Some(300)));
+        assert_eq!(rules["BufferSeconds"].max, Some(900));
+        assert_eq!(rules["BufferMB"].max, Some(128));
+        assert_eq!(
+            rules["FunctionArchitecture"].allowed.as_deref(),
+            Some(&["x86_64".to_string(), "arm64".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_before_aws_with_the_flag_to_fix() {
+        let check = |name: &'static str, value: &str| {
+            let mut p = StackParameters::default();
+            p.set(name, value);
+            p.validate().map_err(|e| e.to_string())
+        };
+        assert!(check("Prefix", "salesctl").is_ok());
+        assert!(check("Prefix", "blue-2").is_ok());
+        let upper = check("Prefix", "Blue").unwrap_err();
+        assert!(upper.contains("--stack-prefix"), "{upper}");
+        assert!(check("Prefix", "trailing-").is_err());
+        assert!(
+            check("Prefix", &"a".repeat(30)).is_err(),
+            "30 chars break the bucket name"
+        );
+        assert!(check("Prefix", &"a".repeat(29)).is_ok());
+        assert!(check("BufferSeconds", "901").is_err());
+        assert!(check("BufferMB", "0").is_err());
+        let timeout = check("FunctionTimeout", "301").unwrap_err();
+        assert!(timeout.contains("300"), "{timeout}");
+        assert!(check("CodeKey", "").is_ok());
+        assert!(check("CodeKey", "lambda/abc.zip").is_ok());
+        assert!(check("CodeKey", "lambda/abc.tar").is_err());
+        assert!(check("GlueDatabaseName", "sales-db").is_err());
+        assert!(check("NoSuchParameter", "x").is_err());
+    }
+
+    #[test]
+    fn the_resources_are_listed_with_their_types() {
+        let resources = resources();
+        let type_of = |id: &str| {
+            resources
+                .iter()
+                .find(|(logical, _)| logical == id)
+                .map(|(_, kind)| kind.as_str())
+        };
+        assert_eq!(type_of("CdcPipe"), Some("AWS::Pipes::Pipe"));
+        assert_eq!(type_of("OrdersTable"), Some("AWS::DynamoDB::Table"));
+        assert_eq!(type_of("OrdersCurrentView"), Some("AWS::Glue::Table"));
+        assert!(resources.len() >= 20, "{resources:?}");
+    }
+
+    #[test]
+    fn the_view_and_the_glue_columns_match_the_lake_schema() {
+        use salesctl_core::lake_schema::{COLUMNS, TABLE, orders_current_sql};
+        assert_eq!(
+            include_str!("orders_current.sql").trim(),
+            orders_current_sql(TABLE).trim()
+        );
+        // Every column of the lake schema is declared with its Glue type in OrdersCdcTable.
+        let table = TEMPLATE
+            .split("  OrdersCdcTable:")
+            .nth(1)
+            .and_then(|rest| rest.split("  OrdersCurrentView:").next())
+            .expect("OrdersCdcTable section");
+        for column in COLUMNS.iter() {
+            let declared = format!("Name: {}", column.name);
+            let at = table
+                .find(&declared)
+                .unwrap_or_else(|| panic!("{declared}"));
+            let glue_type = column.column_type.glue_type();
+            assert!(
+                table[at..].lines().take(3).any(|l| l.contains(&glue_type)),
+                "{} is not declared as {glue_type}",
+                column.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_pipe_waits_for_firehose_and_has_limits_and_a_dead_letter_queue() {
+        let pipe = TEMPLATE
+            .split("  CdcPipe:")
+            .nth(1)
+            .and_then(|rest| rest.split("\n  GlueDatabase:").next())
+            .expect("CdcPipe section");
+        assert!(pipe.contains("DependsOn: DeliveryStream"), "{pipe}");
+        for needed in [
+            "MaximumRetryAttempts",
+            "MaximumRecordAgeInSeconds",
+            "DeadLetterConfig",
+            "StartingPosition: TRIM_HORIZON",
+            "$.dynamodb.Keys.order_id.S",
+            "Condition: HasCode",
+        ] {
+            assert!(pipe.contains(needed), "the pipe lacks {needed}");
+        }
+        let firehose = TEMPLATE
+            .split("  DeliveryStream:")
+            .nth(1)
+            .and_then(|rest| rest.split("  CdcPipe:").next())
+            .expect("DeliveryStream section");
+        for needed in [
+            "CloudWatchLoggingOptions",
+            "ProcessingConfiguration",
+            "Condition: HasCode",
+            "ErrorOutputPrefix",
+        ] {
+            assert!(firehose.contains(needed), "Firehose lacks {needed}");
+        }
+    }
+}
