@@ -146,7 +146,12 @@ impl Deployer<'_> {
                     self.stack, state.status
                 )));
             }
-            Some(_) => ChangeSetType::Update,
+            Some(state) => {
+                if self.matches(state, template, parameters).await? {
+                    return Ok(Deployed::NoChanges);
+                }
+                ChangeSetType::Update
+            }
         };
         let name = format!("salesctl-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
         let created = self
@@ -194,6 +199,32 @@ impl Deployer<'_> {
             .service_context(|| format!("executing the change set of stack '{}'", self.stack))?;
         let status = self.settle(since, stop, on_event).await?;
         Ok(Deployed::Done { changes, status })
+    }
+
+    /// True when the stack already runs this template with these parameters: then there is
+    /// nothing to ask CloudFormation (which would say the same, more slowly).
+    async fn matches(
+        &self,
+        state: &StackState,
+        template: &str,
+        parameters: &StackParameters,
+    ) -> anyhow::Result<bool> {
+        let same_parameters = parameters
+            .iter()
+            .all(|(key, value)| state.parameter(key) == Some(value));
+        if !same_parameters || state.status.contains("ROLLBACK") {
+            return Ok(false);
+        }
+        let deployed = self
+            .client
+            .get_template()
+            .stack_name(self.stack)
+            .send()
+            .await
+            .service_context(|| format!("reading the template of stack '{}'", self.stack))?
+            .template_body
+            .unwrap_or_default();
+        Ok(deployed.trim() == template.trim())
     }
 
     /// Deletes the stack and waits until it is gone.

@@ -52,7 +52,10 @@ impl StackParameters {
     /// and MaxValue; the first violation is a usage error naming the flag to fix.
     pub fn validate(&self) -> anyhow::Result<()> {
         let rules = parameter_rules();
-        for (name, value) in self.iter() {
+        // The prefix first: the other names are built from it, so it is the one to fix.
+        let mut ordered: Vec<(&str, &str)> = self.iter().collect();
+        ordered.sort_by_key(|(name, _)| *name != "Prefix");
+        for (name, value) in ordered {
             let Some(rule) = rules.get(name) else {
                 return Err(usage_error(format!(
                     "internal: the template has no parameter {name}"
