@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(type_of("CdcPipe"), Some("AWS::Pipes::Pipe"));
         assert_eq!(type_of("OrdersTable"), Some("AWS::DynamoDB::Table"));
         assert_eq!(type_of("OrdersCurrentView"), Some("AWS::Glue::Table"));
-        assert!(resources.len() >= 20, "{resources:?}");
+        assert_eq!(resources.len(), 19, "{resources:?}");
     }
 
     #[test]
