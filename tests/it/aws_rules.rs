@@ -59,3 +59,37 @@ fn an_unknown_column_fails_the_sql_check() {
         .arg(&sql));
     assert_ne!(code, 0, "{stdout}\n{stderr}");
 }
+
+#[test]
+fn the_readme_permission_table_is_the_operator_policy() {
+    let s = session();
+    let (code, policy, stderr) = run(s.salesctl().arg("policy"));
+    assert_eq!(code, 0, "{stderr}");
+    let policy: serde_json::Value = serde_json::from_str(&policy).unwrap();
+    let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
+    let section = readme
+        .split("### Permissions the operator needs")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README's permissions section");
+    for statement in policy["Statement"].as_array().unwrap() {
+        let sid = statement["Sid"].as_str().unwrap();
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {sid} |")))
+            .unwrap_or_else(|| panic!("no README row for statement {sid}"));
+        for action in statement["Action"].as_array().unwrap() {
+            let action = action.as_str().unwrap();
+            assert!(
+                row.contains(&format!("`{action}`")),
+                "README row {sid} lacks {action}"
+            );
+        }
+        let actions_in_row = row.matches("`").count() / 2;
+        assert!(actions_in_row >= statement["Action"].as_array().unwrap().len());
+    }
+    assert!(
+        !section.contains("HeadBucket"),
+        "s3:HeadBucket is not an IAM action"
+    );
+}
