@@ -20,7 +20,7 @@ trap 'scripts/local-aws stop --port "$port" >/dev/null; rm -rf "$work"' EXIT
 
 echo "== 1. latency: 1,000 orders at 50/s, relay with a 1 s buffer"
 fresh
-"$bin" --local relay --checkpoint "$work/relay.json" --buffer-interval 1s --poll 50ms --output json >"$work/relay.out" 2>&1 &
+"$bin" --local relay --state-dir "$work/relay-state" --buffer-interval 1s --poll 50ms --output json >"$work/relay.out" 2>&1 &
 relay_pid=$!
 # A watcher lists the lake every 50 ms; a row counts as queryable when its object is listed.
 $py - "$SALESCTL_LOCAL_ENDPOINT" >"$work/latency.txt" <<'PY' &
@@ -52,7 +52,7 @@ cat "$work/latency.txt"
 echo "== 2. throughput: relay --drain over 20,000 changes"
 fresh
 "$bin" --local generate --interval 0s --count 20000 --update-ratio 0 --delete-ratio 0 --output json >/dev/null 2>/dev/null
-"$bin" --local relay --drain --checkpoint "$work/relay.json" --output json
+"$bin" --local relay --drain --state-dir "$work/relay-state" --output json
 
 echo "== 3. the emulator's floor: reading the same 20,000 changes from the table's stream with boto3 alone"
 $py - "$SALESCTL_LOCAL_ENDPOINT" <<'PY'

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::context::Context;
 use crate::error::{ExitStatus, service_error};
-use crate::lambda_build::{self, Arch};
+use crate::lambda_build;
 use crate::render::{Cell, Table};
 use crate::stack::deploy::Deployed;
 use crate::stack::facts::resource_facts;
@@ -17,15 +17,8 @@ pub struct Args {
     /// Upload this zip (with a `bootstrap` at its root) instead of building.
     #[arg(long, value_name = "PATH")]
     pub zip: Option<PathBuf>,
-    /// Lambda architecture (and Rust target) to build and run on.
-    #[arg(long, default_value = "x86_64", value_parser = super::arch_parser())]
-    pub arch: Arch,
-    /// Memory in MB (default: the stack's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
-    pub memory: Option<u32>,
-    /// Timeout in seconds, at most Firehose's 300 (default: the stack's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=300))]
-    pub timeout: Option<u32>,
+    #[command(flatten)]
+    pub function: super::FunctionArgs,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
@@ -39,10 +32,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             names.stack_name()
         )));
     };
-    let mut options =
-        super::up::deploy_options(Some(&existing), None, args.arch, args.memory, args.timeout);
+    let mut options = super::up::deploy_options(Some(&existing), None, &args.function);
     names.parameters(&ctx.settings, &options).validate()?;
-    let arch = args.arch;
+    let arch = args.function.arch;
     let artifact = match &args.zip {
         Some(path) => lambda_build::load_zip(path, arch)?,
         None => tokio::task::spawn_blocking(move || lambda_build::build(arch)).await??,

@@ -37,3 +37,17 @@ pub fn args_from<A: clap::Args + clap::FromArgMatches>(words: &[&str]) -> anyhow
 pub fn arch_parser() -> impl TypedValueParser<Value = Arch> {
     PossibleValuesParser::new(Arch::NAMES).map(|name| Arch::named(&name).unwrap_or(Arch::X86_64))
 }
+
+/// The function's flags `up` and `deploy-lambda` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FunctionArgs {
+    /// Lambda architecture (and Rust target) to build and run on.
+    #[arg(long, default_value = "x86_64", value_parser = arch_parser())]
+    pub arch: Arch,
+    /// Function memory in MB (default: the stack's, else 256).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
+    pub memory: Option<u32>,
+    /// Function timeout in seconds, at most Firehose's 300 (default: the stack's, else 60).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub timeout: Option<u32>,
+}

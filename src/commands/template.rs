@@ -22,14 +22,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     // No AWS call: an unset bucket is left empty and the template derives its name.
     let bucket = ctx.settings.bucket.clone().unwrap_or_default();
     let names = StackNames::new(&ctx.settings, "", "", &bucket);
-    let options = DeployOptions {
-        shards: 0,
-        code_key: String::new(),
-        architecture: "x86_64".into(),
-        memory_mb: 256,
-        timeout_seconds: 60,
-        projection_start: chrono::Utc::now().format("%Y-%m-%d").to_string(),
-    };
+    let options = DeployOptions::initial(chrono::Utc::now());
     let parameters = names.parameters(&ctx.settings, &options);
     parameters.validate()?;
     println!("{}", serde_json::to_string_pretty(&parameters.to_json())?);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::commands::stack_progress::{StackProgress, change_lines};
 use crate::context::Context;
 use crate::error::ExitStatus;
-use crate::lambda_build::{self, Arch};
+use crate::lambda_build;
 use crate::render::{Cell, Table};
 use crate::stack::deploy::{Deployed, Deployer, PlannedChange, StackState};
 use crate::stack::template::TEMPLATE;
@@ -32,15 +32,8 @@ pub struct Args {
     /// 'salesctl deploy-lambda'.
     #[arg(long)]
     pub skip_lambda: bool,
-    /// Architecture of the function.
-    #[arg(long, default_value = "x86_64", value_parser = super::arch_parser())]
-    pub arch: Arch,
-    /// Function memory in MB (default: the stack's, else 256).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
-    pub memory: Option<u32>,
-    /// Function timeout in seconds, at most Firehose's 300 (default: the stack's, else 60).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=300))]
-    pub timeout: Option<u32>,
+    #[command(flatten)]
+    pub function: super::FunctionArgs,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
@@ -49,13 +42,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let emulator = ctx.settings.targets_emulator();
     let deployer = deployer(aws, &names, emulator);
     let existing = deployer.state().await?;
-    let mut options = deploy_options(
-        existing.as_ref(),
-        args.shards,
-        args.arch,
-        args.memory,
-        args.timeout,
-    );
+    let mut options = deploy_options(existing.as_ref(), args.shards, &args.function);
     names.parameters(&ctx.settings, &options).validate()?;
     let zip = lambda_zip(&args, emulator, !options.code_key.is_empty()).await?;
 
@@ -97,20 +84,26 @@ pub fn deployer<'a>(
 pub fn deploy_options(
     existing: Option<&StackState>,
     shards: Option<u32>,
-    arch: Arch,
-    memory: Option<u32>,
-    timeout: Option<u32>,
+    function: &super::FunctionArgs,
 ) -> DeployOptions {
     let previous = |name: &str| existing.and_then(|s| s.parameter(name)).map(str::to_string);
     let previous_number = |name: &str| previous(name).and_then(|v| v.parse::<u32>().ok());
+    let initial = DeployOptions::initial(chrono::Utc::now());
     DeployOptions {
-        shards: shards.or(previous_number("ShardCount")).unwrap_or(0),
-        code_key: previous("CodeKey").unwrap_or_default(),
-        architecture: arch.lambda_name().to_string(),
-        memory_mb: memory.or(previous_number("FunctionMemory")).unwrap_or(256),
-        timeout_seconds: timeout.or(previous_number("FunctionTimeout")).unwrap_or(60),
-        projection_start: previous("ProjectionStart")
-            .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string()),
+        shards: shards
+            .or(previous_number("ShardCount"))
+            .unwrap_or(initial.shards),
+        code_key: previous("CodeKey").unwrap_or(initial.code_key),
+        architecture: function.arch.lambda_name().to_string(),
+        memory_mb: function
+            .memory
+            .or(previous_number("FunctionMemory"))
+            .unwrap_or(initial.memory_mb),
+        timeout_seconds: function
+            .timeout
+            .or(previous_number("FunctionTimeout"))
+            .unwrap_or(initial.timeout_seconds),
+        projection_start: previous("ProjectionStart").unwrap_or(initial.projection_start),
     }
 }
 
@@ -207,7 +200,7 @@ async fn lambda_zip(
         return Ok(None);
     }
     if let Some(path) = &args.lambda_zip {
-        let artifact = lambda_build::load_zip(path, args.arch)?;
+        let artifact = lambda_build::load_zip(path, args.function.arch)?;
         eprintln!(
             "salesctl: lambda {}: {}",
             path.display(),
@@ -225,11 +218,11 @@ async fn lambda_zip(
         );
         return Ok(None);
     }
-    if let Some(path) =
-        lambda_build::project_root().map(|root| lambda_build::artifact_path(&root, args.arch))
+    if let Some(path) = lambda_build::project_root()
+        .map(|root| lambda_build::artifact_path(&root, args.function.arch))
         && path.is_file()
     {
-        let artifact = lambda_build::load_zip(&path, args.arch)?;
+        let artifact = lambda_build::load_zip(&path, args.function.arch)?;
         eprintln!(
             "salesctl: lambda: reusing {} ({})",
             path.display(),
@@ -240,11 +233,11 @@ async fn lambda_zip(
     if args.dry_run {
         eprintln!(
             "salesctl: the transform would be built for {}",
-            args.arch.lambda_name()
+            args.function.arch.lambda_name()
         );
         return Ok(Some(Vec::new()));
     }
-    let arch = args.arch;
+    let arch = args.function.arch;
     let artifact = tokio::task::spawn_blocking(move || lambda_build::build(arch)).await??;
     eprintln!("salesctl: lambda built: {}", artifact.summary());
     Ok(Some(artifact.zip))

@@ -29,6 +29,20 @@ pub struct DeployOptions {
     pub projection_start: String,
 }
 
+impl DeployOptions {
+    /// A new stack's options on day `today`: on-demand, no code yet, the template's defaults.
+    pub fn initial(today: chrono::DateTime<chrono::Utc>) -> DeployOptions {
+        DeployOptions {
+            shards: 0,
+            code_key: String::new(),
+            architecture: "x86_64".into(),
+            memory_mb: 256,
+            timeout_seconds: 60,
+            projection_start: today.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
 /// Every resource name and ARN of one stack, resolved once (account, region, bucket) so
 /// the pure parts (policies, plans) need no client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,14 +136,7 @@ mod tests {
             "blue-lake-123456789012-eu-west-1",
         );
         assert_eq!(names.stack_name(), "blue");
-        let options = DeployOptions {
-            shards: 0,
-            code_key: String::new(),
-            architecture: "x86_64".into(),
-            memory_mb: 256,
-            timeout_seconds: 60,
-            projection_start: "2026-12-02".into(),
-        };
+        let options = DeployOptions::initial(chrono::Utc::now());
         let parameters = names.parameters(&settings, &options);
         parameters.validate().expect("the defaults are valid");
         assert_eq!(parameters.get("TableName"), Some("blue-orders"));

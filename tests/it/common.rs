@@ -233,3 +233,28 @@ pub async fn create_table(clients: &Clients, name: &str, key: &str) -> String {
         .unwrap();
     out.table_description.unwrap().latest_stream_arn.unwrap()
 }
+
+/// `salesctl generate` as fast as the table takes, with updates (30 %) and deletes (10 %);
+/// returns its JSON summary (inserted, updated, deleted, ...).
+pub fn generate_changes(s: &Session, count: &str) -> serde_json::Value {
+    let (code, _, stderr) = run(s.salesctl().args([
+        "generate",
+        "--interval",
+        "0s",
+        "--count",
+        count,
+        "--update-ratio",
+        "0.3",
+        "--delete-ratio",
+        "0.1",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let summary = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .expect("generate summary");
+    serde_json::from_str(summary).expect("a JSON summary")
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Session, run, session};
+use crate::common::{Session, generate_changes, run, session};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 fn salesctl(s: &Session, args: &[&str]) -> (i32, String, String) {
@@ -58,27 +58,6 @@ async fn table_ids(s: &Session) -> BTreeSet<String> {
     }
 }
 
-fn generate(s: &Session, count: &str) -> serde_json::Value {
-    let (code, _, stderr) = salesctl(
-        s,
-        &[
-            "generate",
-            "--interval",
-            "0s",
-            "--count",
-            count,
-            "--update-ratio",
-            "0.3",
-            "--delete-ratio",
-            "0.1",
-            "--output",
-            "json",
-        ],
-    );
-    assert_eq!(code, 0, "{stderr}");
-    json_lines(&stderr).pop().expect("generate summary")
-}
-
 /// Asserts the lake holds every change exactly once and its current view equals the table.
 async fn assert_lake_matches(s: &Session, inserted: u64, updated: u64, deleted: u64) {
     let mix = query(
@@ -110,7 +89,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     let s = session();
     ok(&s, &["up"]);
 
-    let first = generate(&s, "400");
+    let first = generate_changes(&s, "400");
     let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
     let report = json_lines(&ok(
         &s,
@@ -137,7 +116,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     .await;
 
     // More changes, a relay killed without warning mid-run, then a restart.
-    let second = generate(&s, "1500");
+    let second = generate_changes(&s, "1500");
     let mut relay = Command::new(env!("CARGO_BIN_EXE_salesctl"))
         .env("SALESCTL_LOCAL_ENDPOINT", s.endpoint())
         .args([

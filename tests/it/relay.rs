@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 
-use crate::common::{Session, run, session};
+use crate::common::{Session, generate_changes, run, session};
 
 fn relay_command(s: &Session, dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = s.salesctl();
@@ -36,23 +36,6 @@ fn spawn_follow(s: &Session, dir: &std::path::Path) -> Child {
     .stderr(Stdio::piped())
     .spawn()
     .expect("start relay")
-}
-
-fn generate(s: &Session, count: &str) {
-    let (code, _, stderr) = run(s.salesctl().args([
-        "generate",
-        "--interval",
-        "0s",
-        "--count",
-        count,
-        "--update-ratio",
-        "0.3",
-        "--delete-ratio",
-        "0.1",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(code, 0, "{stderr}");
 }
 
 /// Every change the table's stream holds, by event id, read with the SDK.
@@ -132,7 +115,7 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
     let dir_b = tempfile::tempdir().unwrap();
     let (code, _, stderr) = run(s.salesctl().arg("up"));
     assert_eq!(code, 0, "{stderr}");
-    generate(&s, "1500");
+    generate_changes(&s, "1500");
 
     // A follows from one directory; a second relay, from another directory, is refused at
     // once, naming the first.
@@ -157,7 +140,7 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
     first.wait().unwrap();
 
     // More changes; a relay from the other directory resumes, then Ctrl-C stops it cleanly.
-    generate(&s, "500");
+    generate_changes(&s, "500");
     let second = spawn_follow(&s, dir_b.path());
     std::thread::sleep(Duration::from_millis(1200));
     let interrupted = Instant::now();
@@ -219,7 +202,7 @@ async fn drain_exits_1_when_records_cannot_be_transformed() {
     let s = session();
     let (code, _, stderr) = run(s.salesctl().arg("up"));
     assert_eq!(code, 0, "{stderr}");
-    generate(&s, "20");
+    generate_changes(&s, "20");
     // A record on the Kinesis stream that is not a DynamoDB change.
     let clients = s.clients().await;
     clients
