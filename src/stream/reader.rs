@@ -614,6 +614,15 @@ mod tests {
         records: Vec<RawRecord>,
     }
 
+    impl FakeShards {
+        fn shard(&self, shard_id: &str) -> Result<&FakeShard, SourceError> {
+            self.shards
+                .iter()
+                .find(|s| s.info.id == shard_id)
+                .ok_or_else(|| SourceError::Gone(shard_id.into()))
+        }
+    }
+
     impl FakeStream {
         fn with_shard() -> FakeStream {
             let stream = FakeStream::default();
@@ -699,11 +708,7 @@ mod tests {
             start: &IteratorStart,
         ) -> Result<Option<String>, SourceError> {
             let inner = self.inner.lock().unwrap();
-            let shard = inner
-                .shards
-                .iter()
-                .find(|s| s.info.id == shard_id)
-                .ok_or_else(|| SourceError::Gone(shard_id.into()))?;
+            let shard = inner.shard(shard_id)?;
             let index = match start {
                 IteratorStart::TrimHorizon => 0,
                 IteratorStart::Latest => shard.records.len(),
@@ -724,11 +729,7 @@ mod tests {
             let (shard_id, index) = iterator.split_once('|').expect("iterator");
             let index: usize = index.parse().expect("index");
             let inner = self.inner.lock().unwrap();
-            let shard = inner
-                .shards
-                .iter()
-                .find(|s| s.info.id == shard_id)
-                .ok_or_else(|| SourceError::Gone(shard_id.into()))?;
+            let shard = inner.shard(shard_id)?;
             let end = shard.records.len().min(index + 100);
             let records = shard.records[index..end].to_vec();
             let closed_and_done =

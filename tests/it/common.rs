@@ -258,3 +258,50 @@ pub fn generate_changes(s: &Session, count: &str) -> serde_json::Value {
         .expect("generate summary");
     serde_json::from_str(summary).expect("a JSON summary")
 }
+
+/// Every record the table's DynamoDB stream holds, read with the SDK from each shard's trim
+/// horizon (the emulator never ends a shard's iterator: an empty page is its end).
+pub async fn stream_records(
+    clients: &Clients,
+    stream_arn: &str,
+) -> Vec<aws_sdk_dynamodbstreams::types::Record> {
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+    let streams = &clients.dynamodb_streams;
+    let shards = streams
+        .describe_stream()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .unwrap()
+        .shards
+        .unwrap_or_default();
+    let mut all = Vec::new();
+    for shard in shards {
+        let mut iterator = streams
+            .get_shard_iterator()
+            .stream_arn(stream_arn)
+            .shard_id(shard.shard_id.unwrap())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator;
+        while let Some(it) = iterator {
+            let page = streams
+                .get_records()
+                .shard_iterator(it)
+                .send()
+                .await
+                .unwrap();
+            let records = page.records.unwrap_or_default();
+            if records.is_empty() {
+                break;
+            }
+            all.extend(records);
+            iterator = page.next_shard_iterator;
+        }
+    }
+    all
+}

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use crate::common::{Session, create_table, run, session};
 use aws_sdk_dynamodb::types::Select;
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use salesctl::aws::Clients;
 
 async fn count_items(clients: &Clients, table: &str) -> i64 {
@@ -31,47 +30,11 @@ async fn count_items(clients: &Clients, table: &str) -> i64 {
 
 /// Every event on the table's stream, counted by event name.
 async fn stream_event_counts(clients: &Clients, stream_arn: &str) -> HashMap<String, u64> {
-    let streams = &clients.dynamodb_streams;
-    let description = streams
-        .describe_stream()
-        .stream_arn(stream_arn)
-        .send()
-        .await
-        .unwrap();
-    let shards = description
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap_or_default();
     let mut counts = HashMap::new();
-    for shard in shards {
-        let mut iterator = streams
-            .get_shard_iterator()
-            .stream_arn(stream_arn)
-            .shard_id(shard.shard_id.unwrap())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator;
-        while let Some(it) = iterator {
-            let page = streams
-                .get_records()
-                .shard_iterator(it)
-                .send()
-                .await
-                .unwrap();
-            let records = page.records.unwrap_or_default();
-            if records.is_empty() {
-                break;
-            }
-            for r in records {
-                *counts
-                    .entry(r.event_name.unwrap().as_str().to_string())
-                    .or_insert(0) += 1;
-            }
-            iterator = page.next_shard_iterator;
-        }
+    for r in crate::common::stream_records(clients, stream_arn).await {
+        *counts
+            .entry(r.event_name.unwrap().as_str().to_string())
+            .or_insert(0) += 1;
     }
     counts
 }

@@ -6,8 +6,6 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-
 use crate::common::{Session, generate_changes, run, session};
 
 fn relay_command(s: &Session, dir: &std::path::Path, args: &[&str]) -> Command {
@@ -52,46 +50,11 @@ async fn stream_changes(s: &Session) -> HashSet<String> {
         .unwrap()
         .latest_stream_arn
         .unwrap();
-    let shards = clients
-        .dynamodb_streams
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
+    crate::common::stream_records(&clients, &arn)
         .await
-        .unwrap()
-        .stream_description
-        .unwrap()
-        .shards
-        .unwrap_or_default();
-    let mut ids = HashSet::new();
-    for shard in shards {
-        let mut iterator = clients
-            .dynamodb_streams
-            .get_shard_iterator()
-            .stream_arn(&arn)
-            .shard_id(shard.shard_id.unwrap())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator;
-        while let Some(it) = iterator {
-            let page = clients
-                .dynamodb_streams
-                .get_records()
-                .shard_iterator(it)
-                .send()
-                .await
-                .unwrap();
-            let records = page.records.unwrap_or_default();
-            if records.is_empty() {
-                break;
-            }
-            ids.extend(records.into_iter().filter_map(|r| r.event_id));
-            iterator = page.next_shard_iterator;
-        }
-    }
-    ids
+        .into_iter()
+        .filter_map(|r| r.event_id)
+        .collect()
 }
 
 fn lake_counts(s: &Session) -> (u64, u64) {
