@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::stack::deploy::{Event, PlannedChange};
+use crate::stack::deploy::Event;
 
 pub struct StackProgress {
     bar: Option<ProgressBar>,
@@ -56,19 +56,4 @@ impl StackProgress {
             bar.finish_and_clear();
         }
     }
-}
-
-/// A change set as lines: `add     OrdersTable  AWS::DynamoDB::Table`, with replacements said.
-pub fn change_lines(changes: &[PlannedChange]) -> Vec<String> {
-    changes
-        .iter()
-        .map(|c| {
-            let action = match (c.action.as_str(), c.replacement.as_deref()) {
-                ("Modify", Some("True")) => "replace".to_string(),
-                ("Modify", Some("Conditional")) => "modify (may replace)".to_string(),
-                (action, _) => action.to_ascii_lowercase(),
-            };
-            format!("  {action:<8} {} ({})", c.logical_id, c.resource_type)
-        })
-        .collect()
 }

@@ -4,7 +4,9 @@
 
 use crate::context::Context;
 use crate::error::{ExitStatus, service_error};
-use crate::render::{Cell, Table};
+use std::time::Duration;
+
+use crate::render::{Cell, OutputFormat, Table};
 use crate::stack::StackNames;
 use crate::stack::facts::{live_facts, resource_facts};
 
@@ -33,54 +35,61 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         .map(|r| r.physical_id.clone());
     let live = live_facts(aws, &names, version_arn.as_deref()).await;
 
-    let mut table = Table::new(["resource", "type", "state", "detail"]);
-    table.push(vec![
-        Cell::text(names.stack_name()),
-        Cell::text("AWS::CloudFormation::Stack"),
-        Cell::text(&state.status),
-        state.reason.as_deref().map_or(Cell::Null, Cell::text),
-    ]);
-    for r in &resources {
-        let detail = match (&r.drift, r.physical_id.is_empty()) {
-            (Some(drift), _) => format!("drift {drift}"),
-            (None, false) => r.physical_id.clone(),
-            (None, true) => String::new(),
-        };
-        table.push(vec![
-            Cell::text(&r.logical_id),
-            Cell::text(&r.resource_type),
-            Cell::text(&r.state),
-            if detail.is_empty() {
-                Cell::Null
-            } else {
-                Cell::text(detail)
-            },
-        ]);
-    }
-    let fact = |name: &str, value: Option<String>| {
-        vec![
-            Cell::text(name),
-            Cell::text("live"),
-            value.map_or(Cell::Null, Cell::text),
-            Cell::Null,
-        ]
+    // For people, the logical ids say what each resource is; the type goes to pipes only.
+    let people = ctx.output() == OutputFormat::Table;
+    let mut table = if people {
+        Table::new(["resource", "state", "detail"])
+    } else {
+        Table::new(["resource", "type", "state", "detail"])
     };
-    table.push(fact("open shards", live.open_shards.map(|n| n.to_string())));
-    table.push(fact("function version", live.function_version.clone()));
-    table.push(fact(
-        "lake objects",
-        live.lake_objects.map(|n| n.to_string()),
-    ));
-    table.push(fact(
-        "newest object age",
-        live.newest_object_age.map(|age| {
-            humantime::format_duration(std::time::Duration::from_secs(age.as_secs())).to_string()
-        }),
-    ));
-    table.push(fact(
-        "error objects",
-        live.error_objects.map(|n| n.to_string()),
-    ));
+    let mut push = |resource: &str, kind: &str, state: Cell, detail: Option<String>| {
+        let detail = detail
+            .filter(|d| !d.is_empty())
+            .map_or(Cell::Null, Cell::text);
+        let mut row = vec![Cell::text(resource)];
+        if !people {
+            row.push(Cell::text(kind));
+        }
+        row.extend([state, detail]);
+        table.push(row);
+    };
+    push(
+        names.stack_name(),
+        "AWS::CloudFormation::Stack",
+        Cell::text(&state.status),
+        state.reason.clone(),
+    );
+    for r in &resources {
+        let detail = match &r.drift {
+            Some(drift) => format!("drift {drift}"),
+            // A queue's id is its URL; its name is what a person looks for.
+            None if r.resource_type == "AWS::SQS::Queue" => r
+                .physical_id
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            None => r.physical_id.clone(),
+        };
+        push(
+            &r.logical_id,
+            &r.resource_type,
+            Cell::text(&r.state),
+            Some(detail),
+        );
+    }
+    let age = live
+        .newest_object_age
+        .map(|age| humantime::format_duration(Duration::from_secs(age.as_secs())).to_string());
+    for (name, value) in [
+        ("open shards", live.open_shards.map(|n| n.to_string())),
+        ("function version", live.function_version.clone()),
+        ("lake objects", live.lake_objects.map(|n| n.to_string())),
+        ("newest object age", age),
+        ("error objects", live.error_objects.map(|n| n.to_string())),
+    ] {
+        push(name, "live", value.map_or(Cell::Null, Cell::text), None);
+    }
     table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
 
     let stack_ok = state.status.ends_with("_COMPLETE") && !state.status.contains("ROLLBACK");

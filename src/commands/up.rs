@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::commands::stack_progress::{StackProgress, change_lines};
+use crate::commands::stack_progress::StackProgress;
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::lambda_build;
@@ -164,13 +164,12 @@ pub fn report(
         Deployed::Planned(changes) => (changes, "dry run: nothing changed".to_string()),
         Deployed::Done { changes, status } => (changes, status.clone()),
     };
-    let mut table = Table::new(["action", "resource", "type", "replacement"]);
+    let mut table = Table::new(["action", "resource", "type"]);
     for change in changes {
         table.push(vec![
-            Cell::text(change.action.to_ascii_lowercase()),
+            Cell::text(change.verb()),
             Cell::text(&change.logical_id),
-            Cell::text(&change.resource_type),
-            change.replacement.as_deref().map_or(Cell::Null, Cell::text),
+            Cell::text(change.resource_type.trim_start_matches("AWS::")),
         ]);
     }
     table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
@@ -180,11 +179,6 @@ pub fn report(
         names.stack_name(),
         changes.len()
     );
-    if dry_run {
-        for line in change_lines(changes) {
-            tracing::info!("{line}");
-        }
-    }
     Ok(())
 }
 

@@ -30,6 +30,17 @@ pub struct PlannedChange {
     pub replacement: Option<String>,
 }
 
+impl PlannedChange {
+    /// add, modify, replace (or "modify (may replace)"), remove: what a person needs to know.
+    pub fn verb(&self) -> String {
+        match (self.action.as_str(), self.replacement.as_deref()) {
+            ("Modify", Some("True")) => "replace".to_string(),
+            ("Modify", Some("Conditional")) => "modify (may replace)".to_string(),
+            (action, _) => action.to_ascii_lowercase(),
+        }
+    }
+}
+
 /// What a deployment did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deployed {
@@ -448,6 +459,23 @@ fn does_not_exist<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replacement_says_so() {
+        let change = |action: &str, replacement: Option<&str>| PlannedChange {
+            action: action.into(),
+            logical_id: "CdcPipe".into(),
+            resource_type: "AWS::Pipes::Pipe".into(),
+            replacement: replacement.map(str::to_string),
+        };
+        assert_eq!(change("Add", None).verb(), "add");
+        assert_eq!(change("Modify", Some("True")).verb(), "replace");
+        assert_eq!(change("Modify", Some("False")).verb(), "modify");
+        assert_eq!(
+            change("Modify", Some("Conditional")).verb(),
+            "modify (may replace)"
+        );
+    }
 
     #[test]
     fn no_change_is_recognised_in_both_wordings() {

@@ -84,17 +84,17 @@ pub async fn resource_facts(
             None if emulator && EMULATOR_SKIPS.contains(&resource_type.as_str()) => {
                 let stand_in = match resource_type.as_str() {
                     "AWS::Pipes::Pipe" | "AWS::KinesisFirehose::DeliveryStream" => {
-                        "in-process (salesctl relay)"
+                        "in-process: relay"
                     }
                     "AWS::Glue::Database" | "AWS::Glue::Table" | "AWS::Athena::WorkGroup" => {
-                        "in-process (embedded SQL engine)"
+                        "in-process: SQL engine"
                     }
-                    _ => "not enforced by the emulator",
+                    _ => "not on the emulator",
                 };
                 (stand_in.to_string(), String::new(), true)
             }
             None if needs_code && !code => (
-                "not yet (no transform code: 'salesctl deploy-lambda')".to_string(),
+                "not yet: deploy-lambda".to_string(),
                 String::new(),
                 emulator,
             ),

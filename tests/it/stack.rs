@@ -144,15 +144,12 @@ async fn up_twice_is_no_change_status_is_healthy_and_down_leaves_nothing() {
     };
     assert!(state_of("salesctl").ends_with("_COMPLETE"), "{rows:?}");
     assert_eq!(state_of("OrdersTable"), "CREATE_COMPLETE");
-    assert_eq!(state_of("CdcPipe"), "in-process (salesctl relay)");
+    assert_eq!(state_of("CdcPipe"), "in-process: relay");
     assert!(
         state_of("TransformFunction").starts_with("not yet"),
         "no function without transform code: {rows:?}"
     );
-    assert_eq!(
-        state_of("OrdersCurrentView"),
-        "in-process (embedded SQL engine)"
-    );
+    assert_eq!(state_of("OrdersCurrentView"), "in-process: SQL engine");
     assert_eq!(state_of("open shards"), "1", "{rows:?}");
 
     // The local pipeline works on what CloudFormation built.
