@@ -682,6 +682,28 @@ mod tests {
         }
     }
 
+    impl FakeStream {
+        /// Merges two open shards into one child, as AWS does (both parents close).
+        fn merge(&self, first: &str, second: &str) {
+            let mut inner = self.inner.lock().unwrap();
+            let ending = inner.next_sequence.to_string();
+            for shard in inner.shards.iter_mut() {
+                if shard.info.id == first || shard.info.id == second {
+                    shard.info.ending_sequence = Some(ending.clone());
+                }
+            }
+            inner.shards.push(FakeShard {
+                info: ShardInfo {
+                    id: format!("{first}+{second}"),
+                    parent: Some(first.to_owned()),
+                    adjacent_parent: Some(second.to_owned()),
+                    ending_sequence: None,
+                },
+                records: Vec::new(),
+            });
+        }
+    }
+
     impl StreamSource for FakeStream {
         fn name(&self) -> String {
             "fake stream".into()
@@ -879,5 +901,37 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 550, "no record twice");
+    }
+
+    #[tokio::test]
+    async fn a_merged_child_waits_for_both_parents_and_a_resume_repeats_nothing() {
+        let stream = FakeStream::with_shard();
+        stream.split("shard-0");
+        stream.put(300, "split");
+        stream.merge("shard-0a", "shard-0b");
+        stream.put(50, "merged");
+        let mut positions = Positions::default();
+        let mut first = ShardReader::new(
+            stream.clone(),
+            options(StartPosition::TrimHorizon, false),
+            None,
+        );
+        let part = read_into(&mut first, &mut positions, Some(120)).await;
+        drop(first);
+        let mut second = ShardReader::new(
+            stream.clone(),
+            options(StartPosition::TrimHorizon, false),
+            Some(&positions),
+        );
+        let rest = read_into(&mut second, &mut positions, None).await;
+        let all: Vec<&String> = part.iter().chain(rest.iter()).collect();
+        assert_eq!(all.len(), 350, "every record once");
+        let first_merged = all.iter().position(|s| s.starts_with("merged-")).unwrap();
+        assert_eq!(
+            first_merged, 300,
+            "both parents are read to their end first"
+        );
+        let distinct: std::collections::HashSet<&&String> = all.iter().collect();
+        assert_eq!(distinct.len(), 350);
     }
 }
