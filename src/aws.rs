@@ -129,8 +129,28 @@ where
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {}", first_line(message)),
         (Some(code), None) => code.to_string(),
-        _ => first_line(&DisplayErrorContext(error).to_string()),
+        _ => {
+            let context = DisplayErrorContext(error).to_string();
+            salvage_unparsed(&context).unwrap_or_else(|| first_line(&context))
+        }
     }
+}
+
+/// An answer the SDK could not parse (an emulator answering one service's call with another
+/// service's JSON error) is rendered as a whole debug dump; its error type header and JSON
+/// message are what a person needs, so they are taken out of it.
+fn salvage_unparsed(context: &str) -> Option<String> {
+    let between = |text: &str, start: &str, end: &str| -> Option<String> {
+        let from = text.find(start)? + start.len();
+        let to = text[from..].find(end)? + from;
+        Some(text[from..to].to_string())
+    };
+    let kind = between(context, "\"x-amzn-errortype\": \"", "\"")?;
+    let kind = kind.split(':').next().unwrap_or(&kind).to_string();
+    Some(match between(context, "\\\"message\\\": \\\"", "\\\"") {
+        Some(message) => format!("{kind}: {message}"),
+        None => kind,
+    })
 }
 
 /// Everything the SDK knows of an error, for `-v`: its whole cause chain and the request id.
@@ -209,4 +229,19 @@ pub fn jittered_backoff(base: Duration, max: Duration, attempt: u32) -> Duration
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unparsed_error_dump_becomes_its_type_and_message() {
+        let dump = r#"service error: unhandled error: error parsing XML: no root element (ServiceError(ServiceError { raw: Response { status: StatusCode(400), headers: {"x-amzn-errortype": "ResourceInUseException", "content-type": "application/json"}, body: SdkBody { inner: Once(Some(b"{\"__type\": \"com.amazonaws.dynamodb.v20120810#ResourceInUseException\", \"message\": \"Table already exists: red-orders\"}")) } } }))"#;
+        assert_eq!(
+            salvage_unparsed(dump).as_deref(),
+            Some("ResourceInUseException: Table already exists: red-orders")
+        );
+        assert_eq!(salvage_unparsed("dispatch failure: connection refused"), None);
+    }
 }
