@@ -40,6 +40,7 @@ fn the_template_policies_and_athena_sql_pass_aws_rules() {
         .arg(&sql)
         .arg(&policy_file));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    eprintln!("{stdout}");
     for expected in [
         "cfn-lint: 0 errors, 0 warnings",
         ", 0 findings",
