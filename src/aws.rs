@@ -242,6 +242,9 @@ mod tests {
             salvage_unparsed(dump).as_deref(),
             Some("ResourceInUseException: Table already exists: red-orders")
         );
-        assert_eq!(salvage_unparsed("dispatch failure: connection refused"), None);
+        assert_eq!(
+            salvage_unparsed("dispatch failure: connection refused"),
+            None
+        );
     }
 }

@@ -41,7 +41,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "SALESCTL_LOCAL", value_parser = clap::builder::FalseyValueParser::new())]
     pub local: bool,
     /// Output format (default: table on a terminal, json lines otherwise).
-    #[arg(long, short = 'o', global = true, value_enum)]
+    #[arg(long, short = 'o', global = true, value_parser = output_parser())]
     pub output: Option<OutputFormat>,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
@@ -111,4 +111,12 @@ pub enum Command {
     Transform(commands::transform::Args),
     /// The whole pipeline on the local emulator: up, generate, relay, report and a query.
     Demo(commands::demo::Args),
+}
+
+/// `--output`: the library's `OutputFormat` knows nothing of clap; its names are checked and
+/// listed here.
+fn output_parser() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(OutputFormat::NAMES)
+        .map(|name| OutputFormat::named(&name).unwrap_or(OutputFormat::Json))
 }

@@ -6,11 +6,25 @@ use std::io::{self, Write};
 use comfy_table::{Cell as TableCell, CellAlignment, ContentArrangement, Table as ComfyTable};
 
 /// `--output`, as in the AWS CLI (plus csv).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     Table,
     Json,
     Csv,
+}
+
+impl OutputFormat {
+    /// The names `--output` takes.
+    pub const NAMES: [&'static str; 3] = ["table", "json", "csv"];
+
+    pub fn named(name: &str) -> Option<OutputFormat> {
+        match name {
+            "table" => Some(OutputFormat::Table),
+            "json" => Some(OutputFormat::Json),
+            "csv" => Some(OutputFormat::Csv),
+            _ => None,
+        }
+    }
 }
 
 /// One value in a result. Numbers are carried as text so decimals never pass through f64.
