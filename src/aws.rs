@@ -145,6 +145,12 @@ fn salvage_unparsed(context: &str) -> Option<String> {
         let to = text[from..].find(end)? + from;
         Some(text[from..to].to_string())
     };
+    if context.contains("<!doctype html>") || context.contains("<html") {
+        let status = between(context, "status: StatusCode(", ")").unwrap_or_else(|| "?".into());
+        return Some(format!(
+            "the endpoint answered HTTP {status} with an HTML page, not an AWS answer (an emulator's way of saying it does not implement this call)"
+        ));
+    }
     let kind = between(context, "\"x-amzn-errortype\": \"", "\"")?;
     let kind = kind.split(':').next().unwrap_or(&kind).to_string();
     Some(match between(context, "\\\"message\\\": \\\"", "\\\"") {
