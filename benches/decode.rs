@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use salesctl::cdc_view::write_json_line;
-use salesctl::change::{ChangeRecord, decode_into};
+use salesctl_core::change::{ChangeRecord, decode_into};
 
 const RECORDS: usize = 10_000;
 

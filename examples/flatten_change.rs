@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use salesctl::transform::{RecordOutcome, transform_record};
+use salesctl_core::transform::{RecordOutcome, transform_record};
 
 fn main() -> anyhow::Result<()> {
     let mut data = Vec::new();

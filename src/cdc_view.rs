@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 
-use crate::change::{
+use salesctl_core::change::{
     ChangeRecord, EventType, FlatImage, changed_attributes, write_creation_datetime,
     write_json_string,
 };
@@ -292,7 +292,7 @@ impl EventFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::decode;
+    use salesctl_core::change::decode;
 
     const MODIFY: &str = r#"{"eventID":"e1","eventName":"MODIFY","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":"us-east-1","dynamodb":{"ApproximateCreationDateTime":1795162561,"Keys":{"order_id":{"S":"o-1"}},"NewImage":{"order_id":{"S":"o-1"},"price":{"N":"12345678901234567890.123456789"},"status":{"S":"PAID"},"note":{"S":"a \"b\""}},"OldImage":{"order_id":{"S":"o-1"},"price":{"N":"12345678901234567890.123456789"},"status":{"S":"PENDING"},"gone":{"BOOL":true}},"SequenceNumber":"900","SizeBytes":1,"StreamViewType":"NEW_AND_OLD_IMAGES"},"eventSourceARN":"arn:aws:dynamodb:us-east-1:1:table/t/stream/x"}"#;
 
@@ -375,7 +375,8 @@ mod tests {
 
     #[test]
     fn key_text_of_composite_and_escaped_keys() {
-        let image = crate::change::flatten_item(r#"{"pk":{"S":"a\"b"},"sk":{"N":"10"}}"#).unwrap();
+        let image =
+            salesctl_core::change::flatten_item(r#"{"pk":{"S":"a\"b"},"sk":{"N":"10"}}"#).unwrap();
         assert_eq!(key_text(&image), "pk=a\"b, sk=10");
         assert!(KeyFilter::parse("a\"b").matches(&image));
         assert!(KeyFilter::parse("sk=10").matches(&image));

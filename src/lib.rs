@@ -5,8 +5,6 @@
 //! `error` -> `settings`, `aws`, `render` -> `stream`, `table_writer`, `sql`, `stack`,
 //! `relay`, `cdc_view`, `lambda_build` -> `context` -> `commands` -> `cli`.
 
-pub use salesctl_core::{change, forecast, lake_schema, order, pacing, transform};
-
 pub mod aws;
 pub mod cdc_view;
 pub mod cli;

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 
 use crate::aws::{ServiceResultExt, jittered_backoff};
 use crate::error::service_error;
-use crate::order::{AttrValue, OpKind, PlannedOp, Schema};
+use salesctl_core::order::{AttrValue, OpKind, PlannedOp, Schema};
 
 /// DynamoDB's limit for one BatchWriteItem call.
 pub const MAX_BATCH: usize = 25;

@@ -11,10 +11,12 @@ use tokio::task::JoinSet;
 
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::order::{GeneratorConfig, OpKind, OrderGenerator, PlannedOp, Schema, new_run_tag};
-use crate::pacing::Pacer;
 use crate::render::{Cell, OutputFormat, Table, json_object};
 use crate::table_writer::{BatchReport, MAX_BATCH, TableWriter};
+use salesctl_core::order::{
+    GeneratorConfig, OpKind, OrderGenerator, PlannedOp, Schema, new_run_tag,
+};
+use salesctl_core::pacing::Pacer;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -10,9 +10,9 @@ use rust_decimal::Decimal;
 use crate::commands::engine::EngineArgs;
 use crate::context::Context;
 use crate::error::ExitStatus;
-use crate::forecast::{self, Projection};
 use crate::render::{Cell, OutputFormat, Table, push_json_string};
 use crate::sql::{REVENUE_DEFINITION, report_queries};
+use salesctl_core::forecast::{self, Projection};
 
 /// Days projected past the last observed day.
 const HORIZON_DAYS: u32 = 7;

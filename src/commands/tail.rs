@@ -11,7 +11,6 @@ use crate::cdc_view::{
     EventFilter, KeyFilter, TableLine, raw_table_line, table_line, write_json_line,
     write_raw_json_line,
 };
-use crate::change::{ChangeRecord, decode_into};
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::render::OutputFormat;
@@ -20,6 +19,7 @@ use crate::stream::kinesis::KinesisStream;
 use crate::stream::positions::Checkpoint;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
 use crate::stream::{RawRecord, StartPosition, StreamSource};
+use salesctl_core::change::{ChangeRecord, decode_into};
 
 /// Warnings about non-change records printed one by one before only counting them.
 const RAW_WARNINGS_SHOWN: u64 = 10;
@@ -405,7 +405,7 @@ impl View {
     fn write_csv_change(&mut self, shard_id: &str, sequence_number: &str) {
         let change = &self.change;
         let created = change.creation_datetime();
-        fn image(image: &Option<crate::change::FlatImage>) -> &str {
+        fn image(image: &Option<salesctl_core::change::FlatImage>) -> &str {
             image.as_ref().map_or("", |i| i.as_json())
         }
         let fields = [

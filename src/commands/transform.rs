@@ -9,10 +9,10 @@ use anyhow::Context as _;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::change::{self, ChangeRecord};
 use crate::context::Context;
 use crate::error::ExitStatus;
-use crate::transform::{TransformOptions, transform_event_with};
+use salesctl_core::change::{self, ChangeRecord};
+use salesctl_core::transform::{TransformOptions, transform_event_with};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

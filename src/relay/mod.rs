@@ -30,7 +30,7 @@ use crate::stream::dynamodb::DynamoDbStream;
 use crate::stream::kinesis::KinesisStream;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
 use crate::stream::{RawRecord, StartPosition, StreamSource};
-use crate::transform::RecordTransformer;
+use salesctl_core::transform::RecordTransformer;
 
 #[derive(Debug, Clone)]
 pub struct RelayOptions {

@@ -24,9 +24,9 @@ use super::{QueryOutput, short_message};
 use crate::aws::ServiceResultExt;
 use crate::error::interrupted_error;
 use crate::error::{CliError, ExitStatus, service_error, usage_error};
-use crate::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, orders_current_sql};
 use crate::render::{Cell, Table};
 use crate::sql::lake_arrow::{arrow_schema, arrow_type};
+use salesctl_core::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, orders_current_sql};
 
 /// Objects downloaded at once when mirroring an S3 lake.
 const DOWNLOAD_CONCURRENCY: usize = 16;

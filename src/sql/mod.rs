@@ -13,8 +13,8 @@ pub mod local;
 use std::path::PathBuf;
 
 use crate::error::usage_error;
-use crate::lake_schema::{CURRENT_VIEW, TABLE, orders_current_sql};
 use crate::render::Table;
+use salesctl_core::lake_schema::{CURRENT_VIEW, TABLE, orders_current_sql};
 
 /// A finished query: its rows and a one-line account of what it cost.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record};
 use base64::Engine as _;
 
-use crate::change::write_json_string;
+use salesctl_core::change::write_json_string;
 
 /// The partition key the Pipe is configured with (`$.dynamodb.Keys.<key>.S`): the item's
 /// key, so all changes of one item land on one shard, in order. Numeric and binary keys use
@@ -238,7 +238,7 @@ mod tests {
             )
             .build();
         let bytes = pipe_json(&record, "arn:aws:dynamodb:us-east-1:1:table/t/stream/s");
-        let change = crate::change::decode(&bytes).expect("decodes");
+        let change = salesctl_core::change::decode(&bytes).expect("decodes");
         assert_eq!(change.event_id, "ev-1");
         assert_eq!(change.sequence_number.as_deref(), Some("000123"));
         assert_eq!(change.keys.as_json(), r#"{"order_id":"o-\"1\""}"#);
@@ -260,7 +260,9 @@ mod tests {
             text.starts_with(r#"{"eventID":null,"eventName":null"#),
             "{text}"
         );
-        let error = crate::change::decode(&bytes).unwrap_err().to_string();
+        let error = salesctl_core::change::decode(&bytes)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("eventID"), "{error}");
     }
 
