@@ -18,7 +18,7 @@ use crate::stream::dynamodb::DynamoDbStream;
 use crate::stream::kinesis::KinesisStream;
 use crate::stream::positions::Checkpoint;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
-use crate::stream::{RawRecord, StartPosition, StreamSource};
+use crate::stream::{RawRecord, StartPosition, StreamSource, sleep_until_or_forever};
 use salesctl_core::change::{ChangeRecord, decode_into};
 
 /// Warnings about non-change records printed one by one before only counting them.
@@ -211,13 +211,6 @@ async fn tail<S: StreamSource>(
     }
     view.finish(reader.shard_counts().0);
     Ok(status)
-}
-
-async fn sleep_until_or_forever(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Appends one RFC 4180 CSV row, after the header row when none was written yet.

@@ -29,7 +29,7 @@ use crate::settings::Settings;
 use crate::stream::dynamodb::DynamoDbStream;
 use crate::stream::kinesis::KinesisStream;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
-use crate::stream::{RawRecord, StartPosition, StreamSource};
+use crate::stream::{RawRecord, StartPosition, StreamSource, sleep_until_or_forever};
 use salesctl_core::transform::RecordTransformer;
 
 #[derive(Debug, Clone)]
@@ -377,7 +377,7 @@ impl<'a> Relay<'a> {
         };
         if pending.commit.kinesis_stream_id != kinesis_id {
             tracing::warn!("dropping a spooled flush of another Kinesis stream");
-            return self.store.commit_flush(&self.firehose.clone());
+            return self.store.commit_flush(&self.firehose);
         }
         tracing::info!(
             "redoing an interrupted flush of {} objects",
@@ -393,13 +393,6 @@ async fn next_event<S: StreamSource>(
 ) -> anyhow::Result<ReaderEvent> {
     match reader {
         Some(reader) => reader.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_or_forever(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
 }

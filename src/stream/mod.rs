@@ -151,6 +151,15 @@ pub fn backoff(attempt: u32) -> Duration {
     jittered_backoff(Duration::from_millis(100), Duration::from_secs(10), attempt)
 }
 
+/// Sleeps until `deadline`, or forever without one: the optional timer arm of the
+/// `select!` loops that drive a reader (`tail-cdc --timeout`, the relay's flush age).
+pub async fn sleep_until_or_forever(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A stream service a [`reader::ShardReader`] can read: Kinesis, a DynamoDB stream, or a
 /// fake in tests. Cloned into one task per shard.
 pub trait StreamSource: Clone + Send + Sync + 'static {
