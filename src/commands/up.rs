@@ -43,6 +43,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let deployer = deployer(aws, &names, emulator);
     let existing = deployer.state().await?;
     let mut options = deploy_options(existing.as_ref(), args.shards, &args.function);
+    // Checked here too, not only in `deploy`: a bad setting must fail before a zip is
+    // built, which takes minutes.
     names.parameters(&ctx.settings, &options).validate()?;
     let zip = lambda_zip(&args, emulator, !options.code_key.is_empty()).await?;
 
