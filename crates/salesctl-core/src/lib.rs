@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod forecast;
+pub mod history;
 pub mod lake_schema;
 pub mod order;
 pub mod pacing;
