@@ -556,6 +556,26 @@ mod tests {
         assert_eq!(counts[&OpKind::Insert], 20_000);
     }
 
+    #[test]
+    fn an_update_is_never_dated_before_the_orders_last_write() {
+        // A backfill passes past times as `now`; should one come out of order (a late
+        // acknowledgement, a clock step), the update keeps the order's own timestamp.
+        let mut g = generator(5, 0.9, 0.0);
+        for op in g.plan_new_order(at(100)) {
+            g.acknowledge(op);
+        }
+        let ops = g.plan_new_order(at(50));
+        let update = ops.iter().find(|op| op.kind == OpKind::Update).unwrap();
+        assert_eq!(update.order.created_at, at(100));
+        assert_eq!(update.order.updated_at, at(100));
+        ops.into_iter().for_each(|op| g.acknowledge(op));
+        let later = g.plan_new_order(at(200));
+        assert!(later.iter().any(|op| op.kind == OpKind::Update));
+        for op in later.iter().filter(|op| op.kind == OpKind::Update) {
+            assert_eq!(op.order.updated_at, at(200));
+        }
+    }
+
     proptest! {
         /// Replaying the plan against a model table: updates and deletes only touch orders
         /// that exist and are not in flight, statuses only move forward, ids never repeat.
