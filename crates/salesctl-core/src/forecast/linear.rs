@@ -1,15 +1,19 @@
-//! The projection of daily revenue in `salesctl report`: an ordinary least-squares linear
-//! trend over the observed days, with its fit (slope, intercept, R², RMSE) shown. Pure.
+//! The linear-trend baseline: an ordinary least-squares line through daily revenue, with
+//! its fit (slope, intercept, R², RMSE) and OLS prediction intervals. Pure.
 //!
-//! Why a linear trend and not Holt's smoothing: a local lake often holds only a few days, too
-//! few to fit Holt's two smoothing constants honestly; a straight line has no tuning knobs,
-//! says what it assumes, and R² tells the reader how much to trust it. Days without sales
-//! between the first and the last observed day count as zero revenue (no sales is a fact,
-//! not a gap). A projected value below zero is shown as zero: revenue cannot be negative.
+//! Why a linear trend and not Holt's smoothing for short histories: a local lake often holds
+//! only a few days, too few to fit Holt's two smoothing constants honestly; a straight line
+//! has no tuning knobs, says what it assumes, and R² tells the reader how much to trust it.
+//! Its intervals use Student's t with n − 2 degrees of freedom, so three days give the very
+//! wide bands that three days deserve. Days without sales between the first and the last
+//! observed day count as zero revenue (no sales is a fact, not a gap). A projected value
+//! below zero is shown as zero: revenue cannot be negative.
 
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+
+use super::{Spread, Z80, Z95};
 
 /// The method, as shown next to the projection.
 pub const METHOD: &str = "least-squares linear trend over daily revenue";
@@ -111,6 +115,72 @@ pub fn fit_line(series: &[f64]) -> Fit {
     }
 }
 
+/// Point forecasts and OLS prediction-interval half-widths for the `horizon` days after
+/// `series`, with the fit and the residual standard error `s = sqrt(SSE / (n − 2))`. The
+/// half-width at day x₀ is `t · s · sqrt(1 + 1/n + (x₀ − x̄)² / Sxx)`. `None` below three
+/// days: with two a line fits exactly and says nothing about its error.
+pub fn forecast_line(series: &[f64], horizon: usize) -> Option<(Fit, f64, Vec<Spread>)> {
+    let n = series.len();
+    if n < 3 || series.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let fit = fit_line(series);
+    let nf = n as f64;
+    let df = n - 2;
+    let s = (fit.rmse * fit.rmse * nf / df as f64).sqrt();
+    let mean_x = (nf - 1.0) / 2.0;
+    let sxx = nf * (nf * nf - 1.0) / 12.0;
+    let (t80, t95) = (student_t(df, Level::P80), student_t(df, Level::P95));
+    let spreads = (0..horizon)
+        .map(|k| {
+            let x = nf + k as f64;
+            let se = s * (1.0 + 1.0 / nf + (x - mean_x).powi(2) / sxx).sqrt();
+            Spread {
+                mean: fit.intercept + fit.slope * x,
+                half80: t80 * se,
+                half95: t95 * se,
+            }
+        })
+        .collect();
+    Some((fit, s, spreads))
+}
+
+/// The two central interval levels the forecasts show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    P80,
+    P95,
+}
+
+/// Student's t quantile for a central interval at `level` with `df` degrees of freedom: the
+/// printed table (to three decimals) up to 30, a Cornish–Fisher expansion about the normal
+/// quantile beyond (within 1e-4 of the exact value there).
+pub fn student_t(df: usize, level: Level) -> f64 {
+    const T90: [f64; 30] = [
+        3.078, 1.886, 1.638, 1.533, 1.476, 1.440, 1.415, 1.397, 1.383, 1.372, 1.363, 1.356, 1.350,
+        1.345, 1.341, 1.337, 1.333, 1.330, 1.328, 1.325, 1.323, 1.321, 1.319, 1.318, 1.316, 1.315,
+        1.314, 1.313, 1.311, 1.310,
+    ];
+    const T975: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    let (table, z) = match level {
+        Level::P80 => (&T90, Z80),
+        Level::P95 => (&T975, Z95),
+    };
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => table[df - 1],
+        _ => {
+            let v = df as f64;
+            z + (z.powi(3) + z) / (4.0 * v)
+                + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * v * v)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -161,6 +231,33 @@ mod tests {
         assert_eq!(p.fit.r_squared, None);
         assert!(p.days.iter().all(|(_, v)| *v == dec("42.50")));
         assert_eq!(project(&[], 7), None);
+    }
+
+    #[test]
+    fn line_intervals_follow_the_ols_formula() {
+        // y = 1, 3, 2, 4: slope 0.8, intercept 1.3, residuals −0.3, 0.9, −0.9, 0.3 → SSE 1.8.
+        let (fit, s, spreads) = forecast_line(&[1.0, 3.0, 2.0, 4.0], 2).unwrap();
+        assert!((fit.slope - 0.8).abs() < 1e-12);
+        assert!((fit.intercept - 1.3).abs() < 1e-12);
+        assert!((s - (1.8_f64 / 2.0).sqrt()).abs() < 1e-12);
+        // x₀ = 4: x̄ = 1.5, Sxx = 5 → se = s·sqrt(1 + 1/4 + 6.25/5) = s·sqrt(2.5).
+        let se = s * 2.5_f64.sqrt();
+        assert!((spreads[0].mean - 4.5).abs() < 1e-12);
+        assert!((spreads[0].half95 - 4.303 * se).abs() < 1e-12);
+        assert!((spreads[0].half80 - 1.886 * se).abs() < 1e-12);
+        assert!(spreads[1].half95 > spreads[0].half95);
+        assert!(forecast_line(&[1.0, 2.0], 3).is_none());
+    }
+
+    #[test]
+    fn t_quantiles_approach_the_normal_ones() {
+        assert_eq!(student_t(1, Level::P95), 12.706);
+        assert_eq!(student_t(30, Level::P80), 1.310);
+        // Exact t(0.975, 40) = 2.02108, t(0.90, 120) = 1.28865.
+        assert!((student_t(40, Level::P95) - 2.02108).abs() < 1e-4);
+        assert!((student_t(120, Level::P80) - 1.28865).abs() < 1e-4);
+        assert!(student_t(31, Level::P95) < student_t(30, Level::P95));
+        assert!((student_t(100_000, Level::P95) - Z95).abs() < 1e-4);
     }
 
     proptest! {
