@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials};
 use aws_sdk_dynamodb::operation::RequestId;
@@ -16,6 +17,9 @@ use crate::settings::Settings;
 /// Throttling and transient errors are retried by the SDK's standard mode (exponential
 /// backoff with jitter); ten attempts ride out an emulator or a table warming up.
 const MAX_ATTEMPTS: u32 = 10;
+/// A host that does not accept a connection within this long is down or unreachable: fail
+/// with a clear line instead of the SDK's default of waiting and retrying for a minute.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct Clients {
     pub config: SdkConfig,
@@ -33,8 +37,18 @@ impl Clients {
     /// Resolves region and credentials up front so a missing one is one clear error instead
     /// of a failure deep inside the first call.
     pub async fn load(settings: &Settings) -> anyhow::Result<Clients> {
+        if let Some(region) = &settings.region
+            && settings.effective_endpoint().is_none()
+        {
+            check_region_name(region)?;
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .build(),
+            );
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -60,6 +74,14 @@ impl Clients {
                 "no AWS region configured: pass --region, set AWS_REGION, add one to your profile, or use --local",
             ));
         }
+        let endpoint = config.endpoint_url().map_or_else(
+            || {
+                let region = config.region().map_or("us-east-1", |r| r.as_ref());
+                format!("https://sts.{region}.amazonaws.com")
+            },
+            str::to_string,
+        );
+        probe_endpoint(&endpoint, settings.local).await?;
         let Some(provider) = config.credentials_provider() else {
             return Err(config_error(
                 "no AWS credentials provider: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --local",
@@ -120,6 +142,76 @@ impl Clients {
     }
 }
 
+/// Rejects what cannot be a region name (`mars-north-9`, `eu-west`) before any request: the
+/// SDK would build a host name from it and fail a minute later with a DNS or HTML error.
+fn check_region_name(region: &str) -> anyhow::Result<()> {
+    let pattern = regex::Regex::new(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
+        .expect("the region pattern is valid");
+    if pattern.is_match(region) {
+        return Ok(());
+    }
+    Err(config_error(format!(
+        "'{region}' is not an AWS region name: pass --region like us-east-1 or eu-west-1 (see 'aws ec2 describe-regions'), or --endpoint-url for a private endpoint"
+    )))
+}
+
+/// Connects once to the endpoint's host before any AWS call, so a stopped emulator or an
+/// unreachable network is one line within seconds, not a minute of SDK retries.
+async fn probe_endpoint(endpoint: &str, local: bool) -> anyhow::Result<()> {
+    let Ok(url) = url::Url::parse(endpoint) else {
+        return Ok(());
+    };
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return Ok(());
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let fix = if local {
+        "start the emulator with 'scripts/local-aws start' (or point SALESCTL_LOCAL_ENDPOINT at it)"
+    } else if url
+        .host_str()
+        .is_some_and(|h| h.ends_with(".amazonaws.com"))
+    {
+        "check the network, a proxy (HTTPS_PROXY) and --region"
+    } else {
+        "check that the service runs there and --endpoint-url is right"
+    };
+    let addresses = match tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(addresses)) => addresses.collect::<Vec<_>>(),
+        Ok(Err(e)) => {
+            return Err(config_error(format!(
+                "cannot resolve {host} for endpoint {endpoint} ({e}): {fix}"
+            )));
+        }
+        Err(_) => {
+            return Err(config_error(format!(
+                "resolving {host} for endpoint {endpoint} took over {}s: {fix}",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    };
+    let mut last_error = String::from("no address");
+    for address in addresses {
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => last_error = e.to_string().to_lowercase(),
+            Err(_) => {
+                last_error = format!("no answer within {}s", CONNECT_TIMEOUT.as_secs());
+            }
+        }
+    }
+    Err(config_error(format!(
+        "cannot connect to {endpoint} ({last_error}): {fix}"
+    )))
+}
+
 /// A one-line description of an SDK error: `Code: message` when the service sent one, the
 /// full cause chain otherwise (timeouts, DNS, an emulator answering HTML).
 pub fn describe<E>(error: &E) -> String
@@ -131,7 +223,9 @@ where
         (Some(code), None) => code.to_string(),
         _ => {
             let context = DisplayErrorContext(error).to_string();
-            salvage_unparsed(&context).unwrap_or_else(|| first_line(&context))
+            salvage_unparsed(&context)
+                .or_else(|| connection_failure(&context))
+                .unwrap_or_else(|| first_line(&context))
         }
     }
 }
@@ -157,6 +251,30 @@ fn salvage_unparsed(context: &str) -> Option<String> {
         Some(message) => format!("{kind}: {message}"),
         None => kind,
     })
+}
+
+/// A request that never reached the service (the endpoint went away mid-run) is a dispatch
+/// failure with the socket error buried in a debug dump; a person needs the socket error.
+fn connection_failure(context: &str) -> Option<String> {
+    if !context.contains("dispatch failure") && !context.contains("DispatchFailure") {
+        return None;
+    }
+    let lower = context.to_lowercase();
+    let cause = [
+        ("connection refused", "connection refused"),
+        ("dns error", "the host name does not resolve"),
+        ("failed to lookup address", "the host name does not resolve"),
+        ("timed out", "the connection timed out"),
+        ("timeout", "the connection timed out"),
+        ("connection reset", "the connection was reset"),
+        ("certificate", "the TLS certificate was rejected"),
+    ]
+    .iter()
+    .find(|(needle, _)| lower.contains(needle))
+    .map_or("the connection failed", |(_, said)| said);
+    Some(format!(
+        "could not reach the endpoint ({cause}): check the network, --endpoint-url, or that the emulator still runs"
+    ))
 }
 
 /// Everything the SDK knows of an error, for `-v`: its whole cause chain and the request id.
@@ -252,5 +370,29 @@ mod tests {
             salvage_unparsed("dispatch failure: connection refused"),
             None
         );
+    }
+
+    #[test]
+    fn a_dispatch_failure_names_its_socket_error() {
+        let dump = "dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { source: ConnectorError { kind: Io, source: hyper_util::client::legacy::Error(Connect, ConnectError(\"tcp connect error\", Os { code: 111 })) } }))";
+        let line = connection_failure(dump).unwrap();
+        assert!(line.contains("connection refused"), "{line}");
+        assert!(!line.contains("ConnectorError"), "{line}");
+    }
+
+    #[test]
+    fn region_names_are_checked_for_shape() {
+        for good in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+            "cn-north-1",
+        ] {
+            assert!(check_region_name(good).is_ok(), "{good}");
+        }
+        for bad in ["mars-north-9", "eu-west", "US-EAST-1", "us-east-1 ", ""] {
+            assert!(check_region_name(bad).is_err(), "{bad:?}");
+        }
     }
 }

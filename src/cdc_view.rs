@@ -5,46 +5,200 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
 use salesctl_core::change::{
-    ChangeRecord, EventType, FlatImage, changed_attributes, write_creation_datetime,
-    write_json_string,
+    CDC_COLUMNS, ChangeRecord, EventType, FlatImage, changed_attributes, write_creation_datetime,
 };
 
-/// Appends the JSON line of one change: `cdc_event_type`, `cdc_event_id`,
-/// `creation_datetime`, `keys`, `new_image`, `old_image` (plain JSON objects, `null` when the
-/// change has none), `shard_id` and `sequence_number` (the record's position in the stream
-/// being tailed), then `\n`. Images are copied as the decoder's exact JSON text, so numbers
-/// keep every digit.
+/// The JSON line of one change: `cdc_event_type`, `cdc_event_id`, `creation_datetime`,
+/// `keys`, `new_image`, `old_image` (plain JSON objects, `null` when the change has none),
+/// `shard_id` and `sequence_number` (the record's position in the stream being tailed).
+/// Images are embedded as the decoder's exact JSON text, so numbers keep every digit.
+#[derive(Serialize)]
+struct ChangeLine<'a> {
+    cdc_event_type: &'static str,
+    cdc_event_id: &'a str,
+    creation_datetime: &'a str,
+    keys: Option<&'a RawValue>,
+    new_image: Option<&'a RawValue>,
+    old_image: Option<&'a RawValue>,
+    shard_id: &'a str,
+    sequence_number: &'a str,
+    /// The DynamoDB stream's own sequence number (the flat row's `cdc_sequence_number`).
+    dynamodb_sequence_number: Option<&'a str>,
+}
+
+/// The JSON line of a record that is not a change: the same keys as a change (the change
+/// fields `null`) plus `raw`, `raw_encoding` (`utf-8` or `base64`) and `warning`, so a
+/// consumer of the JSON lines sees it instead of losing it.
+#[derive(Serialize)]
+struct RawLine<'a> {
+    cdc_event_type: Option<&'static str>,
+    cdc_event_id: Option<&'a str>,
+    creation_datetime: Option<&'a str>,
+    keys: Option<&'a RawValue>,
+    new_image: Option<&'a RawValue>,
+    old_image: Option<&'a RawValue>,
+    shard_id: &'a str,
+    sequence_number: &'a str,
+    raw: &'a str,
+    raw_encoding: &'static str,
+    warning: String,
+}
+
+/// An image's JSON text as a raw value; the decoder only ever produces valid JSON objects.
+fn raw_json(text: &str) -> Option<Box<RawValue>> {
+    RawValue::from_string(text.to_owned()).ok()
+}
+
+/// Appends the JSON line of one change (see [`ChangeLine`]), then `\n`.
 pub fn write_json_line(
     out: &mut Vec<u8>,
     change: &ChangeRecord,
     shard_id: &str,
     sequence_number: &str,
 ) {
-    out.extend_from_slice(b"{\"cdc_event_type\":\"");
-    out.extend_from_slice(change.event_type.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"cdc_event_id\":");
-    write_json_string(out, &change.event_id);
-    out.extend_from_slice(b",\"creation_datetime\":\"");
-    write_creation_datetime(out, &change.created_at, change.created_at_precision);
-    out.extend_from_slice(b"\",\"keys\":");
-    out.extend_from_slice(change.keys.as_json().as_bytes());
-    out.extend_from_slice(b",\"new_image\":");
-    write_optional_image(out, change.new_image.as_ref());
-    out.extend_from_slice(b",\"old_image\":");
-    write_optional_image(out, change.old_image.as_ref());
-    out.extend_from_slice(b",\"shard_id\":");
-    write_json_string(out, shard_id);
-    out.extend_from_slice(b",\"sequence_number\":");
-    write_json_string(out, sequence_number);
-    out.extend_from_slice(b"}\n");
+    let mut time = Vec::with_capacity(24);
+    write_creation_datetime(&mut time, &change.created_at, change.created_at_precision);
+    let time = String::from_utf8(time).unwrap_or_default();
+    let keys = raw_json(change.keys.as_json());
+    let new_image = change
+        .new_image
+        .as_ref()
+        .and_then(|i| raw_json(i.as_json()));
+    let old_image = change
+        .old_image
+        .as_ref()
+        .and_then(|i| raw_json(i.as_json()));
+    let line = ChangeLine {
+        cdc_event_type: change.event_type.as_str(),
+        cdc_event_id: &change.event_id,
+        creation_datetime: &time,
+        keys: keys.as_deref(),
+        new_image: new_image.as_deref(),
+        old_image: old_image.as_deref(),
+        shard_id,
+        sequence_number,
+        dynamodb_sequence_number: change.sequence_number.as_deref(),
+    };
+    // Serializing borrowed strings and raw JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &line);
+    out.push(b'\n');
 }
 
-fn write_optional_image(out: &mut Vec<u8>, image: Option<&FlatImage>) {
-    match image {
-        Some(image) => out.extend_from_slice(image.as_json().as_bytes()),
-        None => out.extend_from_slice(b"null"),
+/// A `tail-cdc -o json` line read back, so `tail-cdc -o json | salesctl transform` gives the
+/// rows the lake would hold.
+#[derive(Deserialize)]
+struct ChangeLineIn {
+    cdc_event_type: Option<String>,
+    cdc_event_id: Option<String>,
+    creation_datetime: Option<String>,
+    keys: Option<Box<RawValue>>,
+    new_image: Option<Box<RawValue>>,
+    old_image: Option<Box<RawValue>>,
+    dynamodb_sequence_number: Option<String>,
+    warning: Option<String>,
+}
+
+/// An image's members in their order, values as exact JSON text.
+struct OrderedMembers(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for OrderedMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = OrderedMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(entry);
+                }
+                Ok(OrderedMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
     }
+}
+
+/// The flat row (the Firehose transform's output) of a `tail-cdc -o json` line; `None` when
+/// `text` is not such a line. Same layout as the core's `write_flat_row`: the row image's
+/// attributes (cdc-named ones left out), then the five cdc columns.
+pub fn flat_row_from_change_line(text: &[u8]) -> Option<Result<String, String>> {
+    // Stream records never carry this key: skip the second parse for them.
+    if !std::str::from_utf8(text).is_ok_and(|t| t.contains("\"cdc_event_type\"")) {
+        return None;
+    }
+    let line: ChangeLineIn = serde_json::from_slice(text).ok()?;
+    if line.keys.is_none() && line.warning.is_none() {
+        return None;
+    }
+    Some(flat_row_of(line))
+}
+
+fn flat_row_of(line: ChangeLineIn) -> Result<String, String> {
+    if let Some(warning) = line.warning {
+        return Err(format!("a record tail-cdc could not decode ({warning})"));
+    }
+    let (Some(event), Some(event_id), Some(created)) = (
+        line.cdc_event_type,
+        line.cdc_event_id,
+        line.creation_datetime,
+    ) else {
+        return Err(
+            "a tail-cdc line without cdc_event_type, cdc_event_id or creation_datetime".into(),
+        );
+    };
+    let deleted = match event.as_str() {
+        "INSERT" | "MODIFY" => false,
+        "REMOVE" => true,
+        other => return Err(format!("unknown cdc_event_type '{other}'")),
+    };
+    let image = if deleted {
+        line.old_image
+    } else {
+        line.new_image
+    };
+    let image = image
+        .or(line.keys)
+        .ok_or("a tail-cdc line without an image or keys")?;
+    let members: OrderedMembers = serde_json::from_str(image.get())
+        .map_err(|e| format!("an image that is not an object: {e}"))?;
+    let mut row = String::from("{");
+    for (name, value) in members
+        .0
+        .iter()
+        .filter(|(name, _)| !CDC_COLUMNS.contains(&name.as_str()))
+    {
+        row.push_str(&serde_json::to_string(name).unwrap_or_default());
+        row.push(':');
+        row.push_str(value.get());
+        row.push(',');
+    }
+    let cdc = serde_json::json!({
+        "cdc_event_type": event,
+        "cdc_event_id": event_id,
+        "cdc_sequence_number": line.dynamodb_sequence_number,
+        "creation_datetime": created,
+        "is_deleted": deleted,
+    });
+    // serde_json's map is ordered by key; the row's cdc columns keep the transform's order.
+    for column in CDC_COLUMNS {
+        row.push_str(&serde_json::to_string(column).unwrap_or_default());
+        row.push(':');
+        row.push_str(&cdc[column].to_string());
+        row.push(',');
+    }
+    row.pop();
+    row.push_str("}\n");
+    Ok(row)
 }
 
 /// A record's bytes as text a person can read: UTF-8 as is, anything else as base64.
@@ -58,9 +212,7 @@ pub fn raw_text(data: &[u8]) -> (&'static str, Cow<'_, str>) {
     }
 }
 
-/// Appends the JSON line of a record that is not a change: the same keys as a change (the
-/// change fields `null`) plus `raw`, `raw_encoding` (`utf-8` or `base64`) and `warning`, so a
-/// consumer of the JSON lines sees it instead of losing it.
+/// Appends the JSON line of a record that is not a change (see [`RawLine`]), then `\n`.
 pub fn write_raw_json_line(
     out: &mut Vec<u8>,
     data: &[u8],
@@ -68,20 +220,22 @@ pub fn write_raw_json_line(
     sequence_number: &str,
     reason: &str,
 ) {
-    let (encoding, text) = raw_text(data);
-    out.extend_from_slice(
-        b"{\"cdc_event_type\":null,\"cdc_event_id\":null,\"creation_datetime\":null,\"keys\":null,\"new_image\":null,\"old_image\":null,\"shard_id\":",
-    );
-    write_json_string(out, shard_id);
-    out.extend_from_slice(b",\"sequence_number\":");
-    write_json_string(out, sequence_number);
-    out.extend_from_slice(b",\"raw\":");
-    write_json_string(out, &text);
-    out.extend_from_slice(b",\"raw_encoding\":\"");
-    out.extend_from_slice(encoding.as_bytes());
-    out.extend_from_slice(b"\",\"warning\":");
-    write_json_string(out, &format!("not a DynamoDB change record: {reason}"));
-    out.extend_from_slice(b"}\n");
+    let (raw_encoding, text) = raw_text(data);
+    let line = RawLine {
+        cdc_event_type: None,
+        cdc_event_id: None,
+        creation_datetime: None,
+        keys: None,
+        new_image: None,
+        old_image: None,
+        shard_id,
+        sequence_number,
+        raw: &text,
+        raw_encoding,
+        warning: format!("not a DynamoDB change record: {reason}"),
+    };
+    let _ = serde_json::to_writer(&mut *out, &line);
+    out.push(b'\n');
 }
 
 /// One line of the terminal view.
@@ -290,6 +444,31 @@ impl EventFilter {
 }
 
 #[cfg(test)]
+mod round_trip_tests {
+    use super::*;
+
+    /// A change shown by tail-cdc and read back is the row the transform makes of it.
+    #[test]
+    fn a_tail_line_becomes_the_transforms_flat_row() {
+        let inputs = [
+            r#"{"eventID":"a","eventName":"INSERT","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162502,"Keys":{"k":{"S":"1"}},"NewImage":{"k":{"S":"1"},"n":{"N":"2.50"},"is_deleted":{"BOOL":true}},"SequenceNumber":"9"}}"#,
+            r#"{"eventID":"b","eventName":"REMOVE","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162503,"Keys":{"k":{"S":"1"}},"OldImage":{"k":{"S":"1"},"n":{"N":"2.50"}},"SequenceNumber":"10"}}"#,
+        ];
+        for input in inputs {
+            let change = salesctl_core::change::decode(input.as_bytes()).unwrap();
+            let mut line = Vec::new();
+            write_json_line(&mut line, &change, "shardId-1", "42");
+            let row = flat_row_from_change_line(&line).unwrap().unwrap();
+            assert_eq!(row, change.flat_row());
+        }
+        assert!(flat_row_from_change_line(br#"{"eventName":"INSERT"}"#).is_none());
+        let mut raw = Vec::new();
+        write_raw_json_line(&mut raw, b"junk", "s", "1", "not JSON");
+        assert!(flat_row_from_change_line(&raw).unwrap().is_err());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use salesctl_core::change::decode;
@@ -310,7 +489,7 @@ mod tests {
              \"keys\":{\"order_id\":\"o-1\"},\
              \"new_image\":{\"order_id\":\"o-1\",\"price\":12345678901234567890.123456789,\"status\":\"PAID\",\"note\":\"a \\\"b\\\"\"},\
              \"old_image\":{\"order_id\":\"o-1\",\"price\":12345678901234567890.123456789,\"status\":\"PENDING\",\"gone\":true},\
-             \"shard_id\":\"shardId-000000000001\",\"sequence_number\":\"42\"}\n"
+             \"shard_id\":\"shardId-000000000001\",\"sequence_number\":\"42\",\"dynamodb_sequence_number\":\"900\"}\n"
         );
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["keys"]["order_id"], "o-1");

@@ -15,7 +15,8 @@ use crate::settings::Overrides;
     version,
     about = "Operate a DynamoDB -> Kinesis -> Firehose -> S3 -> Athena sales CDC pipeline",
     long_about = None,
-    propagate_version = true
+    propagate_version = true,
+    arg_required_else_help = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -63,7 +64,8 @@ pub struct GlobalArgs {
     /// S3 bucket of the lake (default: <prefix>-lake-<account>-<region>).
     #[arg(long, global = true, env = "SALESCTL_BUCKET", value_name = "NAME")]
     pub bucket: Option<String>,
-    /// Settings file (default: ./salesctl.toml when present).
+    /// Settings file (default: ./salesctl.toml when present, over the user's
+    /// $XDG_CONFIG_HOME/salesctl/config.toml).
     #[arg(long, global = true, env = "SALESCTL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -91,7 +93,7 @@ pub enum Command {
     Relay(commands::relay::Args),
     /// Run SQL on Athena or on the embedded engine over the lake.
     Query(commands::query::Args),
-    /// Sales report: revenue, units, top products, CDC mix and a 7-day projection.
+    /// Sales report: revenue, units, top products, CDC mix and a 7-day forecast.
     Report(commands::report::Args),
     /// Create or update the whole stack through a CloudFormation change set (--dry-run shows it).
     Up(commands::up::Args),
@@ -111,6 +113,30 @@ pub enum Command {
     Transform(commands::transform::Args),
     /// The whole pipeline on the local emulator: up, generate, relay, report and a query.
     Demo(commands::demo::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): salesctl man | man -l -.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Writes the completion script for `shell`, generated from the same definition clap parses
+/// with, so it never lists a flag the binary lacks.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    use clap::CommandFactory as _;
+    clap_complete::generate(shell, &mut Cli::command(), "salesctl", out);
+}
+
+/// Writes the man page (section 1) of the whole command line.
+pub fn write_man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory as _;
+    clap_mangen::Man::new(Cli::command()).render(out)
 }
 
 /// `--output`: the library's `OutputFormat` knows nothing of clap; its names are checked and

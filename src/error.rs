@@ -4,7 +4,8 @@
 use std::fmt;
 
 /// The process exit status a verb asks for. The values follow the AWS CLI v2 return codes
-/// so scripts written against `aws` keep working against `salesctl`.
+/// (so scripts written against `aws` keep working against `salesctl`), except usage errors:
+/// 2, as clap, POSIX utilities and most CLIs use, everywhere (clap's and our own checks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitStatus(pub u8);
 
@@ -15,7 +16,7 @@ impl ExitStatus {
     /// Stopped by Ctrl-C (SIGINT), after a clean stop.
     pub const INTERRUPTED: ExitStatus = ExitStatus(130);
     /// The command line could not be parsed or a value is invalid.
-    pub const USAGE: ExitStatus = ExitStatus(252);
+    pub const USAGE: ExitStatus = ExitStatus(2);
     /// The environment is not usable: no region, no credentials, bad config file.
     pub const CONFIG: ExitStatus = ExitStatus(253);
     /// AWS (or the emulator) answered with an error, e.g. a resource that does not exist.
@@ -92,4 +93,17 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
         .chain()
         .find_map(|cause| cause.downcast_ref::<CliError>())
         .map_or(ExitStatus::GENERAL, |e| e.status)
+}
+
+/// True when the error is a write to a closed pipe (`salesctl query ... | head -1`): the
+/// reader has what it wanted, so the process ends quietly with success.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+    })
 }

@@ -88,83 +88,28 @@ pub struct ElfFacts {
 }
 
 /// Reads the ELF header and the version-needs section (.gnu.version_r, what `objdump -T`
-/// shows as GLIBC_x.y) of a 64-bit little-endian binary, without running any tool.
+/// shows as GLIBC_x.y) of a 64-bit binary with the `object` crate, without running any tool.
 pub fn elf_facts(elf: &[u8]) -> Result<ElfFacts, String> {
-    // Every offset comes from the file, so every addition is checked.
-    let u16_at = |o: usize| {
-        elf.get(o..o.checked_add(2)?)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |o: usize| {
-        elf.get(o..o.checked_add(4)?)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let u64_at = |o: usize| {
-        elf.get(o..o.checked_add(8)?)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(u64::from_le_bytes)
-    };
-    let as_usize = |v: u64| usize::try_from(v).ok();
+    use object::read::elf::{ElfFile64, FileHeader as _};
     if elf.get(0..4) != Some(b"\x7fELF".as_slice()) {
         return Err("not an ELF binary".to_string());
     }
-    if elf.get(4) != Some(&2) || elf.get(5) != Some(&1) {
-        return Err("not a 64-bit little-endian ELF binary".to_string());
-    }
-    let truncated = || "truncated ELF header".to_string();
-    let machine = u16_at(18).ok_or_else(truncated)?;
-    let shoff = as_usize(u64_at(0x28).ok_or_else(truncated)?).ok_or_else(truncated)?;
-    let shentsize = usize::from(u16_at(0x3a).ok_or_else(truncated)?);
-    let shnum = usize::from(u16_at(0x3c).ok_or_else(truncated)?);
-    const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
-    let section = |i: usize| -> Option<(u32, usize, usize, usize)> {
-        let base = shoff.checked_add(i.checked_mul(shentsize)?)?;
-        let kind = u32_at(base.checked_add(4)?)?;
-        let offset = as_usize(u64_at(base.checked_add(0x18)?)?)?.min(elf.len());
-        let size = as_usize(u64_at(base.checked_add(0x20)?)?)?;
-        let link = usize::try_from(u32_at(base.checked_add(0x28)?)?).ok()?;
-        Some((kind, offset, size, link))
-    };
+    let file = ElfFile64::<object::Endianness>::parse(elf)
+        .map_err(|e| format!("not a 64-bit ELF binary ({e})"))?;
+    let endian = file.endian();
+    let machine = file.elf_header().e_machine(endian);
+    let sections = file.elf_section_table();
     let mut newest: Option<GlibcVersion> = None;
-    for i in 0..shnum {
-        let Some((kind, offset, _size, link)) = section(i) else {
-            return Err("truncated section table".into());
-        };
-        if kind != SHT_GNU_VERNEED {
-            continue;
-        }
-        let (_, strtab, strsize, _) = section(link).ok_or("bad string table link")?;
-        let name_at = |o: u32| -> Option<&str> {
-            let start = strtab.checked_add(usize::try_from(o).ok()?)?;
-            let end_limit = strtab.checked_add(strsize)?.min(elf.len());
-            let bytes = elf.get(start..end_limit)?;
-            let end = bytes.iter().position(|&b| b == 0)?;
-            std::str::from_utf8(&bytes[..end]).ok()
-        };
-        // Verneed entries chain by relative offsets; a bound on steps guards against loops
-        // in a corrupt file.
-        let mut need = offset;
-        for _ in 0..4096 {
-            let count = u16_at(need.saturating_add(2)).ok_or("truncated version needs")?;
-            let aux_offset = u32_at(need.saturating_add(8)).ok_or("truncated version needs")?;
-            let mut aux =
-                need.saturating_add(usize::try_from(aux_offset).map_err(|e| e.to_string())?);
-            for _ in 0..count {
-                let name = u32_at(aux.saturating_add(8)).ok_or("truncated version entry")?;
-                if let Some(v) = name_at(name).and_then(parse_glibc_tag) {
+    let bad = |e: object::read::Error| format!("bad version needs ({e})");
+    if let Some((mut needs, link)) = sections.gnu_verneed(endian, elf).map_err(bad)? {
+        let strings = sections.strings(endian, elf, link).map_err(bad)?;
+        while let Some((_, mut entries)) = needs.next().map_err(bad)? {
+            while let Some(entry) = entries.next().map_err(bad)? {
+                let name = entry.name(endian, strings).map_err(bad)?;
+                if let Some(v) = std::str::from_utf8(name).ok().and_then(parse_glibc_tag) {
                     newest = newest.max(Some(v));
                 }
-                let next = u32_at(aux.saturating_add(12)).ok_or("truncated version entry")?;
-                if next == 0 {
-                    break;
-                }
-                aux = aux.saturating_add(usize::try_from(next).map_err(|e| e.to_string())?);
             }
-            let next = u32_at(need.saturating_add(12)).ok_or("truncated version needs")?;
-            if next == 0 {
-                break;
-            }
-            need = need.saturating_add(usize::try_from(next).map_err(|e| e.to_string())?);
         }
     }
     Ok(ElfFacts {
@@ -266,20 +211,16 @@ impl Artifact {
 }
 
 /// The salesctl source tree: the current directory or one above it holding salesctl's
-/// Cargo.toml and the bootstrap source, else the tree this binary was built from.
+/// Cargo.toml and the bootstrap source. Never the tree this binary was built from: a build
+/// run elsewhere must not write into a checkout the user did not point at.
 pub fn project_root() -> Option<PathBuf> {
     let is_root = |dir: &Path| {
         dir.join("crates/salesctl-lambda/src/main.rs").is_file()
             && std::fs::read_to_string(dir.join("Cargo.toml"))
                 .is_ok_and(|t| t.contains("name = \"salesctl\""))
     };
-    if let Ok(cwd) = std::env::current_dir()
-        && let Some(dir) = cwd.ancestors().find(|d| is_root(d))
-    {
-        return Some(dir.to_path_buf());
-    }
-    let built_from = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    is_root(&built_from).then_some(built_from)
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors().find(|d| is_root(d)).map(Path::to_path_buf)
 }
 
 /// Where a build leaves its zip, so `up` can reuse it.
@@ -320,10 +261,40 @@ fn run_step(cmd: &mut Command, what: &str, fix: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Checks the toolchain, installing what a project-local install can provide: the zig
-/// compiler (PyPI `ziglang`, in .local/zig-venv) and cargo-zigbuild (`cargo install`).
-/// Returns the zig executable.
-fn ensure_tools(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
+/// Whether a build may install the tools it lacks (`--yes`), or must say what is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installs {
+    /// Install zig (PyPI `ziglang`, into the checkout's .local/zig-venv) and cargo-zigbuild.
+    Allowed,
+    /// Stop with the exact commands that install what is missing.
+    Refused,
+}
+
+/// `zig` on PATH, or in the checkout's .local/zig-venv from an earlier `--yes` install.
+fn find_zig(venv: &Path) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("zig"))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.or_else(|| {
+        let python = venv.join("bin/python");
+        let locate =
+            "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
+        Command::new(python)
+            .args(["-c", locate])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .filter(|p| p.is_file())
+    })
+}
+
+/// Checks the toolchain; with [`Installs::Allowed`] installs what a project-local install can
+/// provide: the zig compiler (PyPI `ziglang`, in .local/zig-venv) and cargo-zigbuild
+/// (`cargo install`). Returns the zig executable.
+fn ensure_tools(root: &Path, arch: Arch, installs: Installs) -> anyhow::Result<PathBuf> {
     if !runs(Command::new("cargo").arg("--version")) {
         return Err(tool_error(
             "cargo not found",
@@ -353,26 +324,42 @@ fn ensure_tools(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
     }
     let venv = root.join(".local/zig-venv");
     let python = venv.join("bin/python");
-    let locate =
-        "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
-    let zig_path = |python: &Path| {
-        Command::new(python)
-            .args(["-c", locate])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .filter(|p| p.is_file())
-    };
-    let zig = match zig_path(&python) {
+    let has_zigbuild = || runs(Command::new("cargo").args(["zigbuild", "--help"]));
+    let zig = find_zig(&venv);
+    // `cargo zigbuild --version` is refused (it forwards flags to cargo build); --help is not.
+    let zigbuild = has_zigbuild();
+    if installs == Installs::Refused && (zig.is_none() || !zigbuild) {
+        let mut missing = Vec::new();
+        let mut commands = Vec::new();
+        if zig.is_none() {
+            missing.push("the zig compiler");
+            commands
+                .push("python3 -m pip install --user ziglang (or a zig from ziglang.org on PATH)");
+        }
+        if !zigbuild {
+            missing.push("cargo-zigbuild");
+            commands.push("cargo install --locked cargo-zigbuild");
+        }
+        return Err(tool_error(
+            &format!(
+                "building the Lambda needs {}, which this machine lacks",
+                missing.join(" and ")
+            ),
+            &format!(
+                "run '{}', or pass --yes to let salesctl install them (zig into {}), or pass a built zip with --zip",
+                commands.join("' and '"),
+                venv.display()
+            ),
+        ));
+    }
+    let zig = match zig {
         Some(zig) => zig,
         None => {
-            eprintln!(
+            crate::say!(
                 "salesctl: installing the zig compiler (PyPI ziglang) into {}",
                 venv.display()
             );
-            let fix =
-                "install Python 3 with venv and pip, or put 'zig' in .local/zig-venv yourself";
+            let fix = "install Python 3 with venv and pip, or put 'zig' on PATH yourself";
             if !python.is_file() {
                 run_step(
                     Command::new("python3").args(["-m", "venv"]).arg(&venv),
@@ -392,13 +379,12 @@ fn ensure_tools(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
                 "pip install ziglang",
                 fix,
             )?;
-            zig_path(&python)
+            find_zig(&venv)
                 .ok_or_else(|| tool_error("the ziglang package has no zig executable", fix))?
         }
     };
-    // `cargo zigbuild --version` is refused (it forwards flags to cargo build); --help is not.
-    if !runs(Command::new("cargo").args(["zigbuild", "--help"])) {
-        eprintln!("salesctl: installing cargo-zigbuild (cargo install cargo-zigbuild)");
+    if !zigbuild {
+        crate::say!("salesctl: installing cargo-zigbuild (cargo install cargo-zigbuild)");
         run_step(
             Command::new("cargo").args(["install", "--locked", "cargo-zigbuild"]),
             "cargo install cargo-zigbuild",
@@ -410,13 +396,13 @@ fn ensure_tools(root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
 
 /// Builds the bootstrap for `arch`, checks its glibc floor, zips it next to the build
 /// output and returns the artifact.
-pub fn build(arch: Arch) -> anyhow::Result<Artifact> {
+pub fn build(arch: Arch, installs: Installs) -> anyhow::Result<Artifact> {
     let root = project_root().ok_or_else(|| {
         config_error(
             "building the Lambda needs the salesctl source tree: run from the checkout, or pass a built zip with --zip/--lambda-zip",
         )
     })?;
-    let zig = ensure_tools(&root, arch)?;
+    let zig = ensure_tools(&root, arch, installs)?;
     let zig_dir = zig.parent().map(Path::to_path_buf).unwrap_or_default();
     let path = std::env::join_paths(
         std::iter::once(root.join(".local/zig-venv/bin")).chain(
@@ -425,7 +411,7 @@ pub fn build(arch: Arch) -> anyhow::Result<Artifact> {
                 .flat_map(std::env::split_paths),
         ),
     )?;
-    eprintln!(
+    crate::say!(
         "salesctl: building bootstrap for {} (cargo zigbuild --profile lambda)",
         arch.zig_target()
     );

@@ -2,7 +2,7 @@
 //! the verbs on top. The pure data model and transform live in `salesctl-core`.
 //!
 //! Layers, bottom to top (a module imports only from layers below it):
-//! `error` -> `settings`, `aws`, `render` -> `stream`, `table_writer`, `sql`, `stack`,
+//! `error`, `diag` -> `settings`, `aws`, `render` -> `stream`, `table_writer`, `sql`, `stack`,
 //! `relay`, `cdc_view`, `lambda_build` -> `context` -> `commands` -> `cli`.
 
 pub mod aws;
@@ -10,6 +10,7 @@ pub mod cdc_view;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod diag;
 pub mod error;
 pub mod lambda_build;
 pub mod relay;

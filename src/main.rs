@@ -1,39 +1,64 @@
 //! The `salesctl` binary: parse the command line, run one verb, map errors to one line on
 //! stderr and an AWS-CLI-compatible exit code.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
-use salesctl::cli::{Cli, Command};
+use clap::{CommandFactory as _, FromArgMatches as _};
+use salesctl::cli::{self, Cli, Command};
 use salesctl::commands;
 use salesctl::context::Context;
 use salesctl::error::{self, ExitStatus};
 use salesctl::settings::{self, FileSettings};
 
+/// `--version`: the release, then with `--version` (not `-V`) the commit, target, profile and
+/// engines, so a bug report names exactly what ran.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("SALESCTL_GIT_COMMIT"),
+    "\ntarget: ",
+    env!("SALESCTL_TARGET"),
+    "\nprofile: ",
+    env!("SALESCTL_PROFILE"),
+    "\nengines: athena, local (DataFusion)",
+    "\nemulator: moto (scripts/local-aws)"
+);
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let command = Cli::command().long_version(LONG_VERSION);
+    let cli = match command
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
         Err(e) => {
-            // clap's first line names the flag, the value and why; the usage block that
-            // follows it is noise in a script's log.
-            let rendered = e.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            eprintln!(
-                "salesctl: error: {} (see --help)",
-                line.trim_start_matches("error: ").trim()
-            );
-            return ExitCode::from(ExitStatus::USAGE.0);
+            // clap's own message, untouched: the offending word, "did you mean", the allowed
+            // values, the missing argument's name and a usage line. Help and --version go to
+            // stdout and succeed; errors exit 2, as clap and most CLIs do.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(ExitStatus::USAGE.0)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     init_tracing(cli.global.verbose);
+    match cli.command {
+        Command::Completions(args) => {
+            cli::write_completions(args.shell, &mut std::io::stdout().lock());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let result = cli::write_man_page(&mut std::io::stdout().lock());
+            return match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.into(), false),
+            };
+        }
+        _ => {}
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -44,7 +69,10 @@ fn main() -> ExitCode {
         }
     };
     let verbose = cli.global.verbose > 0;
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Background SDK tasks must not hold the process after the verb is done.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
         Ok(status) => ExitCode::from(status.0),
         Err(e) => fail(&e, verbose),
     }
@@ -52,7 +80,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let file = FileSettings::load(cli.global.config.as_deref())?;
-    let settings = settings::resolve(file, cli.global.overrides());
+    let settings = settings::resolve(file, cli.global.overrides())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         // First Ctrl-C: ask verbs to finish in-flight work and print their summary.
@@ -60,7 +88,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = stop_tx.send(true);
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("salesctl: interrupted again, exiting now");
+                salesctl::say!("salesctl: interrupted again, exiting now");
                 std::process::exit(ExitStatus::INTERRUPTED.0.into());
             }
         }
@@ -80,32 +108,43 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::TailCdc(args) => commands::tail::run(&ctx, args).await,
         Command::Transform(args) => commands::transform::run(&ctx, args).await,
         Command::Demo(args) => commands::demo::run(&ctx, args).await,
+        Command::Completions(_) | Command::Man => Ok(ExitStatus::SUCCESS),
     }
 }
 
 fn fail(error: &anyhow::Error, verbose: bool) -> ExitCode {
+    // A reader that went away (`| head`) got what it wanted: end quietly, successfully.
+    if error::is_broken_pipe(error) {
+        return ExitCode::SUCCESS;
+    }
     // One line: the cause chain joined, never a multi-line dump of internals; with -v, a
     // second line with the SDK's whole account and the request id.
     let message = format!("{error:#}").replace('\n', " ");
-    eprintln!("salesctl: error: {message}");
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "salesctl: error: {message}");
     if verbose && let Some(detail) = error::detail_of(error) {
-        eprintln!("salesctl: detail: {detail}");
+        let _ = writeln!(stderr, "salesctl: detail: {detail}");
     }
     ExitCode::from(error::exit_status_of(error).0)
 }
 
 fn init_tracing(verbosity: u8) {
+    use std::io::IsTerminal as _;
+    // Without -v only salesctl's own warnings: the SDK's (IMDS probes, profile parsing) would
+    // come before the one-line error that already says what to fix.
     let default = match verbosity {
-        0 => "warn",
-        1 => "salesctl=info",
+        0 => "salesctl=warn",
+        1 => "salesctl=info,aws_config=warn",
         2 => "salesctl=debug,aws_config=info",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SALESCTL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(colour)
         .init();
 }

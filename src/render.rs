@@ -1,9 +1,33 @@
-//! Output for people and for pipes: comfy-table tables, RFC 4180 CSV, or one JSON object per
-//! line. Numbers keep their exact decimal text in every format.
+//! Output for people and for pipes: comfy-table tables fitted to the terminal, RFC 4180 CSV,
+//! or one JSON object per line. Numbers keep their exact decimal text in every format.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
-use comfy_table::{Cell as TableCell, CellAlignment, ContentArrangement, Table as ComfyTable};
+use comfy_table::{
+    Cell as TableCell, CellAlignment, ColumnConstraint, ContentArrangement, Row,
+    Table as ComfyTable,
+};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
+
+/// The width a person's output must fit: the terminal's when stdout is one, else `COLUMNS`
+/// when set (a script asking for a width), else none (a pipe: nothing is cut).
+pub fn output_width() -> Option<usize> {
+    if io::stdout().is_terminal()
+        && let Some((_, columns)) = console::Term::stdout().size_checked()
+    {
+        return Some(usize::from(columns));
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c >= 20)
+}
+
+/// `text` cut to `width` terminal columns with an ellipsis, never mid-character.
+pub fn truncate(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    console::truncate_str(text, width, "…")
+}
 
 /// `--output`, as in the AWS CLI (plus csv).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,38 +82,58 @@ impl Cell {
             Cell::Json(j) => j.clone(),
         }
     }
+}
 
-    /// Appends the cell as a JSON value.
-    pub fn write_json(&self, out: &mut String) {
+/// A cell serializes as the JSON value it holds: numbers and embedded JSON as their exact
+/// text (never through f64), so 1249.90 stays 1249.90.
+impl Serialize for Cell {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Cell::Null => out.push_str("null"),
-            Cell::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Cell::Number(n) => out.push_str(n),
-            Cell::Text(s) => push_json_string(out, s),
-            Cell::Json(j) => out.push_str(j),
+            Cell::Null => serializer.serialize_unit(),
+            Cell::Bool(b) => serializer.serialize_bool(*b),
+            Cell::Text(text) => serializer.serialize_str(text),
+            Cell::Number(raw) | Cell::Json(raw) => RawValue::from_string(raw.clone())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
         }
     }
 }
 
-/// Appends `s` as a quoted, escaped JSON string.
-pub fn push_json_string(out: &mut String, s: &str) {
-    // Serializing a &str cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+/// Name/value pairs serialized as one JSON object, in their order.
+struct Fields<'a>(&'a [(&'a str, &'a Cell)]);
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
-/// One JSON object from name/value pairs, in order, without a trailing newline.
+/// One JSON object from name/value pairs, in order, without a trailing newline. A number
+/// cell that is not valid JSON number text is a bug upstream; it is written as a string.
 pub fn json_object<'a>(fields: impl IntoIterator<Item = (&'a str, &'a Cell)>) -> String {
-    let mut out = String::from("{");
-    for (i, (name, value)) in fields.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_json_string(&mut out, name);
-        out.push(':');
-        value.write_json(&mut out);
-    }
-    out.push('}');
-    out
+    let fields: Vec<(&str, &Cell)> = fields.into_iter().collect();
+    serde_json::to_string(&Fields(&fields)).unwrap_or_else(|_| {
+        let lossless: Vec<(&str, Cell)> = fields
+            .iter()
+            .map(|(name, cell)| (*name, Cell::Text(cell.display())))
+            .collect();
+        let lossless: Vec<(&str, &Cell)> = lossless.iter().map(|(n, c)| (*n, c)).collect();
+        serde_json::to_string(&Fields(&lossless)).unwrap_or_default()
+    })
+}
+
+/// How a table is laid out for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Columns when they fit the width, else one block per record.
+    Auto,
+    Columns,
+    /// One block per record (`query --vertical`).
+    Vertical,
 }
 
 /// A result set: column names and rows of cells.
@@ -111,10 +155,34 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// Writes the table in the chosen format. `color` allows styling in table mode.
+    /// Writes the table in the chosen format. `color` allows styling in table mode. Tables
+    /// fit [`output_width`]; one too wide to read as columns is shown record by record.
     pub fn write(&self, out: &mut impl Write, format: OutputFormat, color: bool) -> io::Result<()> {
+        self.write_fitted(out, format, color, output_width(), Layout::Auto)
+    }
+
+    /// [`Table::write`] with an explicit width (`None`: no limit) and layout.
+    pub fn write_fitted(
+        &self,
+        out: &mut impl Write,
+        format: OutputFormat,
+        color: bool,
+        width: Option<usize>,
+        layout: Layout,
+    ) -> io::Result<()> {
         match format {
-            OutputFormat::Table => writeln!(out, "{}", self.to_comfy(color)),
+            OutputFormat::Table => {
+                let vertical = match layout {
+                    Layout::Vertical => true,
+                    Layout::Columns => false,
+                    Layout::Auto => width.is_some_and(|w| self.too_wide_for(w)),
+                };
+                if vertical {
+                    self.write_vertical(out, width)
+                } else {
+                    writeln!(out, "{}", self.to_comfy(color, width))
+                }
+            }
             OutputFormat::Json => {
                 for row in &self.rows {
                     let fields = self.headers.iter().map(String::as_str).zip(row.iter());
@@ -133,14 +201,87 @@ impl Table {
         }
     }
 
-    fn to_comfy(&self, color: bool) -> ComfyTable {
+    /// True when even with every text column cut to a few characters the columns would not
+    /// fit: then a record-per-block layout reads better than a table of ellipses.
+    fn too_wide_for(&self, width: usize) -> bool {
+        let minimum: usize = (0..self.headers.len())
+            .map(|i| {
+                if self.is_numeric_column(i) {
+                    self.column_width(i)
+                } else {
+                    self.column_width(i).min(8)
+                }
+            })
+            .map(|w| w + 3)
+            .sum::<usize>()
+            + 1;
+        minimum > width
+    }
+
+    fn column_width(&self, index: usize) -> usize {
+        let header = self
+            .headers
+            .get(index)
+            .map_or(0, |h| console::measure_text_width(h));
+        self.rows
+            .iter()
+            .filter_map(|row| row.get(index))
+            .map(|cell| console::measure_text_width(&cell.display()))
+            .max()
+            .unwrap_or(0)
+            .max(header)
+    }
+
+    /// A column where every value is a number: it is never cut or wrapped.
+    fn is_numeric_column(&self, index: usize) -> bool {
+        self.rows
+            .iter()
+            .filter_map(|row| row.get(index))
+            .all(|cell| matches!(cell, Cell::Number(_) | Cell::Null))
+    }
+
+    /// psql's expanded display: one block per row, `name | value` per line, values cut to
+    /// the width.
+    fn write_vertical(&self, out: &mut impl Write, width: Option<usize>) -> io::Result<()> {
+        let name_width = self
+            .headers
+            .iter()
+            .map(|h| console::measure_text_width(h))
+            .max()
+            .unwrap_or(0);
+        for (n, row) in self.rows.iter().enumerate() {
+            let title = format!("-[ RECORD {} ]", n + 1);
+            let rule = width.unwrap_or(40).saturating_sub(title.len()).min(40);
+            writeln!(out, "{title}{}", "-".repeat(rule))?;
+            for (name, cell) in self.headers.iter().zip(row) {
+                let value = cell.display();
+                let value = match width {
+                    Some(w) => truncate(&value, w.saturating_sub(name_width + 3).max(8)),
+                    None => value.into(),
+                };
+                writeln!(
+                    out,
+                    "{}{} | {value}",
+                    name,
+                    " ".repeat(name_width - console::measure_text_width(name))
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn to_comfy(&self, color: bool, width: Option<usize>) -> ComfyTable {
         let mut table = ComfyTable::new();
         table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_truncation_indicator("…");
         if !color {
             table.force_no_tty();
         }
-        table.set_header(self.headers.iter().map(|h| {
+        if let Some(width) = width {
+            table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+        }
+        let mut header = Row::from(self.headers.iter().map(|h| {
             let cell = TableCell::new(h);
             if color {
                 cell.add_attribute(comfy_table::Attribute::Bold)
@@ -148,8 +289,11 @@ impl Table {
                 cell
             }
         }));
+        header.max_height(1);
+        table.set_header(header);
         for row in &self.rows {
-            table.add_row(row.iter().map(|c| {
+            // One line per row: a long value is cut with an ellipsis, never wrapped.
+            let mut line = Row::from(row.iter().map(|c| {
                 let cell = TableCell::new(c.display());
                 if matches!(c, Cell::Number(_)) {
                     cell.set_alignment(CellAlignment::Right)
@@ -157,6 +301,16 @@ impl Table {
                     cell
                 }
             }));
+            line.max_height(1);
+            table.add_row(line);
+        }
+        for index in 0..self.headers.len() {
+            if self.is_numeric_column(index)
+                && let Some(column) = table.column_mut(index)
+            {
+                // Numbers are never split or cut: a shortened number is a wrong number.
+                column.set_constraint(ColumnConstraint::ContentWidth);
+            }
         }
         table
     }
@@ -202,6 +356,56 @@ mod tests {
             render(OutputFormat::Csv),
             "product,revenue,note\nLaptop,1249.90,\"a \"\"b\"\", c\"\nMouse,0.10,\n"
         );
+    }
+
+    #[test]
+    fn a_narrow_table_cuts_text_with_an_ellipsis_and_never_numbers() {
+        let mut t = Table::new(["order_id", "product", "revenue"]);
+        t.push(vec![
+            Cell::text("ord-20261202-0000000001-abcdef"),
+            Cell::text("An extremely long product name that cannot fit in forty columns"),
+            Cell::number("1234567.89"),
+        ]);
+        let mut out = Vec::new();
+        t.write_fitted(
+            &mut out,
+            OutputFormat::Table,
+            false,
+            Some(60),
+            Layout::Columns,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(console::measure_text_width(line) <= 60, "{line}");
+        }
+        assert!(text.contains("1234567.89"), "{text}");
+        assert!(text.contains('…'), "{text}");
+        assert_eq!(text.lines().count(), 5, "one line per row:\n{text}");
+    }
+
+    #[test]
+    fn rows_too_wide_for_columns_are_shown_as_records() {
+        let headers: Vec<String> = (0..14).map(|i| format!("column_{i}")).collect();
+        let mut t = Table::new(headers);
+        t.push(
+            (0..14)
+                .map(|i| Cell::text(format!("value number {i}")))
+                .collect(),
+        );
+        let mut out = Vec::new();
+        t.write_fitted(&mut out, OutputFormat::Table, false, Some(80), Layout::Auto)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("-[ RECORD 1 ]"), "{text}");
+        assert!(text.contains("column_13 | value number 13"), "{text}");
+        assert!(text.lines().all(|l| console::measure_text_width(l) <= 80));
+    }
+
+    #[test]
+    fn json_falls_back_to_text_for_a_malformed_number() {
+        let bad = Cell::Number("12,5".into());
+        assert_eq!(json_object([("x", &bad)]), "{\"x\":\"12,5\"}");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Every resource name and connection choice in one struct, so two stacks can live side by
-//! side. Precedence, lowest first: defaults, `salesctl.toml`, `SALESCTL_*` env, flags.
+//! side. Precedence, lowest first: defaults, the user's config file, the project's
+//! `salesctl.toml` (or `--config`), `SALESCTL_*` env, flags.
 
 use std::path::{Path, PathBuf};
 
+use figment::Figment;
+use figment::providers::{Format as _, Toml};
 use serde::Deserialize;
 
 use crate::error::config_error;
@@ -89,16 +92,38 @@ impl Settings {
     }
 }
 
-fn is_loopback_url(url: &str) -> bool {
-    let host = url.split("://").nth(1).unwrap_or(url);
-    let host = host.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host.split(':').next().unwrap_or("")
+fn is_loopback_url(text: &str) -> bool {
+    let Ok(url) = url::Url::parse(text) else {
+        return false;
     };
-    host == "localhost" || host == "::1" || host.starts_with("127.")
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Checks an endpoint URL before any client is built: the SDK would otherwise retry an
+/// unsupported scheme or an empty host for a minute before giving up.
+pub fn check_endpoint_url(text: &str) -> anyhow::Result<()> {
+    let url = url::Url::parse(text).map_err(|e| {
+        config_error(format!(
+            "endpoint URL '{text}' is invalid ({e}): use e.g. http://127.0.0.1:4566 or https://dynamodb.eu-west-1.amazonaws.com"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(config_error(format!(
+            "endpoint URL '{text}' uses the scheme '{}', which AWS clients cannot speak: use http:// or https://",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(config_error(format!(
+            "endpoint URL '{text}' names no host: use e.g. http://127.0.0.1:4566"
+        )));
+    }
+    Ok(())
 }
 
 /// `salesctl.toml`: every key optional, same names as the flags with underscores.
@@ -123,37 +148,45 @@ pub struct FileSettings {
 }
 
 impl FileSettings {
-    /// Reads `path`, or `./salesctl.toml` when no path was named and that file exists.
+    /// The user's file, under the project's: `$XDG_CONFIG_HOME/salesctl/config.toml` (else
+    /// `~/.config/salesctl/config.toml`), then `path` when given (it must exist), else
+    /// `./salesctl.toml` when present. A key in a later file wins.
     pub fn load(path: Option<&Path>) -> anyhow::Result<FileSettings> {
-        let (path, required) = match path {
-            Some(p) => (p.to_path_buf(), true),
-            None => (PathBuf::from("salesctl.toml"), false),
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(FileSettings::default());
+        let mut layers = Figment::new();
+        if let Some(user) = user_config_path().filter(|p| p.is_file()) {
+            layers = layers.merge(Toml::file_exact(user));
+        }
+        match path {
+            Some(p) => {
+                if let Err(e) = std::fs::metadata(p) {
+                    return Err(config_error(format!(
+                        "cannot read config file {}: {e}: fix the path given by --config or SALESCTL_CONFIG",
+                        p.display()
+                    )));
+                }
+                layers = layers.merge(Toml::file_exact(p));
             }
-            Err(e) => {
-                return Err(config_error(format!(
-                    "cannot read config file {}: {e}: fix the path given by --config or SALESCTL_CONFIG",
-                    path.display()
-                )));
+            None if Path::new("salesctl.toml").is_file() => {
+                layers = layers.merge(Toml::file_exact("salesctl.toml"));
             }
-        };
-        toml::from_str(&text).map_err(|e| {
-            let first_line = e
-                .message()
-                .lines()
-                .next()
-                .unwrap_or("invalid TOML")
-                .to_string();
+            None => {}
+        }
+        layers.extract().map_err(|e| {
+            let message = e.to_string().replace('\n', " ");
             config_error(format!(
-                "config file {} is invalid: {first_line}",
-                path.display()
+                "config file is invalid: {message}: fix or remove that key"
             ))
         })
     }
+}
+
+/// Where the user-level config file lives (it need not exist).
+pub fn user_config_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    Some(base.join("salesctl").join("config.toml"))
 }
 
 /// Overrides from the command line or `SALESCTL_*` env (clap merges those two).
@@ -169,8 +202,9 @@ pub struct Overrides {
     pub local: bool,
 }
 
-/// Applies file settings then overrides on top of the defaults for the chosen prefix.
-pub fn resolve(file: FileSettings, overrides: Overrides) -> Settings {
+/// Applies file settings then overrides on top of the defaults for the chosen prefix, and
+/// checks the endpoint URL.
+pub fn resolve(file: FileSettings, overrides: Overrides) -> anyhow::Result<Settings> {
     let prefix = overrides
         .stack_prefix
         .clone()
@@ -208,7 +242,10 @@ pub fn resolve(file: FileSettings, overrides: Overrides) -> Settings {
     if s.local && s.region.is_none() {
         s.region = Some(LOCAL_REGION.to_string());
     }
-    s
+    if let Some(url) = &s.endpoint_url {
+        check_endpoint_url(url)?;
+    }
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -239,7 +276,8 @@ mod tests {
                 table: Some("from-flag".into()),
                 ..Overrides::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(s.table, "from-flag");
         assert_eq!(s.stream, "file-stream");
         assert_eq!(s.pipe, "blue-cdc-pipe");
@@ -250,7 +288,8 @@ mod tests {
                 stack_prefix: Some("green-2".into()),
                 ..Overrides::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(s.glue_database, "green_2");
     }
 
@@ -267,11 +306,27 @@ mod tests {
                 local: true,
                 ..Overrides::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(s.region.as_deref(), Some(LOCAL_REGION));
         assert!(s.targets_emulator());
         assert!(is_loopback_url("http://localhost:4566"));
         assert!(is_loopback_url("http://[::1]:4566/"));
         assert!(!is_loopback_url("https://dynamodb.us-east-1.amazonaws.com"));
+    }
+
+    #[test]
+    fn endpoint_urls_need_a_scheme_the_sdk_speaks_and_a_host() {
+        assert!(check_endpoint_url("http://127.0.0.1:4566").is_ok());
+        assert!(check_endpoint_url("https://s3.eu-west-1.amazonaws.com").is_ok());
+        for bad in [
+            "ftp://127.0.0.1:4566",
+            "127.0.0.1:4566",
+            "http://",
+            "not a url",
+        ] {
+            let message = check_endpoint_url(bad).unwrap_err().to_string();
+            assert!(message.contains(bad), "{bad}: {message}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use crate::render::OutputFormat;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// New orders to write (updates and deletes come on top).
-    #[arg(long, default_value = "300")]
+    #[arg(long, default_value = "300", value_parser = super::values::positive_count, allow_negative_numbers = true)]
     pub orders: u64,
 }
 
@@ -62,7 +62,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         query::run(ctx, args_from(&[sql])?),
     )
     .await?;
-    eprintln!(
+    crate::say!(
         "\ndemo finished in {:.1}s; run it again to add more orders",
         started.elapsed().as_secs_f64()
     );
@@ -75,10 +75,10 @@ async fn step(
     command: &str,
     work: impl Future<Output = anyhow::Result<ExitStatus>>,
 ) -> anyhow::Result<()> {
-    eprintln!("\n== {heading}\n$ {command}");
+    crate::say!("\n== {heading}\n$ {command}");
     let started = Instant::now();
     let status = work.await?;
-    eprintln!("({:.2}s)", started.elapsed().as_secs_f64());
+    crate::say!("({:.2}s)", started.elapsed().as_secs_f64());
     if ctx.is_shutting_down() {
         return Err(interrupted_error(
             "demo interrupted by Ctrl-C after this step; run it again to continue",

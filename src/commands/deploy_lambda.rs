@@ -37,9 +37,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let arch = args.function.arch;
     let artifact = match &args.zip {
         Some(path) => lambda_build::load_zip(path, arch)?,
-        None => tokio::task::spawn_blocking(move || lambda_build::build(arch)).await??,
+        None => {
+            let installs = args.function.installs();
+            tokio::task::spawn_blocking(move || lambda_build::build(arch, installs)).await??
+        }
     };
-    eprintln!("salesctl: lambda artifact: {}", artifact.summary());
+    crate::say!("salesctl: lambda artifact: {}", artifact.summary());
     options.code_key = bucket::upload_code(aws, &names.bucket, artifact.zip.clone()).await?;
     let deployed = super::up::deploy(ctx, &deployer, &names, &options, false).await?;
     let version = resource_facts(aws, &names, emulator, false)

@@ -47,7 +47,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             names.bucket
         )
     };
-    eprintln!("salesctl: stack '{}' {stack}; {data}", names.stack_name());
+    crate::say!("salesctl: stack '{}' {stack}; {data}", names.stack_name());
     Ok(ExitStatus::SUCCESS)
 }
 

@@ -33,7 +33,7 @@ pub struct EngineArgs {
     #[arg(long, value_name = "S3_URL")]
     pub output_location: Option<String>,
     /// Price per TB scanned for the approximate Athena cost line, in USD.
-    #[arg(long, value_name = "USD", default_value = "5")]
+    #[arg(long, value_name = "USD", default_value = "5", value_parser = super::values::dollars, allow_negative_numbers = true)]
     pub price_per_tb: Decimal,
 }
 

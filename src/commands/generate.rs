@@ -9,34 +9,36 @@ use clap::builder::TypedValueParser as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinSet;
 
+use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::render::{Cell, OutputFormat, Table, json_object};
 use crate::table_writer::{BatchReport, MAX_BATCH, TableWriter};
+use salesctl_core::history::{self, ArrivalPlanner, Backfill, DemandProfile};
 use salesctl_core::order::{
-    GeneratorConfig, OpKind, OrderGenerator, PlannedOp, Schema, new_run_tag,
+    AttrValue, GeneratorConfig, OpKind, OrderGenerator, PlannedOp, Schema, new_run_tag,
 };
 use salesctl_core::pacing::Pacer;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Time between new orders, e.g. 3s, 250ms; 0s writes as fast as the table takes.
-    #[arg(long, value_parser = parse_duration, default_value = "3s", conflicts_with = "rate")]
+    #[arg(long, value_parser = values::duration, default_value = "3s", conflicts_with = "rate", allow_negative_numbers = true)]
     pub interval: Duration,
     /// New orders per second (instead of --interval).
-    #[arg(long, value_parser = parse_rate)]
+    #[arg(long, value_parser = values::rate, allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Stop after this many new orders (default: run until Ctrl-C).
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = values::positive_count, allow_negative_numbers = true)]
     pub count: Option<u64>,
     /// Seed for a reproducible sequence of orders and operations.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Share of operations that move an existing order along (a MODIFY).
-    #[arg(long, value_parser = parse_ratio, default_value = "0.2")]
+    #[arg(long, value_parser = values::ratio, default_value = "0.2", allow_negative_numbers = true)]
     pub update_ratio: f64,
     /// Share of operations that delete an existing order (a REMOVE).
-    #[arg(long, value_parser = parse_ratio, default_value = "0.05")]
+    #[arg(long, value_parser = values::ratio, default_value = "0.05", allow_negative_numbers = true)]
     pub delete_ratio: f64,
     /// Item layout: the full order, or the tutorial's orderid/product_name/quantity/price.
     #[arg(
@@ -46,8 +48,26 @@ pub struct Args {
     )]
     pub schema: Schema,
     /// Batches in flight at once when unpaced.
-    #[arg(long, default_value = "8", value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
+    #[arg(long, default_value = "8", value_parser = values::bounded_u32(1, 64), allow_negative_numbers = true)]
+    pub concurrency: u32,
+    /// Write history instead of live orders: orders dated over this window up to now (e.g.
+    /// 90d, 12w), as fast as the table takes, with trend, weekly and daily seasonality,
+    /// promotion days and noise, so `report` has a series to forecast from.
+    #[arg(long, value_name = "WINDOW", value_parser = history::parse_backfill,
+          conflicts_with_all = ["interval", "rate", "count"])]
+    pub backfill: Option<chrono::TimeDelta>,
+    /// Backfill: new orders on an average day at the end of the window (e.g. 2000, 10k).
+    #[arg(long, value_name = "N", default_value = "2000", value_parser = history::parse_orders_per_day,
+          requires = "backfill", allow_negative_numbers = true)]
+    pub orders_per_day: f64,
+    /// Backfill: growth of daily orders, e.g. +2%/week, -1%/week, 0.5%/day.
+    #[arg(long, value_name = "RATE", default_value = "+2%/week", value_parser = history::parse_trend,
+          requires = "backfill", allow_negative_numbers = true)]
+    pub trend: f64,
+    /// Backfill: day-to-day noise as a share, e.g. 0.1 or 10%.
+    #[arg(long, value_name = "SHARE", default_value = "0.1", value_parser = history::parse_noise,
+          requires = "backfill")]
+    pub noise: f64,
 }
 
 /// The core's `Schema` by its flag name (the core knows nothing of clap).
@@ -94,15 +114,39 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         delete_ratio: args.delete_ratio,
         run_tag: new_run_tag(),
     });
-    let pacer = match args.rate {
-        Some(rate) => Pacer::per_second(rate),
-        None => Pacer::new(args.interval),
+    let (plan, pacer, expected) = match args.backfill {
+        None => {
+            let pacer = match args.rate {
+                Some(rate) => Pacer::per_second(rate),
+                None => Pacer::new(args.interval),
+            };
+            (Plan::Live(generator), pacer, args.count)
+        }
+        Some(window) => {
+            let profile = DemandProfile {
+                orders_per_day: args.orders_per_day,
+                weekly_growth: args.trend,
+                noise_sd: args.noise,
+                ..DemandProfile::default()
+            };
+            let end = Utc::now();
+            let seed = args.seed.unwrap_or_else(rand::random);
+            let planner =
+                ArrivalPlanner::new(&profile, end - window, end, seed).map_err(usage_error)?;
+            let backfill = Backfill::new(planner, generator);
+            let expected = backfill.expected_total().round() as u64;
+            (
+                Plan::Backfill(backfill),
+                Pacer::new(Duration::ZERO),
+                Some(expected),
+            )
+        }
     };
     let output = ctx.output();
-    let progress = Progress::new(output, args.count);
+    let progress = Progress::new(expected);
     let started = Instant::now();
     let (summary, interrupted, first_error) =
-        drive(ctx, &args, writer, generator, pacer, output, &progress).await;
+        drive(ctx, &args, writer, plan, pacer, output, &progress).await;
     progress.finish();
     print_summary(ctx, output, &summary, started.elapsed())?;
     if let Some(error) = first_error {
@@ -117,6 +161,38 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
 
 type BatchResult = (Vec<PlannedOp>, anyhow::Result<BatchReport>);
 
+/// Where new orders come from: live ones dated now, or a backfill's history dated at its
+/// arrival times (which ends when the window is written).
+// One Plan per run, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Plan {
+    Live(OrderGenerator),
+    Backfill(Backfill),
+}
+
+impl Plan {
+    fn next(&mut self, now: chrono::DateTime<Utc>) -> Option<Vec<PlannedOp>> {
+        match self {
+            Plan::Live(generator) => Some(generator.plan_new_order(now)),
+            Plan::Backfill(backfill) => backfill.next_ops(),
+        }
+    }
+
+    fn acknowledge(&mut self, op: PlannedOp) {
+        match self {
+            Plan::Live(generator) => generator.acknowledge(op),
+            Plan::Backfill(backfill) => backfill.acknowledge(op),
+        }
+    }
+
+    fn forget(&mut self, op: PlannedOp) {
+        match self {
+            Plan::Live(generator) => generator.forget(op),
+            Plan::Backfill(backfill) => backfill.forget(op),
+        }
+    }
+}
+
 /// The write loop: plan what is due, send batches (several in flight when unpaced), and
 /// acknowledge completed ones back to the generator. Returns the summary, whether Ctrl-C
 /// stopped it, and the first write error.
@@ -124,7 +200,7 @@ async fn drive(
     ctx: &Context,
     args: &Args,
     writer: TableWriter,
-    mut generator: OrderGenerator,
+    mut generator: Plan,
     mut pacer: Pacer,
     output: OutputFormat,
     progress: &Progress,
@@ -132,7 +208,7 @@ async fn drive(
     let started = Instant::now();
     let limit = args.count.unwrap_or(u64::MAX);
     let max_in_flight = if pacer.is_unpaced() {
-        usize::from(args.concurrency)
+        args.concurrency as usize
     } else {
         4
     };
@@ -141,7 +217,8 @@ async fn drive(
     let mut pending: Vec<PlannedOp> = Vec::new();
     let mut in_flight: JoinSet<BatchResult> = JoinSet::new();
     let mut interrupted = false;
-    let stdout = std::io::stdout();
+    let mut lines = WrittenLines::new(output, args.schema);
+    let mut exhausted = false;
     loop {
         if !interrupted && first_error.is_none() {
             // Unpaced, plan just enough to keep every in-flight slot fed.
@@ -153,7 +230,13 @@ async fn drive(
             let wanted = (limit - pacer.issued()).min(room);
             let due = pacer.take_due(started.elapsed(), wanted);
             for _ in 0..due {
-                pending.extend(generator.plan_new_order(Utc::now()));
+                match generator.next(Utc::now()) {
+                    Some(ops) => pending.extend(ops),
+                    None => {
+                        exhausted = true;
+                        break;
+                    }
+                }
             }
             while in_flight.len() < max_in_flight && !pending.is_empty() {
                 let batch = take_batch(&mut pending);
@@ -164,7 +247,8 @@ async fn drive(
                 });
             }
         }
-        let all_planned = pacer.issued() >= limit || interrupted || first_error.is_some();
+        let all_planned =
+            exhausted || pacer.issued() >= limit || interrupted || first_error.is_some();
         if all_planned
             && in_flight.is_empty()
             && (pending.is_empty() || interrupted || first_error.is_some())
@@ -184,14 +268,14 @@ async fn drive(
                 match result {
                     Ok(report) => {
                         summary.retried += report.retried;
-                        let mut out = stdout.lock();
                         for op in batch {
                             summary.record(&op);
-                            if output != OutputFormat::Table {
-                                let _ = writeln!(out, "{}", written_line(&op, args.schema));
-                            }
+                            // A closed stdout (`| head`) stops the printing, never the
+                            // writing: what is written to the table is still counted.
+                            lines.write(&op);
                             generator.acknowledge(op);
                         }
+                        lines.flush();
                     }
                     Err(e) => {
                         summary.failed += batch.len() as u64;
@@ -218,15 +302,88 @@ fn take_batch(pending: &mut Vec<PlannedOp>) -> Vec<PlannedOp> {
     pending.drain(..n).collect()
 }
 
-fn written_line(op: &PlannedOp, schema: Schema) -> String {
-    let operation = match op.kind {
-        OpKind::Insert => "insert",
-        OpKind::Update => "update",
-        OpKind::Delete => "delete",
-    };
-    let order = op.order.to_json(schema);
-    // {"operation":"insert", <the order's attributes>}
-    format!("{{\"operation\":\"{operation}\",{}", &order[1..])
+/// One line per acknowledged write on stdout: a JSON object (`operation` then the order's
+/// attributes) or a CSV row under a header; nothing in table mode, where the summary is the
+/// output.
+struct WrittenLines {
+    output: OutputFormat,
+    schema: Schema,
+    csv: Option<csv::Writer<std::io::Stdout>>,
+    header_written: bool,
+    closed: bool,
+}
+
+impl WrittenLines {
+    fn new(output: OutputFormat, schema: Schema) -> WrittenLines {
+        WrittenLines {
+            output,
+            schema,
+            csv: (output == OutputFormat::Csv).then(|| csv::Writer::from_writer(std::io::stdout())),
+            header_written: false,
+            closed: false,
+        }
+    }
+
+    fn write(&mut self, op: &PlannedOp) {
+        if self.closed {
+            return;
+        }
+        let operation = match op.kind {
+            OpKind::Insert => "insert",
+            OpKind::Update => "update",
+            OpKind::Delete => "delete",
+        };
+        let attributes = op.order.attributes(self.schema);
+        let result = match self.output {
+            OutputFormat::Table => Ok(()),
+            OutputFormat::Json => {
+                let cells: Vec<(&str, Cell)> =
+                    std::iter::once(("operation", Cell::text(operation)))
+                        .chain(attributes.into_iter().map(|(name, value)| {
+                            let cell = match value {
+                                AttrValue::S(text) => Cell::Text(text),
+                                AttrValue::N(number) => Cell::Number(number),
+                            };
+                            (name, cell)
+                        }))
+                        .collect();
+                writeln!(
+                    std::io::stdout().lock(),
+                    "{}",
+                    json_object(cells.iter().map(|(n, c)| (*n, c)))
+                )
+            }
+            OutputFormat::Csv => {
+                let Some(csv) = self.csv.as_mut() else {
+                    return;
+                };
+                let mut result = Ok(());
+                if !self.header_written {
+                    self.header_written = true;
+                    let header =
+                        std::iter::once("operation").chain(attributes.iter().map(|(n, _)| *n));
+                    result = csv.write_record(header);
+                }
+                let values = attributes.iter().map(|(_, value)| match value {
+                    AttrValue::S(text) | AttrValue::N(text) => text.as_str(),
+                });
+                result
+                    .and_then(|()| csv.write_record(std::iter::once(operation).chain(values)))
+                    .map_err(std::io::Error::other)
+            }
+        };
+        if result.is_err() {
+            self.closed = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(csv) = self.csv.as_mut()
+            && csv.flush().is_err()
+        {
+            self.closed = true;
+        }
+    }
 }
 
 fn print_summary(
@@ -250,15 +407,22 @@ fn print_summary(
         ("elapsed_seconds", Cell::number(format!("{seconds:.3}"))),
         ("orders_per_second", Cell::number(format!("{rate:.1}"))),
     ];
-    if output == OutputFormat::Table {
-        let mut table = Table::new(["summary", "value"]);
-        for (name, value) in fields {
-            table.push(vec![Cell::text(name), value]);
+    match output {
+        OutputFormat::Table => {
+            let mut table = Table::new(["summary", "value"]);
+            for (name, value) in fields {
+                table.push(vec![Cell::text(name), value]);
+            }
+            table.write(&mut std::io::stdout().lock(), output, ctx.color)?;
         }
-        table.write(&mut std::io::stdout().lock(), output, ctx.color)?;
-    } else {
-        // Stdout carries one line per written order; the summary goes beside it.
-        eprintln!("{}", json_object(fields.iter().map(|(n, v)| (*n, v))));
+        // Stdout carries one line per written order; the summary goes beside it, in the
+        // same form.
+        OutputFormat::Json => crate::say!("{}", json_object(fields.iter().map(|(n, v)| (*n, v)))),
+        OutputFormat::Csv => {
+            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            let values: Vec<String> = fields.iter().map(|(_, v)| v.display()).collect();
+            crate::say!("{}\n{}", names.join(","), values.join(","));
+        }
     }
     Ok(())
 }
@@ -270,18 +434,21 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(output: OutputFormat, count: Option<u64>) -> Progress {
+    fn new(count: Option<u64>) -> Progress {
         let on_terminal = std::io::stderr().is_terminal();
-        let bar = (on_terminal && output == OutputFormat::Table).then(|| {
+        // On stderr, so it never mixes with the lines a pipe reads from stdout.
+        let bar = on_terminal.then(|| {
             let bar = match count {
                 Some(n) => ProgressBar::new(n),
                 None => ProgressBar::new_spinner(),
             };
             bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(8));
+            // `wide_msg` is cut to what is left of the line, so at 80 columns the bar stays
+            // on one line instead of wrapping.
             let template = if count.is_some() {
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}"
+                "{spinner} {elapsed_precise} {bar:24} {pos}/{len} {wide_msg}"
             } else {
-                "{spinner} [{elapsed_precise}] {msg}"
+                "{spinner} {elapsed_precise} {wide_msg}"
             };
             bar.set_style(
                 ProgressStyle::with_template(template)
@@ -298,7 +465,7 @@ impl Progress {
     fn update(&self, s: &Summary, elapsed: Duration) {
         let rate = s.inserted as f64 / elapsed.as_secs_f64().max(1e-9);
         let message = format!(
-            "inserted {} updated {} deleted {} retried {} failed {} ({rate:.1} orders/s)",
+            "{rate:.1}/s · ins {} upd {} del {} retry {} fail {}",
             s.inserted, s.updated, s.deleted, s.retried, s.failed
         );
         match &self.bar {
@@ -310,7 +477,7 @@ impl Progress {
                 && self.last_plain.get().elapsed() >= Duration::from_secs(5) =>
             {
                 self.last_plain.set(Instant::now());
-                eprintln!("salesctl generate: {message}");
+                crate::say!("salesctl generate: {message}");
             }
             None => {}
         }
@@ -320,50 +487,5 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// Durations like `3s`, `250ms`, `1m30s`, `0s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("'{text}' is not a duration ({e}); use e.g. 3s, 250ms or 0s"))
-}
-
-fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 100_000.0 => Ok(rate),
-        _ => Err(format!(
-            "'{text}' is not a rate; use a number of orders per second above 0, e.g. 50"
-        )),
-    }
-}
-
-fn parse_ratio(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(r) if (0.0..1.0).contains(&r) => Ok(r),
-        _ => Err(format!(
-            "'{text}' is not a ratio; use a share between 0 and 1, e.g. 0.2"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_and_ratios_parse_or_explain() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert!(
-            parse_duration("3 parsecs")
-                .unwrap_err()
-                .contains("not a duration")
-        );
-        assert_eq!(parse_ratio("0.2"), Ok(0.2));
-        assert!(parse_ratio("1.5").is_err());
-        assert!(parse_ratio("-0.1").is_err());
-        assert!(parse_rate("0").is_err());
-        assert_eq!(parse_rate("50"), Ok(50.0));
     }
 }

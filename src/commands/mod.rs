@@ -4,8 +4,9 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::error::usage_error;
-use crate::lambda_build::Arch;
+use crate::lambda_build::{Arch, Installs};
 
+pub mod activity;
 pub mod demo;
 pub mod deploy_lambda;
 pub mod down;
@@ -21,6 +22,7 @@ pub mod tail;
 pub mod template;
 pub mod transform;
 pub mod up;
+pub mod values;
 
 /// Parses a verb's flags from words, so a verb that runs other verbs (demo) uses their real
 /// flags and defaults instead of building their structs by hand.
@@ -45,9 +47,24 @@ pub struct FunctionArgs {
     #[arg(long, default_value = "x86_64", value_parser = arch_parser())]
     pub arch: Arch,
     /// Function memory in MB (default: the stack's, else 256).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
+    #[arg(long, value_parser = values::bounded_u32(128, 10240), allow_negative_numbers = true)]
     pub memory: Option<u32>,
+    /// Let a build install the tools it lacks (zig from PyPI into the checkout's
+    /// .local/zig-venv, cargo-zigbuild with cargo install) instead of stopping to ask.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Function timeout in seconds, at most Firehose's 300 (default: the stack's, else 60).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=300))]
+    #[arg(long, value_parser = values::bounded_u32(1, 300), allow_negative_numbers = true)]
     pub timeout: Option<u32>,
+}
+
+impl FunctionArgs {
+    /// What a Lambda build may install (`--yes`).
+    pub fn installs(&self) -> Installs {
+        if self.yes {
+            Installs::Allowed
+        } else {
+            Installs::Refused
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! `salesctl policy`: the least-privilege IAM policy an operator needs for this stack (its
 //! account, region and names filled in), ready for `aws iam put-role-policy`.
 
+use std::io::Write as _;
+
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::stack::StackNames;
@@ -12,9 +14,10 @@ pub struct Args {}
 pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
     let aws = ctx.aws().await?;
     let names = StackNames::resolve(aws, &ctx.settings).await?;
-    println!(
+    writeln!(
+        std::io::stdout().lock(),
         "{}",
         serde_json::to_string_pretty(&operator_policy(&names)?)?
-    );
+    )?;
     Ok(ExitStatus::SUCCESS)
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::commands::engine::EngineArgs;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::render::OutputFormat;
+use crate::render::{Layout, OutputFormat, output_width};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,6 +21,10 @@ pub struct Args {
     /// Read the SQL from this file.
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Table output: one block per row (`name | value` lines), as psql's \x. Chosen
+    /// automatically when the columns cannot fit the terminal.
+    #[arg(long, short = 'x')]
+    pub vertical: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -29,18 +33,29 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let sql = read_sql(&args)?;
     let engine = args.engine.open(ctx).await?;
     if let Some(note) = engine.empty_lake_note() {
-        eprintln!("salesctl: note: {note}");
+        crate::say!("salesctl: note: {note}");
     }
     let output = engine.run(&sql).await?;
     let format = ctx.output();
     let mut stdout = std::io::stdout().lock();
-    output.table.write(&mut stdout, format, ctx.color)?;
+    let layout = if args.vertical {
+        Layout::Vertical
+    } else {
+        Layout::Auto
+    };
+    output
+        .table
+        .write_fitted(&mut stdout, format, ctx.color, output_width(), layout)?;
+
     // The statistics line would corrupt CSV or JSON lines on stdout, so it goes to stderr there.
     if format == OutputFormat::Table {
-        writeln!(stdout, "{}", output.stats)?;
+        let width = output_width().unwrap_or(usize::MAX);
+        for line in textwrap::wrap(&output.stats.to_string(), width) {
+            writeln!(stdout, "{line}")?;
+        }
     } else {
         stdout.flush()?;
-        eprintln!("{}", output.stats);
+        crate::say!("{}", output.stats);
     }
     Ok(ExitStatus::SUCCESS)
 }

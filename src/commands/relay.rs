@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::commands::generate::parse_duration;
+use crate::commands::activity::Activity;
+use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::relay::{Relay, RelayOptions, RelayReport};
-use crate::render::{Cell, OutputFormat, Table, json_object};
+use crate::render::{Cell, OutputFormat, Table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,13 +21,13 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Flush after this long (Firehose's interval hint; default: the settings', 60s).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = values::positive_duration, allow_negative_numbers = true)]
     pub buffer_interval: Option<Duration>,
     /// Flush at this many MiB (Firehose's size hint; default: the settings', 5).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=128))]
+    #[arg(long, value_parser = values::bounded_u32(1, 128), allow_negative_numbers = true)]
     pub buffer_mb: Option<u32>,
     /// Poll interval when nothing is new.
-    #[arg(long, value_parser = parse_duration, default_value = "200ms")]
+    #[arg(long, value_parser = values::positive_duration, default_value = "200ms", allow_negative_numbers = true)]
     pub poll: Duration,
     /// Run against real AWS too (where the real Pipe and Firehose already do this work).
     #[arg(long)]
@@ -70,7 +71,16 @@ pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, D
     let aws = ctx.aws().await?;
     let started = Instant::now();
     let mut relay = Relay::open(aws, settings, options).await?;
+    let mut activity = Activity::new("relay");
+    let mode = if args.drain { "draining" } else { "relaying" };
+    relay.on_progress(move |r| {
+        activity.update(&format!(
+            "{mode}: {} piped, {} rows in {} objects, {} failed",
+            r.piped, r.rows, r.objects, r.failed
+        ));
+    });
     let report = relay.run(ctx.shutdown_signal()).await?;
+    drop(relay);
     Ok((report, started.elapsed()))
 }
 
@@ -111,7 +121,12 @@ pub fn render_report(ctx: &Context, report: &RelayReport, elapsed: Duration) -> 
                 ctx.color,
             )?;
         }
-        _ => println!("{}", json_object(fields.iter().map(|(n, v)| (*n, v)))),
+        // One row: a JSON line, or a CSV header and row.
+        format => {
+            let mut table = Table::new(fields.iter().map(|(name, _)| *name));
+            table.push(fields.into_iter().map(|(_, value)| value).collect());
+            table.write(&mut std::io::stdout().lock(), format, ctx.color)?;
+        }
     }
     Ok(())
 }

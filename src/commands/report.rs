@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 
 use crate::commands::engine::EngineArgs;
 use crate::context::Context;
-use crate::error::ExitStatus;
-use crate::render::{Cell, OutputFormat, Table, push_json_string};
+use crate::error::{ExitStatus, usage_error};
+use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
 use crate::sql::{REVENUE_DEFINITION, report_queries};
 use salesctl_core::forecast::{self, Projection};
 
@@ -19,6 +19,10 @@ const HORIZON_DAYS: u32 = 7;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Print only this section (its name as in the JSON lines' "section"); required with
+    /// -o csv, where one file holds one table.
+    #[arg(long, value_name = "NAME")]
+    pub section: Option<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -31,9 +35,24 @@ struct Section {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    let format = ctx.output();
+    if format == OutputFormat::Csv && args.section.is_none() {
+        return Err(usage_error(format!(
+            "-o csv prints one table: add --section NAME, one of {}; or use -o json for every section as JSON lines",
+            section_names().join(", ")
+        )));
+    }
+    if let Some(name) = &args.section
+        && !section_names().contains(&name.as_str())
+    {
+        return Err(usage_error(format!(
+            "no report section '{name}': use one of {}",
+            section_names().join(", ")
+        )));
+    }
     let engine = args.engine.open(ctx).await?;
     if let Some(note) = engine.empty_lake_note() {
-        eprintln!("salesctl: note: {note}");
+        crate::say!("salesctl: note: {note}");
     }
     let mut sections = Vec::new();
     let mut stats = Vec::new();
@@ -62,27 +81,32 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         table: projection_table(&projections),
     });
 
-    let format = ctx.output();
+    if let Some(name) = &args.section {
+        sections.retain(|s| s.name == name);
+    }
     let mut out = std::io::stdout().lock();
     match format {
-        OutputFormat::Json => writeln!(out, "{}", report_json(engine.name(), &sections))?,
-        OutputFormat::Table | OutputFormat::Csv => {
-            if format == OutputFormat::Table {
-                writeln!(out, "Revenue: {REVENUE_DEFINITION}.")?;
+        OutputFormat::Json => write_json_lines(&mut out, engine.name(), &sections)?,
+        OutputFormat::Csv => {
+            for section in &sections {
+                section.table.write(&mut out, format, ctx.color)?;
+            }
+        }
+        OutputFormat::Table => {
+            // Prose wraps at the width; tables fit it on their own.
+            let width = output_width().unwrap_or(usize::MAX);
+            for line in textwrap::wrap(&format!("Revenue: {REVENUE_DEFINITION}."), width) {
+                writeln!(out, "{line}")?;
             }
             for section in &sections {
-                if format == OutputFormat::Table {
-                    writeln!(out, "\n{}", section.title)?;
-                } else {
-                    writeln!(out, "# {}", section.name)?;
-                }
+                writeln!(out, "\n{}", section.title)?;
                 section.table.write(&mut out, format, ctx.color)?;
             }
         }
     }
     out.flush()?;
     for line in stats {
-        eprintln!("{line}");
+        crate::say!("{line}");
     }
     Ok(ExitStatus::SUCCESS)
 }
@@ -166,35 +190,44 @@ fn projection_table(projections: &[(String, Projection)]) -> Table {
     t
 }
 
-/// The whole report as one JSON object: each section an array of row objects.
-fn report_json(engine: &str, sections: &[Section]) -> String {
-    let mut out = String::from("{\"engine\":");
-    push_json_string(&mut out, engine);
-    out.push_str(",\"revenue_definition\":");
-    push_json_string(&mut out, REVENUE_DEFINITION);
-    out.push_str(",\"projection_method\":");
-    push_json_string(&mut out, forecast::METHOD);
+/// The report as JSON lines, like every other verb: first an `about` line (engine, revenue
+/// definition, method), then one line per row, its `section` first.
+fn write_json_lines(
+    out: &mut impl Write,
+    engine: &str,
+    sections: &[Section],
+) -> std::io::Result<()> {
+    let about = [
+        ("section", Cell::text("about")),
+        ("engine", Cell::text(engine)),
+        ("revenue_definition", Cell::text(REVENUE_DEFINITION)),
+        ("projection_method", Cell::text(forecast::METHOD)),
+    ];
+    writeln!(out, "{}", json_object(about.iter().map(|(n, c)| (*n, c))))?;
     for section in sections {
-        out.push(',');
-        push_json_string(&mut out, section.name);
-        out.push_str(":[");
-        for (i, row) in section.table.rows.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(&crate::render::json_object(
+        let name = Cell::text(section.name);
+        for row in &section.table.rows {
+            let fields = std::iter::once(("section", &name)).chain(
                 section
                     .table
                     .headers
                     .iter()
                     .map(String::as_str)
                     .zip(row.iter()),
-            ));
+            );
+            writeln!(out, "{}", json_object(fields))?;
         }
-        out.push(']');
     }
-    out.push('}');
-    out
+    Ok(())
+}
+
+/// Every section the report prints, in order.
+fn section_names() -> Vec<&'static str> {
+    report_queries()
+        .into_iter()
+        .map(|(query, _)| query.name)
+        .chain(["projection_fit", "projection"])
+        .collect()
 }
 
 #[cfg(test)]
@@ -202,7 +235,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn projections_are_per_currency_and_json_is_one_valid_object() {
+    fn projections_are_per_currency_and_json_lines_carry_their_section() {
         let mut by_day = Table::new(["day", "currency", "orders", "revenue"]);
         for (d, c, r) in [
             ("2026-11-18", "USD", "100.00"),
@@ -242,12 +275,17 @@ mod tests {
             title: String::new(),
             table,
         }];
-        let json = report_json("local", &sections);
-        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(
-            value["projection"][0]["projected_revenue"].to_string(),
-            "130.0"
-        );
-        assert!(json.contains("\"projected_revenue\":130.00"));
+        let mut out = Vec::new();
+        write_json_lines(&mut out, "local", &sections).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 15, "about + 14 rows");
+        assert_eq!(lines[0]["section"], "about");
+        assert_eq!(lines[1]["section"], "projection");
+        assert_eq!(lines[1]["projected_revenue"].to_string(), "130.0");
+        assert!(text.contains("\"projected_revenue\":130.00"));
     }
 }

@@ -101,7 +101,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if stack_ok && bad.is_empty() {
         return Ok(ExitStatus::SUCCESS);
     }
-    eprintln!(
+    crate::say!(
         "salesctl: stack '{}' is {}{}: run 'salesctl up' to converge it",
         names.stack_name(),
         state.status,

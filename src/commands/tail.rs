@@ -11,9 +11,11 @@ use crate::cdc_view::{
     EventFilter, KeyFilter, TableLine, raw_table_line, table_line, write_json_line,
     write_raw_json_line,
 };
+use crate::commands::activity::Activity;
+use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::render::OutputFormat;
+use crate::render::{OutputFormat, output_width, truncate};
 use crate::stream::dynamodb::DynamoDbStream;
 use crate::stream::kinesis::KinesisStream;
 use crate::stream::positions::Checkpoint;
@@ -43,10 +45,10 @@ pub struct Args {
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// Stop after showing this many changes.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = values::positive_count, allow_negative_numbers = true)]
     pub max: Option<u64>,
     /// Stop after this long, e.g. 30s, 5m (exit 0).
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = values::positive_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub timeout: Option<Duration>,
     /// Show only these event types: a comma-separated list of insert, modify, remove.
     #[arg(long, value_parser = parse_events, value_name = "TYPES")]
@@ -61,6 +63,10 @@ pub struct Args {
     /// What to read: the Kinesis stream, or the table's DynamoDB stream directly.
     #[arg(long, value_enum, default_value = "kinesis")]
     pub source: SourceKind,
+    /// Table view: show every change whole, however long, instead of one line per change
+    /// cut to the terminal's width.
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 fn parse_events(text: &str) -> Result<EventFilter, String> {
@@ -98,7 +104,7 @@ fn parse_from_at(text: &str, now: DateTime<Utc>) -> Result<StartPosition, String
             date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
         ));
     }
-    if let Ok(age) = humantime::parse_duration(text.trim()) {
+    if let Ok(age) = values::duration(text.trim()) {
         let age =
             chrono::Duration::from_std(age).map_err(|_| format!("age {text:?} is too large"))?;
         return Ok(StartPosition::AtTimestamp(
@@ -147,6 +153,10 @@ async fn tail<S: StreamSource>(
     args: &Args,
     source: S,
 ) -> anyhow::Result<ExitStatus> {
+    let what = match args.source {
+        SourceKind::Kinesis => format!("Kinesis stream '{}'", ctx.settings.stream),
+        SourceKind::DynamodbStream => format!("the stream of table '{}'", ctx.settings.table),
+    };
     let start = args.from.unwrap_or(if args.follow {
         StartPosition::Latest
     } else {
@@ -170,6 +180,7 @@ async fn tail<S: StreamSource>(
     let mut view = View::new(ctx, args);
     let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut status = ExitStatus::SUCCESS;
+    let mut heartbeat = Heartbeat::new(args.follow, &what);
 
     loop {
         let event = tokio::select! {
@@ -179,10 +190,15 @@ async fn tail<S: StreamSource>(
                 break;
             }
             () = sleep_until_or_forever(deadline) => break,
+            () = heartbeat.tick() => {
+                heartbeat.beat(view.counts.shown, reader.shard_counts().0);
+                continue;
+            }
         };
         match event {
             Ok(ReaderEvent::Records { shard_id, records }) => {
-                let done = view.page(&shard_id, &records, checkpoint.as_mut())?;
+                let done =
+                    heartbeat.suspend(|| view.page(&shard_id, &records, checkpoint.as_mut()))?;
                 if let Some(checkpoint) = checkpoint.as_mut() {
                     checkpoint.save()?;
                 }
@@ -209,32 +225,123 @@ async fn tail<S: StreamSource>(
     if let Some(checkpoint) = checkpoint.as_mut() {
         checkpoint.save()?;
     }
-    view.finish(reader.shard_counts().0);
+    heartbeat.clear();
+    view.finish(reader.shard_counts().0)?;
+    if view.counts.read == 0 {
+        crate::say!("salesctl: hint: {}", empty_stream_hint(ctx, args));
+    }
     Ok(status)
 }
 
-/// Appends one RFC 4180 CSV row, after the header row when none was written yet.
-fn write_csv_fields(out: &mut Vec<u8>, header_written: &mut bool, fields: &[&str]) {
+/// What fills the stream that was empty, and the command to run.
+fn empty_stream_hint(ctx: &Context, args: &Args) -> String {
+    let local = if ctx.settings.local { "--local " } else { "" };
+    match (args.source, ctx.settings.targets_emulator()) {
+        (SourceKind::Kinesis, true) => format!(
+            "on the emulator no Pipe fills the Kinesis stream '{}': run 'salesctl {local}relay' beside 'salesctl {local}generate', or read the table's own stream with 'salesctl {local}tail-cdc --source dynamodb-stream'",
+            ctx.settings.stream
+        ),
+        (SourceKind::Kinesis, false) => format!(
+            "the stream '{}' holds no changes{}: write some with 'salesctl generate', and check 'salesctl status' shows the pipe RUNNING",
+            ctx.settings.stream,
+            if args.follow {
+                " yet"
+            } else {
+                " in its retention window"
+            }
+        ),
+        (SourceKind::DynamodbStream, _) => format!(
+            "the table '{}' has no changes in its stream (24 h retention): write some with 'salesctl {local}generate'",
+            ctx.settings.table
+        ),
+    }
+}
+
+/// While following: a spinner on a terminal, else a line every half minute, so silence
+/// never looks like a hang.
+struct Heartbeat {
+    interval: Option<tokio::time::Interval>,
+    activity: Option<Activity>,
+    what: String,
+}
+
+impl Heartbeat {
+    fn new(follow: bool, what: &str) -> Heartbeat {
+        let interval = follow.then(|| {
+            let period = Duration::from_secs(1);
+            let mut interval =
+                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            interval
+        });
+        Heartbeat {
+            interval,
+            activity: follow.then(|| Activity::new("tail-cdc")),
+            what: what.to_string(),
+        }
+    }
+
+    async fn tick(&mut self) {
+        match self.interval.as_mut() {
+            Some(interval) => {
+                interval.tick().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    fn beat(&mut self, shown: u64, shards: usize) {
+        if let Some(activity) = self.activity.as_mut() {
+            let message = format!(
+                "following {} ({shards} shards): {shown} changes shown in {}; Ctrl-C to stop",
+                self.what,
+                activity.elapsed_text()
+            );
+            activity.update(&message);
+        }
+    }
+
+    fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.activity {
+            Some(activity) => activity.suspend(f),
+            None => f(),
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(activity) = &self.activity {
+            activity.finish();
+        }
+    }
+}
+
+/// The CSV columns: those of the JSON lines, plus `raw` for records that are not changes.
+const CSV_HEADER: [&str; 9] = [
+    "cdc_event_type",
+    "cdc_event_id",
+    "creation_datetime",
+    "keys",
+    "new_image",
+    "old_image",
+    "shard_id",
+    "sequence_number",
+    "raw",
+];
+
+/// One CSV row, after the header row when none was written yet.
+fn write_csv_row(csv: &mut csv::Writer<Vec<u8>>, header_written: &mut bool, fields: &[&str]) {
     if !*header_written {
         *header_written = true;
-        out.extend_from_slice(
-            b"cdc_event_type,cdc_event_id,creation_datetime,keys,new_image,old_image,shard_id,sequence_number,raw\n",
-        );
+        // A Vec never fails to take bytes; an error would only be a csv bug.
+        let _ = csv.write_record(CSV_HEADER);
     }
-    for (index, field) in fields.iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        if field.contains(['"', ',', '\n', '\r']) {
-            out.push(b'"');
-            out.extend_from_slice(field.replace('"', "\"\"").as_bytes());
-            out.push(b'"');
-        } else {
-            out.extend_from_slice(field.as_bytes());
-        }
-    }
-    out.push(b'\n');
+    let _ = csv.write_record(fields);
 }
+
+/// The TIME, EVENT and KEY columns of the terminal view; KEY grows to the longest key seen.
+const TIME_WIDTH: usize = 24;
+const EVENT_WIDTH: usize = 6;
+const MIN_KEY_WIDTH: usize = 21;
 
 /// Renders records as they arrive and applies the filters and --max.
 struct View {
@@ -246,7 +353,11 @@ struct View {
     counts: Counts,
     change: ChangeRecord,
     buffer: Vec<u8>,
+    csv: csv::Writer<Vec<u8>>,
     header_written: bool,
+    /// Terminal columns a line may take; `None` shows every line whole (--wide, a pipe).
+    width: Option<usize>,
+    key_width: usize,
 }
 
 impl View {
@@ -260,7 +371,10 @@ impl View {
             counts: Counts::default(),
             change: ChangeRecord::default(),
             buffer: Vec::with_capacity(1 << 20),
+            csv: csv::Writer::from_writer(Vec::new()),
             header_written: false,
+            width: if args.wide { None } else { output_width() },
+            key_width: MIN_KEY_WIDTH,
         }
     }
 
@@ -284,6 +398,7 @@ impl View {
                 break;
             }
         }
+        self.take_csv()?;
         let mut stdout = std::io::stdout().lock();
         if let Err(e) = stdout.write_all(&self.buffer).and_then(|()| stdout.flush()) {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -331,7 +446,7 @@ impl View {
                 self.counts.raw += 1;
                 let reason = error.to_string();
                 if self.counts.raw <= RAW_WARNINGS_SHOWN {
-                    eprintln!(
+                    crate::say!(
                         "salesctl: warning: record {} of {shard_id} is not a DynamoDB change ({reason}); shown raw",
                         record.sequence_number
                     );
@@ -371,28 +486,49 @@ impl View {
     }
 
     fn write_table_line(&mut self, line: &TableLine) {
+        let key_length = console::measure_text_width(&line.key);
+        if key_length > self.key_width && key_length <= 40 {
+            self.key_width = key_length;
+        }
         if !self.header_written {
             self.header_written = true;
             let [time, event, key, changes] = TableLine::HEADERS;
-            let header = format!("{time:<20} {event:<6} {key:<18} {changes}\n");
-            self.buffer.extend_from_slice(header.as_bytes());
+            let header = format!(
+                "{time:<TIME_WIDTH$} {event:<EVENT_WIDTH$} {key:<width$} {changes}",
+                width = self.key_width
+            );
+            self.push_line(&header);
         }
-        let event = if self.color {
-            let code = match line.event.as_str() {
-                "INSERT" => "32",
-                "MODIFY" => "33",
-                "REMOVE" => "31",
-                _ => "35",
-            };
-            format!("\x1b[{code}m{:<6}\x1b[0m", line.event)
-        } else {
-            format!("{:<6}", line.event)
-        };
-        let text = format!(
-            "{:<20} {event} {:<18} {}\n",
-            line.time, line.key, line.detail
+        let style = match line.event.as_str() {
+            "INSERT" => console::Style::new().green(),
+            "MODIFY" => console::Style::new().yellow(),
+            "REMOVE" => console::Style::new().red(),
+            _ => console::Style::new().magenta(),
+        }
+        .force_styling(self.color);
+        let event = style.apply_to(format!("{:<EVENT_WIDTH$}", line.event));
+        let key = console::pad_str(
+            &line.key,
+            self.key_width,
+            console::Alignment::Left,
+            Some("…"),
         );
-        self.buffer.extend_from_slice(text.as_bytes());
+        let text = format!(
+            "{:<TIME_WIDTH$} {event} {key} {}",
+            line.time,
+            line.detail.replace(['\n', '\r'], " ")
+        );
+        self.push_line(&text);
+    }
+
+    /// One line of the terminal view, cut to the width with an ellipsis.
+    fn push_line(&mut self, text: &str) {
+        let line = match self.width {
+            Some(width) => truncate(text, width),
+            None => text.into(),
+        };
+        self.buffer.extend_from_slice(line.as_bytes());
+        self.buffer.push(b'\n');
     }
 
     fn write_csv_change(&mut self, shard_id: &str, sequence_number: &str) {
@@ -412,22 +548,32 @@ impl View {
             sequence_number,
             "",
         ];
-        write_csv_fields(&mut self.buffer, &mut self.header_written, &fields);
+        write_csv_row(&mut self.csv, &mut self.header_written, &fields);
     }
 
     fn write_csv_fields(&mut self, fields: &[&str]) {
-        write_csv_fields(&mut self.buffer, &mut self.header_written, fields);
+        write_csv_row(&mut self.csv, &mut self.header_written, fields);
     }
 
-    fn finish(&self, shards: usize) {
+    /// Moves the CSV rows written so far into the page's buffer.
+    fn take_csv(&mut self) -> anyhow::Result<()> {
+        let writer = std::mem::replace(&mut self.csv, csv::Writer::from_writer(Vec::new()));
+        let rows = writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write CSV: {}", e.error()))?;
+        self.buffer.extend_from_slice(&rows);
+        Ok(())
+    }
+
+    fn finish(&mut self, shards: usize) -> anyhow::Result<()> {
         if self.counts.raw > RAW_WARNINGS_SHOWN {
-            eprintln!(
+            crate::say!(
                 "salesctl: warning: {} records in all were not DynamoDB changes and were shown raw",
                 self.counts.raw
             );
         }
         if self.format == OutputFormat::Table || std::io::stderr().is_terminal() {
-            eprintln!(
+            crate::say!(
                 "{} changes shown ({} records read from {shards} shards{})",
                 self.counts.shown,
                 self.counts.read,
@@ -438,6 +584,7 @@ impl View {
                 }
             );
         }
+        Ok(())
     }
 }
 

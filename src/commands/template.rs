@@ -1,6 +1,8 @@
 //! `salesctl template`: the stack's CloudFormation template as deployed, or (`--parameters`)
 //! the parameters for the current settings, so a user can deploy it with their own tooling.
 
+use std::io::Write as _;
+
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::stack::template::TEMPLATE;
@@ -16,7 +18,7 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if !args.parameters {
-        print!("{TEMPLATE}");
+        write!(std::io::stdout().lock(), "{TEMPLATE}")?;
         return Ok(ExitStatus::SUCCESS);
     }
     // No AWS call: an unset bucket is left empty and the template derives its name.
@@ -25,6 +27,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let options = DeployOptions::initial(chrono::Utc::now());
     let parameters = names.parameters(&ctx.settings, &options);
     parameters.validate()?;
-    println!("{}", serde_json::to_string_pretty(&parameters.to_json())?);
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&parameters.to_json())?
+    )?;
     Ok(ExitStatus::SUCCESS)
 }

@@ -9,14 +9,17 @@ use anyhow::Context as _;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use crate::cdc_view::flat_row_from_change_line;
 use crate::context::Context;
-use crate::error::ExitStatus;
+use crate::error::{ExitStatus, usage_error};
+use crate::render::OutputFormat;
 use salesctl_core::change::{self, ChangeRecord};
 use salesctl_core::transform::{TransformOptions, transform_event_with};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A Firehose transformation event, or stream records one JSON object per line
+    /// A Firehose transformation event, or stream records (DynamoDB's formats, or
+    /// `tail-cdc -o json` lines) one JSON object per line
     /// (default: stdin).
     pub file: Option<PathBuf>,
     /// Add metadata.partitionKeys {dt, hour} to Ok answers, as the Lambda does with
@@ -36,6 +39,14 @@ pub struct Args {
 /// marks ProcessingFailed. The exit status is 1 when anything failed. Blank lines are skipped;
 /// a closed stdout (`| head`) ends the run quietly.
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    // The output is the lake's own format (or the Lambda's answer): JSON, nothing else.
+    if let Some(format) = ctx.requested_output
+        && format != OutputFormat::Json
+    {
+        return Err(usage_error(
+            "transform prints JSON only (the flat rows Firehose writes to S3, or the Lambda's answers): drop -o or use -o json; for a table of rows, write them to the lake and use 'salesctl query'",
+        ));
+    }
     let options = TransformOptions {
         partition_keys: args.partition_keys,
         ..TransformOptions::default()
@@ -165,6 +176,18 @@ impl<W: Write, E: Write> Session<'_, W, E> {
     ) -> io::Result<()> {
         if firehose_event {
             return self.event(line_number, text);
+        }
+        if let Some(row) = flat_row_from_change_line(text) {
+            return match row {
+                Ok(row) => {
+                    self.report.ok += 1;
+                    self.out.write_all(row.as_bytes())
+                }
+                Err(reason) => {
+                    self.fail(format_args!("line {line_number}: {reason}"));
+                    Ok(())
+                }
+            };
         }
         match change::decode_into(text, &mut self.record) {
             Ok(()) => {

@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
     /// Provisioned Kinesis shards (default: on-demand capacity, or what the stack has).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=500))]
+    #[arg(long, value_parser = super::values::bounded_u32(1, 500), allow_negative_numbers = true)]
     pub shards: Option<u32>,
     /// The zipped bootstrap to deploy (default: the last 'salesctl deploy-lambda' build,
     /// else build it now; on the emulator only with this flag).
@@ -51,7 +51,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let mut applied = deploy(ctx, &deployer, &names, &options, args.dry_run).await?;
     if let Some(zip) = zip {
         if args.dry_run {
-            eprintln!(
+            crate::say!(
                 "salesctl: then the transform zip goes to s3://{}/lambda/<sha256>.zip and a second change set adds the function, its version, Firehose and the pipe",
                 names.bucket
             );
@@ -157,7 +157,7 @@ pub fn report(
 ) -> anyhow::Result<()> {
     let (changes, outcome): (&[PlannedChange], String) = match deployed {
         Deployed::NoChanges => {
-            eprintln!(
+            crate::say!(
                 "salesctl: stack '{}': no changes (it matches the template and settings)",
                 names.stack_name()
             );
@@ -176,7 +176,7 @@ pub fn report(
     }
     table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
     let verb = if dry_run { "would change" } else { "changed" };
-    eprintln!(
+    crate::say!(
         "salesctl: stack '{}': {outcome}; {verb} {} resources",
         names.stack_name(),
         changes.len()
@@ -197,7 +197,7 @@ async fn lambda_zip(
     }
     if let Some(path) = &args.lambda_zip {
         let artifact = lambda_build::load_zip(path, args.function.arch)?;
-        eprintln!(
+        crate::say!(
             "salesctl: lambda {}: {}",
             path.display(),
             artifact.summary()
@@ -209,7 +209,7 @@ async fn lambda_zip(
         return Ok(None);
     }
     if emulator {
-        eprintln!(
+        crate::say!(
             "salesctl: local mode: the relay runs the transform in-process, so no function, Firehose or pipe is deployed (pass --lambda-zip to deploy one anyway)"
         );
         return Ok(None);
@@ -219,7 +219,7 @@ async fn lambda_zip(
         && path.is_file()
     {
         let artifact = lambda_build::load_zip(&path, args.function.arch)?;
-        eprintln!(
+        crate::say!(
             "salesctl: lambda: reusing {} ({})",
             path.display(),
             artifact.summary()
@@ -227,14 +227,17 @@ async fn lambda_zip(
         return Ok(Some(artifact.zip));
     }
     if args.dry_run {
-        eprintln!(
+        crate::say!(
             "salesctl: the transform would be built for {}",
             args.function.arch.lambda_name()
         );
         return Ok(Some(Vec::new()));
     }
     let arch = args.function.arch;
-    let artifact = tokio::task::spawn_blocking(move || lambda_build::build(arch)).await??;
-    eprintln!("salesctl: lambda built: {}", artifact.summary());
+    let artifact = {
+        let installs = args.function.installs();
+        tokio::task::spawn_blocking(move || lambda_build::build(arch, installs)).await??
+    };
+    crate::say!("salesctl: lambda built: {}", artifact.summary());
     Ok(Some(artifact.zip))
 }

@@ -59,6 +59,9 @@ pub struct RelayReport {
     pub interrupted: bool,
 }
 
+/// Told the run's counts after every step.
+type ProgressHook<'a> = Box<dyn FnMut(&RelayReport) + 'a>;
+
 pub struct Relay<'a> {
     clients: &'a Clients,
     options: RelayOptions,
@@ -75,6 +78,8 @@ pub struct Relay<'a> {
     report: RelayReport,
     /// Reused for every record: it keeps its decode buffers warm.
     transformer: RecordTransformer,
+    /// Told the counts after each step, for a progress display.
+    progress: Option<ProgressHook<'a>>,
 }
 
 impl<'a> Relay<'a> {
@@ -142,6 +147,7 @@ impl<'a> Relay<'a> {
             batch: Batch::default(),
             report: RelayReport::default(),
             transformer: RecordTransformer::new(),
+            progress: None,
         };
         relay.redo_pending_flush(&kinesis_id).await?;
         Ok(relay)
@@ -228,7 +234,15 @@ impl<'a> Relay<'a> {
                     event => self.on_kinesis_event(event).await?,
                 },
             }
+            if let Some(progress) = self.progress.as_mut() {
+                progress(&self.report);
+            }
         }
+    }
+
+    /// Calls `progress` with the run's counts after every step (a page read, a put, a flush).
+    pub fn on_progress(&mut self, progress: impl FnMut(&RelayReport) + 'a) {
+        self.progress = Some(Box::new(progress));
     }
 
     fn flush_deadline(&self) -> Option<Instant> {

@@ -123,7 +123,9 @@ impl LocalEngine {
         (self.files == 0).then(|| {
             format!(
                 "the lake at {} holds no data files (none under dt=YYYY-MM-DD/hour=HH/): \
-                 generate orders and run the pipeline first, or pass --data",
+                 write orders with 'salesctl --local generate --count 100', then fill the lake with \
+                 'salesctl --local relay --drain' (on the emulator the relay does the Pipe's and \
+                 Firehose's work), or point --data at a lake",
                 self.source
             )
         })

@@ -51,7 +51,7 @@ pub async fn resource_facts(
         .stack_resources
         .unwrap_or_default();
     let drifts = if drift && emulator {
-        eprintln!(
+        crate::say!(
             "salesctl: drift detection is not implemented by the emulator; on AWS 'status --drift' asks CloudFormation"
         );
         Vec::new()

@@ -102,6 +102,7 @@ impl Session {
                 ..Overrides::default()
             },
         )
+        .expect("the emulator's endpoint is a valid URL")
     }
 
     pub async fn clients(&self) -> Clients {
@@ -119,10 +120,12 @@ impl Session {
             "AWS_DEFAULT_REGION",
             "AWS_ENDPOINT_URL",
             "NO_COLOR",
+            "COLUMNS",
         ] {
             cmd.env_remove(var);
         }
         cmd.env("SALESCTL_LOCAL_ENDPOINT", &self.emulator.endpoint)
+            .env("XDG_CONFIG_HOME", state_dir())
             .env("SALESCTL_STATE_DIR", state_dir())
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .arg("--local")

@@ -2,6 +2,7 @@
 //! each module drives the real salesctl binary or SDK clients against one moto emulator.
 
 mod aws_rules;
+mod cli_conventions;
 mod common;
 mod generate;
 mod pipeline_e2e;

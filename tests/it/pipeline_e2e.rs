@@ -158,6 +158,6 @@ fn relay_refuses_real_aws_without_force() {
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("SALESCTL_LOCAL"));
     drop(s);
-    assert_eq!(code, 252, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
 }

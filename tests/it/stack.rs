@@ -273,18 +273,18 @@ async fn a_zip_adds_the_function_and_deploy_lambda_replaces_its_code() {
 fn bad_settings_are_refused_before_aws_is_asked() {
     let s = session();
     let (code, _, stderr) = salesctl(&s, &["--stack-prefix", "Blue_1", "up"]);
-    assert_eq!(code, 252, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--stack-prefix"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let (code, _, stderr) = salesctl(&s, &["up", "--timeout", "301"]);
-    assert_eq!(code, 252, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
 }
 
 #[test]
 fn down_without_yes_and_without_a_terminal_refuses() {
     let s = session();
     let (code, _, stderr) = salesctl(&s, &["down"]);
-    assert_eq!(code, 252);
+    assert_eq!(code, 2);
     assert!(stderr.contains("--yes"), "{stderr}");
 }
 

@@ -1,0 +1,181 @@
+//! The parsers of every number, rate and duration a user types, each range-checked so no
+//! value reaches the library that could overflow a timer or a division (no input panics).
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+
+/// The longest duration any flag takes: a year. Longer waits are a typo (`500000000000years`)
+/// and would overflow the clock arithmetic of the timers they feed.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+/// Rates are between one order every 1000 s and 100,000 a second: slower would overflow the
+/// pacing period's arithmetic in no useful way, faster no table takes.
+pub const MIN_RATE: f64 = 0.001;
+pub const MAX_RATE: f64 = 100_000.0;
+
+/// Durations like `3s`, `250ms`, `1m30s`, `0s`, up to [`MAX_DURATION`].
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('-') {
+        return Err(format!(
+            "'{text}' is negative; a duration must be 0 or more, e.g. 3s, 250ms"
+        ));
+    }
+    let parsed = humantime::parse_duration(trimmed)
+        .map_err(|e| format!("'{text}' is not a duration ({e}); use e.g. 3s, 250ms or 0s"))?;
+    if parsed > MAX_DURATION {
+        return Err(format!(
+            "'{text}' is too long; durations are at most 366 days"
+        ));
+    }
+    Ok(parsed)
+}
+
+/// A duration that must be above zero (timeouts, ages).
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration(text)? {
+        Duration::ZERO => Err(format!(
+            "'{text}' is zero; use a positive duration, e.g. 30s or 5m"
+        )),
+        d => Ok(d),
+    }
+}
+
+/// New orders per second, from [`MIN_RATE`] to [`MAX_RATE`].
+pub fn rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && (MIN_RATE..=MAX_RATE).contains(&r) => Ok(r),
+        Ok(r) if r.is_finite() && r <= 0.0 => Err(format!(
+            "'{text}' is not positive; a rate must be above 0 orders per second, e.g. 50"
+        )),
+        Ok(r) if r.is_finite() && r < MIN_RATE => Err(format!(
+            "'{text}' is below the slowest rate of 0.001 orders per second; use --interval for slow trickles"
+        )),
+        Ok(r) if r.is_finite() => Err(format!(
+            "'{text}' is above the fastest rate of 100000 orders per second"
+        )),
+        _ => Err(format!(
+            "'{text}' is not a rate; use a number of orders per second above 0, e.g. 50"
+        )),
+    }
+}
+
+/// A share in `[0, 1)`.
+pub fn ratio(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..1.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "'{text}' is not a ratio; use a share from 0 up to (not including) 1, e.g. 0.2"
+        )),
+    }
+}
+
+/// A whole number of at least 1 (counts, limits).
+pub fn positive_count(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('-') {
+        return Err(format!(
+            "'{text}' is negative; use a whole number of at least 1"
+        ));
+    }
+    match trimmed.parse::<u64>() {
+        Ok(0) => Err(format!(
+            "'{text}' is zero; use a whole number of at least 1"
+        )),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "'{text}' is not a whole number; use one of at least 1, e.g. 100"
+        )),
+    }
+}
+
+/// A whole number within `min..=max` (sizes, shard counts), saying the range when outside.
+pub fn bounded_u32(min: u32, max: u32) -> impl Fn(&str) -> Result<u32, String> + Clone {
+    move |text: &str| {
+        let trimmed = text.trim();
+        match trimmed.parse::<i64>() {
+            Ok(n) if (i64::from(min)..=i64::from(max)).contains(&n) => Ok(n as u32),
+            Ok(n) if n < 0 => Err(format!(
+                "'{text}' is negative; use a whole number from {min} to {max}"
+            )),
+            _ => Err(format!(
+                "'{text}' is out of range; use a whole number from {min} to {max}"
+            )),
+        }
+    }
+}
+
+/// A money amount in dollars, at least 0 (cost caps).
+pub fn dollars(text: &str) -> Result<Decimal, String> {
+    match text.trim().parse::<Decimal>() {
+        Ok(v) if v >= Decimal::ZERO && v <= Decimal::from(1_000_000) => Ok(v),
+        _ => Err(format!(
+            "'{text}' is not an amount; use dollars from 0 to 1000000, e.g. 5 or 0.50"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn each_parser_names_the_problem() {
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration("0s"), Ok(Duration::ZERO));
+        assert!(
+            duration("3 parsecs")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert!(
+            duration("500000000000years")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(duration("-3s").unwrap_err().contains("negative"));
+        assert!(positive_duration("0s").unwrap_err().contains("zero"));
+        assert!(rate("1e-20").unwrap_err().contains("slowest"));
+        assert!(rate("-3").unwrap_err().contains("not positive"));
+        assert!(rate("1e9").unwrap_err().contains("fastest"));
+        assert!(rate("NaN").unwrap_err().contains("not a rate"));
+        assert_eq!(rate("50"), Ok(50.0));
+        assert_eq!(ratio("0.2"), Ok(0.2));
+        assert!(ratio("1.5").is_err());
+        assert!(ratio("-0.1").is_err());
+        assert!(positive_count("-3").unwrap_err().contains("negative"));
+        assert!(positive_count("0").unwrap_err().contains("zero"));
+        assert_eq!(positive_count("12"), Ok(12));
+        assert!(bounded_u32(1, 64)("-1").unwrap_err().contains("negative"));
+        assert!(
+            bounded_u32(1, 64)("65")
+                .unwrap_err()
+                .contains("from 1 to 64")
+        );
+        assert_eq!(bounded_u32(1, 64)("64"), Ok(64));
+        assert!(dollars("-1").is_err());
+    }
+
+    proptest! {
+        /// Whatever is typed, a parser returns a value in range or a message; never panics.
+        #[test]
+        fn no_typed_value_panics_or_escapes_its_range(text in ".{0,40}") {
+            if let Ok(d) = duration(&text) { prop_assert!(d <= MAX_DURATION); }
+            if let Ok(d) = positive_duration(&text) { prop_assert!(d > Duration::ZERO); }
+            if let Ok(r) = rate(&text) { prop_assert!((MIN_RATE..=MAX_RATE).contains(&r)); }
+            if let Ok(r) = ratio(&text) { prop_assert!((0.0..1.0).contains(&r)); }
+            if let Ok(n) = positive_count(&text) { prop_assert!(n >= 1); }
+            if let Ok(n) = bounded_u32(128, 10240)(&text) { prop_assert!((128..=10240).contains(&n)); }
+            if let Ok(v) = dollars(&text) { prop_assert!(v >= Decimal::ZERO); }
+        }
+
+        #[test]
+        fn numbers_and_durations_of_any_size_are_checked(n in any::<f64>(), unit in "(ns|ms|s|m|h|d|years)") {
+            let _ = rate(&n.to_string());
+            let _ = ratio(&n.to_string());
+            let _ = duration(&format!("{}{unit}", n.abs().trunc()));
+        }
+    }
+}

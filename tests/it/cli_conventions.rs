@@ -1,0 +1,426 @@
+//! The command line as a person and a script meet it, through the real binary: clap's own
+//! errors, fast one-line network and config failures, no panics, widths, pipes, formats.
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{run, session};
+
+/// The binary with no emulator, no ambient AWS settings and no user config.
+fn bare() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "SALESCTL_LOCAL",
+        "COLUMNS",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env(
+        "XDG_CONFIG_HOME",
+        std::env::temp_dir().join("salesctl-no-user-config"),
+    )
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    .env("AWS_SECRET_ACCESS_KEY", "secret")
+    .current_dir(std::env::temp_dir());
+    cmd
+}
+
+fn bare_run(args: &[&str]) -> (i32, String, String) {
+    run(bare().args(args))
+}
+
+/// A port nothing listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn clap_errors_keep_suggestions_allowed_values_and_missing_names() {
+    let (code, stdout, stderr) = bare_run(&[]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    for verb in ["generate", "tail-cdc", "query", "completions"] {
+        assert!(
+            stderr.contains(verb),
+            "bare salesctl lists {verb}:\n{stderr}"
+        );
+    }
+
+    let (code, _, stderr) = bare_run(&["tail"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("tail-cdc"), "did-you-mean:\n{stderr}");
+
+    let (code, _, stderr) = bare_run(&["tail-cdc", "--form", "latest"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--from"),
+        "did-you-mean for a flag:\n{stderr}"
+    );
+
+    let (code, _, stderr) = bare_run(&["-o", "yaml", "template"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("table") && stderr.contains("json") && stderr.contains("csv"),
+        "allowed values:\n{stderr}"
+    );
+
+    let (code, _, stderr) = bare_run(&["query"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("<SQL>"),
+        "names the missing argument:\n{stderr}"
+    );
+}
+
+#[test]
+fn no_typed_value_panics_and_negative_numbers_say_positive() {
+    for (args, needle) in [
+        (vec!["generate", "--rate", "1e-20"], "slowest rate"),
+        (vec!["generate", "--rate", "-3"], "not positive"),
+        (vec!["generate", "--count", "-3"], "negative"),
+        (
+            vec!["tail-cdc", "--follow", "--timeout", "500000000000years"],
+            "too long",
+        ),
+        (vec!["tail-cdc", "--max", "-1"], "negative"),
+        (vec!["relay", "--buffer-mb", "-5"], "negative"),
+        (vec!["up", "--memory", "99999999999"], "from 128 to 10240"),
+        (
+            vec!["query", "--price-per-tb", "-1", "select 1"],
+            "not an amount",
+        ),
+    ] {
+        let (code, _, stderr) = bare_run(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_refused_endpoint_fails_within_seconds_in_one_line() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    for verb in [
+        &["tail-cdc"][..],
+        &["status"],
+        &["generate", "--count", "1"],
+    ] {
+        let started = Instant::now();
+        let (code, _, stderr) = bare_run(
+            &[
+                &["--region", "us-east-1", "--endpoint-url", &endpoint][..],
+                verb,
+            ]
+            .concat(),
+        );
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "{verb:?} took {took:?}");
+        assert_eq!(code, 253, "{verb:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{verb:?}: one line:\n{stderr}");
+        assert!(stderr.contains("cannot connect to"), "{stderr}");
+        assert!(stderr.contains(&endpoint), "names the endpoint: {stderr}");
+        assert!(!stderr.contains("DispatchFailure"), "{stderr}");
+    }
+    // The local mode names the emulator and how to start it.
+    let (code, _, stderr) = run(bare()
+        .env("SALESCTL_LOCAL_ENDPOINT", &endpoint)
+        .args(["--local", "tail-cdc"]));
+    assert_eq!(code, 253);
+    assert!(stderr.contains("scripts/local-aws start"), "{stderr}");
+}
+
+#[test]
+fn bad_urls_regions_and_missing_settings_are_one_line_at_once() {
+    for (args, needle) in [
+        (
+            vec![
+                "--endpoint-url",
+                "ftp://127.0.0.1:4566",
+                "--region",
+                "us-east-1",
+                "status",
+            ],
+            "scheme 'ftp'",
+        ),
+        (
+            vec![
+                "--endpoint-url",
+                "127.0.0.1:4566",
+                "--region",
+                "us-east-1",
+                "status",
+            ],
+            "127.0.0.1:4566",
+        ),
+        (
+            vec!["--region", "mars-north-9", "status"],
+            "not an AWS region name",
+        ),
+    ] {
+        let started = Instant::now();
+        let (code, _, stderr) = bare_run(&args);
+        assert!(started.elapsed() < Duration::from_secs(2), "{args:?}");
+        assert_eq!(code, 253, "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}:\n{stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "no colour codes in a log: {stderr}"
+        );
+    }
+    // No region at all: one line, no SDK warnings before it.
+    let (code, _, stderr) = run(bare()
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .args(["status"]));
+    assert_eq!(code, 253, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--region"), "{stderr}");
+}
+
+/// stdout (and stderr) whose reader is already gone.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Stdio::from(writer)
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_and_a_closed_stderr_never_panics() {
+    let status = bare()
+        .args(["template"])
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    assert!(
+        status.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    let status = bare()
+        .args(["--region", "mars-north-9", "status"])
+        .stderr(closed_pipe())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(253),
+        "an error with nowhere to print it"
+    );
+}
+
+#[test]
+fn completions_man_page_and_version_details() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let (code, stdout, stderr) = bare_run(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {stderr}");
+        assert!(stdout.contains("tail-cdc"), "{shell} completes the verbs");
+    }
+    let (code, stdout, _) = bare_run(&["man"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with(".ie") || stdout.contains(".TH"), "roff");
+    assert!(stdout.contains("tail\\-cdc") || stdout.contains("tail-cdc"));
+
+    let (code, stdout, _) = bare_run(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("salesctl 0."), "{stdout}");
+    assert!(stdout.contains("commit: "), "{stdout}");
+    assert!(stdout.contains("target: "), "{stdout}");
+}
+
+#[test]
+fn the_user_config_sits_under_the_project_file() {
+    let home = tempfile::tempdir().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("salesctl")).unwrap();
+    std::fs::write(
+        home.path().join("salesctl/config.toml"),
+        "region = \"mars-north-9\"\nstack_prefix = \"from-user\"\n",
+    )
+    .unwrap();
+    // The user's file alone: its (bad) region is used, so the error names it.
+    let (code, _, stderr) = run(bare()
+        .env("XDG_CONFIG_HOME", home.path())
+        .current_dir(project.path())
+        .args(["status"]));
+    assert_eq!(code, 253);
+    assert!(stderr.contains("mars-north-9"), "{stderr}");
+    // The project's file wins over it, key by key.
+    std::fs::write(
+        project.path().join("salesctl.toml"),
+        "region = \"eu-west-1\"\n",
+    )
+    .unwrap();
+    let (_, _, stderr) = run(bare()
+        .env("XDG_CONFIG_HOME", home.path())
+        .current_dir(project.path())
+        .args(["status"]));
+    assert!(!stderr.contains("mars-north-9"), "{stderr}");
+    // A misspelt key is named.
+    std::fs::write(project.path().join("salesctl.toml"), "tabel = \"x\"\n").unwrap();
+    let (code, _, stderr) = run(bare()
+        .env("XDG_CONFIG_HOME", home.path())
+        .current_dir(project.path())
+        .args(["status"]));
+    assert_eq!(code, 253);
+    assert!(stderr.contains("tabel"), "{stderr}");
+}
+
+#[test]
+fn every_verb_honours_or_rejects_each_output_format() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+
+    // generate: CSV rows under a header, the summary beside them on stderr.
+    let (code, stdout, stderr) =
+        run(s
+            .salesctl()
+            .args(["generate", "--interval", "0s", "--count", "20", "-o", "csv"]));
+    assert_eq!(code, 0, "{stderr}");
+    let mut rows = csv::Reader::from_reader(stdout.as_bytes());
+    assert_eq!(&rows.headers().unwrap()[0], "operation");
+    assert!(rows.records().count() >= 20);
+
+    // tail-cdc: a local stack's Kinesis stream is empty until the relay runs; say so.
+    let (code, stdout, stderr) = run(s.salesctl().args(["tail-cdc", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("salesctl --local relay"),
+        "local hint: {stderr}"
+    );
+
+    // relay: one row in every format.
+    let (code, stdout, stderr) =
+        run(s
+            .salesctl()
+            .args(["relay", "--drain", "--buffer-interval", "1s", "-o", "csv"]));
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("piped,rows_written"), "{stdout}");
+
+    // tail-cdc at 80 columns: one line per change, none wider; --wide keeps them whole.
+    let (code, stdout, stderr) = run(s
+        .salesctl()
+        .env("COLUMNS", "80")
+        .args(["tail-cdc", "-o", "table"]));
+    assert_eq!(code, 0, "{stderr}");
+    let shown = stdout.lines().count();
+    assert!(shown > 20, "{stdout}");
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    let (_, wide, _) = run(s
+        .salesctl()
+        .env("COLUMNS", "80")
+        .args(["tail-cdc", "-o", "table", "--wide"]));
+    assert_eq!(wide.lines().count(), shown);
+    assert!(wide.lines().any(|l| l.chars().count() > 80));
+    // tail-cdc CSV is parsed by a real CSV reader.
+    let (_, stdout, _) = run(s.salesctl().args(["tail-cdc", "-o", "csv"]));
+    let mut changes = csv::Reader::from_reader(stdout.as_bytes());
+    assert_eq!(&changes.headers().unwrap()[0], "cdc_event_type");
+    assert_eq!(changes.records().count(), shown - 1);
+
+    // query: a wide row at 80 columns becomes a record block; --vertical asks for it.
+    let (code, stdout, stderr) = run(s.salesctl().env("COLUMNS", "80").args([
+        "query",
+        "-o",
+        "table",
+        "SELECT * FROM orders_cdc LIMIT 1",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("-[ RECORD 1 ]"), "{stdout}");
+    assert!(stdout.lines().all(|l| l.chars().count() <= 80), "{stdout}");
+
+    // report: JSON lines with their section; CSV needs one section.
+    let (code, stdout, stderr) = run(s.salesctl().args(["report", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    for line in stdout.lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(value["section"].is_string(), "{line}");
+    }
+    let (code, _, stderr) = run(s.salesctl().args(["report", "-o", "csv"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--section"), "{stderr}");
+    let (code, stdout, stderr) =
+        run(s
+            .salesctl()
+            .args(["report", "-o", "csv", "--section", "cdc_mix"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains('#'), "{stdout}");
+    assert!(stdout.starts_with("cdc_event_type"), "{stdout}");
+    let (code, stdout, _) = run(s
+        .salesctl()
+        .env("COLUMNS", "80")
+        .args(["report", "-o", "table"]));
+    assert_eq!(code, 0);
+    assert!(stdout.lines().all(|l| l.chars().count() <= 80), "{stdout}");
+
+    // transform: JSON only, said at once.
+    let (code, _, stderr) = run(s.salesctl().args(["transform", "-o", "csv"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("JSON only"), "{stderr}");
+}
+
+#[test]
+fn deploy_lambda_never_installs_without_asking() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up"]));
+    assert_eq!(code, 0, "{stderr}");
+    let root = crate::common::project_root();
+    let venv = root.join(".local/zig-venv");
+    let had_venv = venv.exists();
+    // A PATH with cargo but neither zig nor cargo-zigbuild.
+    let bin = tempfile::tempdir().unwrap();
+    let cargo = bin.path().join("cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then echo 'cargo 1.95.0'; exit 0; fi\nexit 1\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&cargo).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&cargo, perms).unwrap();
+    let started = Instant::now();
+    let mut cmd = s.salesctl();
+    cmd.env("PATH", bin.path())
+        .current_dir(&root)
+        .args(["deploy-lambda"]);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(253), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(stderr.contains("cargo-zigbuild"), "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert!(!stderr.contains("installing"), "{stderr}");
+    assert_eq!(venv.exists(), had_venv, "nothing written into the checkout");
+
+    // Run from outside any checkout, it names the fix instead of finding one.
+    let (code, _, stderr) = run(s.salesctl().args(["deploy-lambda"]));
+    assert_eq!(code, 253, "{stderr}");
+    assert!(stderr.contains("--zip"), "{stderr}");
+}
