@@ -3,15 +3,17 @@
 //!
 //! Layers, bottom to top (a module imports only from layers below it):
 //! `error`, `diag` -> `settings`, `aws`, `render` -> `stream`, `table_writer`, `sql`, `stack`,
-//! `relay`, `cdc_view`, `lambda_build` -> `context` -> `commands` -> `cli`.
+//! `relay`, `cdc_view`, `lambda_build`, `chart`, `html_report` -> `context` -> `commands` -> `cli`.
 
 pub mod aws;
 pub mod cdc_view;
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod diag;
 pub mod error;
+pub mod html_report;
 pub mod lambda_build;
 pub mod relay;
 pub mod render;

@@ -1,21 +1,31 @@
-//! `salesctl report`: the canned sales analyses (revenue, units, days, top products, order
-//! value, CDC mix) and a 7-day revenue projection with its fit, on either engine.
+//! `salesctl report`: the canned sales analyses, a weekly-seasonal revenue forecast per
+//! currency with 80%/95% intervals and its backtest, as tables and charts or as data.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
+use crate::chart::{self, BandPoint};
 use crate::commands::engine::EngineArgs;
+use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
+use crate::html_report::{self, BarsFigure, Page, SeriesFigure};
 use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
 use crate::sql::{REVENUE_DEFINITION, report_queries};
-use salesctl_core::forecast::{self, Projection};
+use salesctl_core::forecast::{self, Backtest, BacktestConfig, DailySeries, Outlook};
 
-/// Days projected past the last observed day.
+/// Days forecast past the last full day.
 const HORIZON_DAYS: u32 = 7;
+/// Recent days shown in the table view's "revenue by day" (JSON, CSV and HTML have all).
+const RECENT_DAYS: usize = 14;
+/// The sections the forecast adds after the queries' own.
+const FORECAST_SECTIONS: [&str; 3] = ["forecast", "forecast_model", "backtest"];
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,6 +33,18 @@ pub struct Args {
     /// -o csv, where one file holds one table.
     #[arg(long, value_name = "NAME")]
     pub section: Option<String>,
+    /// The currency charted in the terminal (default: the one with the most revenue).
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
+    /// Products shown by name in the table view; the rest are summed as "others".
+    #[arg(long, value_name = "N", default_value = "8", value_parser = values::bounded_u32(1, 1000), allow_negative_numbers = true)]
+    pub top: u32,
+    /// Plain tables only, no charts.
+    #[arg(long)]
+    pub no_chart: bool,
+    /// Also write the report as one self-contained HTML page (inline SVG charts) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -32,6 +54,14 @@ struct Section {
     name: &'static str,
     title: String,
     table: Table,
+}
+
+/// One currency's daily series, forecast and backtest.
+struct CurrencyOutlook {
+    currency: String,
+    history: Vec<(NaiveDate, f64)>,
+    outlook: Outlook,
+    backtest: Backtest,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
@@ -65,22 +95,32 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             table: output.table,
         });
     }
-    let by_day = sections
-        .iter()
-        .find(|s| s.name == "revenue_by_day")
-        .map(|s| &s.table);
-    let projections = by_day.map(project_per_currency).unwrap_or_default();
+    let today = Utc::now().date_naive();
+    let outlooks = section(&sections, "revenue_by_day")
+        .map(|t| outlooks_per_currency(t, today))
+        .unwrap_or_default();
     sections.push(Section {
-        name: "projection_fit",
-        title: format!("Projection method: {}", forecast::METHOD),
-        table: fit_table(&projections),
+        name: "forecast",
+        title: format!("Forecast of daily revenue, next {HORIZON_DAYS} days"),
+        table: forecast_table(&outlooks),
     });
     sections.push(Section {
-        name: "projection",
-        title: format!("Projected daily revenue, next {HORIZON_DAYS} days"),
-        table: projection_table(&projections),
+        name: "forecast_model",
+        title: "Forecast model per currency".to_string(),
+        table: model_table(&outlooks),
+    });
+    sections.push(Section {
+        name: "backtest",
+        title:
+            "Backtest: forecasts from each of the last 28 days, 7 days ahead, against what happened"
+                .to_string(),
+        table: backtest_table(&outlooks),
     });
 
+    if let Some(path) = &args.html {
+        write_html(path, &sections, &outlooks)?;
+        crate::say!("salesctl: report written to {}", path.display());
+    }
     if let Some(name) = &args.section {
         sections.retain(|s| s.name == name);
     }
@@ -92,17 +132,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 section.table.write(&mut out, format, ctx.color)?;
             }
         }
-        OutputFormat::Table => {
-            // Prose wraps at the width; tables fit it on their own.
-            let width = output_width().unwrap_or(usize::MAX);
-            for line in textwrap::wrap(&format!("Revenue: {REVENUE_DEFINITION}."), width) {
-                writeln!(out, "{line}")?;
-            }
+        OutputFormat::Table if args.section.is_some() => {
             for section in &sections {
-                writeln!(out, "\n{}", section.title)?;
+                writeln!(out, "{}", section.title)?;
                 section.table.write(&mut out, format, ctx.color)?;
             }
         }
+        OutputFormat::Table => write_for_people(&mut out, ctx, &args, &sections, &outlooks)?,
     }
     out.flush()?;
     for line in stats {
@@ -111,16 +147,21 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::SUCCESS)
 }
 
+fn section<'a>(sections: &'a [Section], name: &str) -> Option<&'a Table> {
+    sections.iter().find(|s| s.name == name).map(|s| &s.table)
+}
+
 /// Daily revenue per currency from the `revenue_by_day` rows (day, currency, orders,
-/// revenue), projected separately: currencies are never added together.
-fn project_per_currency(by_day: &Table) -> Vec<(String, Projection)> {
+/// revenue), forecast separately: currencies are never added together. Today is partial,
+/// so the model and the backtest see full days only.
+fn outlooks_per_currency(by_day: &Table, today: NaiveDate) -> Vec<CurrencyOutlook> {
     let column = |name: &str| by_day.headers.iter().position(|h| h == name);
     let (Some(day), Some(currency), Some(revenue)) =
         (column("day"), column("currency"), column("revenue"))
     else {
         return Vec::new();
     };
-    let mut series: Vec<(String, Vec<(NaiveDate, Decimal)>)> = Vec::new();
+    let mut series: BTreeMap<String, Vec<(NaiveDate, Decimal)>> = BTreeMap::new();
     for row in &by_day.rows {
         let (Some(Cell::Text(d)), Some(c), Some(Cell::Number(r))) =
             (row.get(day), row.get(currency), row.get(revenue))
@@ -130,64 +171,465 @@ fn project_per_currency(by_day: &Table) -> Vec<(String, Projection)> {
         let (Ok(d), Ok(r)) = (NaiveDate::from_str(d), Decimal::from_str(r)) else {
             continue;
         };
-        let c = c.display();
-        match series.iter_mut().find(|(name, _)| *name == c) {
-            Some((_, points)) => points.push((d, r)),
-            None => series.push((c, vec![(d, r)])),
-        }
+        series.entry(c.display()).or_default().push((d, r));
     }
     series
         .into_iter()
-        .filter_map(|(c, points)| forecast::project(&points, HORIZON_DAYS).map(|p| (c, p)))
+        .filter_map(|(currency, points)| {
+            let daily = DailySeries::from_daily_totals(&points)?;
+            let outlook = forecast::forecast(&daily, HORIZON_DAYS, Some(today));
+            let full_days = usize::try_from((today - daily.first_day()).num_days())
+                .unwrap_or(0)
+                .min(daily.len());
+            let backtest =
+                forecast::backtest(&daily.truncated(full_days), &BacktestConfig::default());
+            let history = (0..daily.len())
+                .filter_map(|i| Some((daily.day(i)?, daily.values()[i])))
+                .collect();
+            Some(CurrencyOutlook {
+                currency,
+                history,
+                outlook,
+                backtest,
+            })
+        })
         .collect()
 }
 
-fn float_cell(value: f64, decimals: usize) -> Cell {
+fn money(value: f64) -> Cell {
     if value.is_finite() {
-        Cell::Number(format!("{value:.decimals$}"))
+        Cell::Number(format!("{value:.2}"))
     } else {
         Cell::Null
     }
 }
 
-fn fit_table(projections: &[(String, Projection)]) -> Table {
+fn optional(value: Option<f64>, decimals: usize) -> Cell {
+    match value {
+        Some(v) if v.is_finite() => Cell::Number(format!("{v:.decimals$}")),
+        _ => Cell::Null,
+    }
+}
+
+fn forecast_table(outlooks: &[CurrencyOutlook]) -> Table {
     let mut t = Table::new([
-        "currency",
-        "days",
-        "first_day",
-        "last_day",
-        "slope_per_day",
-        "intercept",
-        "r_squared",
-        "rmse",
+        "day", "currency", "forecast", "lo80", "hi80", "lo95", "hi95",
     ]);
-    for (currency, p) in projections {
+    for o in outlooks {
+        for d in &o.outlook.days {
+            t.push(vec![
+                Cell::text(d.day.to_string()),
+                Cell::text(&o.currency),
+                money(d.point),
+                money(d.lo80),
+                money(d.hi80),
+                money(d.lo95),
+                money(d.hi95),
+            ]);
+        }
+    }
+    t
+}
+
+fn model_table(outlooks: &[CurrencyOutlook]) -> Table {
+    let mut t = Table::new(["currency", "model", "reason", "full_days", "sigma", "notes"]);
+    for o in outlooks {
         t.push(vec![
-            Cell::text(currency),
-            Cell::number(p.fit.days),
-            Cell::text(p.first_day.to_string()),
-            Cell::text(p.last_day.to_string()),
-            float_cell(p.fit.slope, 2),
-            float_cell(p.fit.intercept, 2),
-            p.fit.r_squared.map_or(Cell::Null, |r| float_cell(r, 4)),
-            float_cell(p.fit.rmse, 2),
+            Cell::text(&o.currency),
+            Cell::text(&o.outlook.model_name),
+            Cell::text(&o.outlook.reason),
+            Cell::number(o.outlook.history_days),
+            optional(o.outlook.sigma, 2),
+            Cell::text(o.outlook.notes.join("; ")),
         ]);
     }
     t
 }
 
-fn projection_table(projections: &[(String, Projection)]) -> Table {
-    let mut t = Table::new(["day", "currency", "projected_revenue"]);
-    for (currency, p) in projections {
-        for (day, value) in &p.days {
+fn backtest_table(outlooks: &[CurrencyOutlook]) -> Table {
+    let mut t = Table::new([
+        "currency",
+        "method",
+        "mape_pct",
+        "smape_pct",
+        "mae",
+        "coverage80_pct",
+        "coverage95_pct",
+        "forecasts",
+    ]);
+    for o in outlooks {
+        for score in &o.backtest.scores {
             t.push(vec![
-                Cell::text(day.to_string()),
-                Cell::text(currency),
-                Cell::Number(format!("{value:.2}")),
+                Cell::text(&o.currency),
+                Cell::text(&score.method),
+                optional(score.mape, 1),
+                optional(score.smape, 1),
+                optional(score.mae, 2),
+                optional(score.coverage80.map(|c| c * 100.0), 0),
+                optional(score.coverage95.map(|c| c * 100.0), 0),
+                Cell::number(score.forecasts),
             ]);
         }
     }
     t
+}
+
+/// Sums number cells as exact decimals.
+fn decimal(cell: Option<&Cell>) -> Decimal {
+    match cell {
+        Some(Cell::Number(n)) => Decimal::from_str(n).unwrap_or_default(),
+        _ => Decimal::ZERO,
+    }
+}
+
+/// A product's units, and its revenue per currency.
+type ProductTotals = (Decimal, BTreeMap<String, Decimal>);
+
+/// `revenue_by_product` (product, currency, orders, units, revenue) as one row per product,
+/// currencies side by side, the `top` products by units by name and the rest as "others".
+fn products_side_by_side(by_product: &Table, top: usize) -> (Table, Vec<(String, u64)>) {
+    let column = |name: &str| by_product.headers.iter().position(|h| h == name);
+    let (Some(product), Some(currency), Some(units), Some(revenue)) = (
+        column("product_name"),
+        column("currency"),
+        column("units"),
+        column("revenue"),
+    ) else {
+        return (Table::default(), Vec::new());
+    };
+    let mut currencies: Vec<String> = Vec::new();
+    let mut products: BTreeMap<String, ProductTotals> = BTreeMap::new();
+    for row in &by_product.rows {
+        let name = row.get(product).map(Cell::display).unwrap_or_default();
+        let code = row.get(currency).map(Cell::display).unwrap_or_default();
+        if !currencies.contains(&code) {
+            currencies.push(code.clone());
+        }
+        let entry = products.entry(name).or_default();
+        entry.0 += decimal(row.get(units));
+        *entry.1.entry(code).or_default() += decimal(row.get(revenue));
+    }
+    currencies.sort();
+    let mut ranked: Vec<(String, ProductTotals)> = products.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    let mut shown: Vec<(String, ProductTotals)> = Vec::new();
+    let mut others = ProductTotals::default();
+    let mut others_count = 0;
+    for (i, (name, totals)) in ranked.into_iter().enumerate() {
+        if i < top {
+            shown.push((name, totals));
+        } else {
+            others_count += 1;
+            others.0 += totals.0;
+            for (code, value) in totals.1 {
+                *others.1.entry(code).or_default() += value;
+            }
+        }
+    }
+    if others_count > 0 {
+        shown.push((format!("others ({others_count})"), others));
+    }
+    let headers = ["product".to_string(), "units".to_string()]
+        .into_iter()
+        .chain(currencies.iter().cloned());
+    let mut table = Table::new(headers);
+    let mut bars = Vec::new();
+    for (name, (units_total, per_currency)) in &shown {
+        let mut row = vec![Cell::text(name), Cell::number(units_total.normalize())];
+        row.extend(currencies.iter().map(|code| match per_currency.get(code) {
+            Some(v) => Cell::number(v.round_dp(2)),
+            None => Cell::Null,
+        }));
+        table.push(row);
+        bars.push((name.clone(), units_total.to_u64().unwrap_or(0)));
+    }
+    (table, bars)
+}
+
+/// Rows keyed by `row_key`, one column per `column_key` value holding `value`: currencies
+/// side by side. Only the last `last` row keys when given.
+fn side_by_side(
+    table: &Table,
+    row_key: &str,
+    column_key: &str,
+    value: &str,
+    last: Option<usize>,
+) -> Table {
+    let column = |name: &str| table.headers.iter().position(|h| h == name);
+    let (Some(r), Some(c), Some(v)) = (column(row_key), column(column_key), column(value)) else {
+        return Table::default();
+    };
+    let mut columns: Vec<String> = Vec::new();
+    let mut rows: BTreeMap<String, BTreeMap<String, Cell>> = BTreeMap::new();
+    for row in &table.rows {
+        let key = row.get(r).map(Cell::display).unwrap_or_default();
+        let code = row.get(c).map(Cell::display).unwrap_or_default();
+        if !columns.contains(&code) {
+            columns.push(code.clone());
+        }
+        rows.entry(key)
+            .or_default()
+            .insert(code, row.get(v).cloned().unwrap_or(Cell::Null));
+    }
+    columns.sort();
+    let skip = last.map_or(0, |n| rows.len().saturating_sub(n));
+    let mut out = Table::new(std::iter::once(row_key.to_string()).chain(columns.iter().cloned()));
+    for (key, values) in rows.into_iter().skip(skip) {
+        let mut line = vec![Cell::text(key)];
+        line.extend(
+            columns
+                .iter()
+                .map(|code| values.get(code).cloned().unwrap_or(Cell::Null)),
+        );
+        out.push(line);
+    }
+    out
+}
+
+/// The forecast with its 95% interval, currencies side by side: `1234.56 (1100.00–1380.00)`.
+fn forecast_side_by_side(outlooks: &[CurrencyOutlook]) -> Table {
+    let with_days: Vec<&CurrencyOutlook> = outlooks
+        .iter()
+        .filter(|o| !o.outlook.days.is_empty())
+        .collect();
+    let mut table = Table::new(
+        std::iter::once("day".to_string())
+            .chain(with_days.iter().map(|o| format!("{} (95%)", o.currency))),
+    );
+    let days: Vec<NaiveDate> = with_days
+        .first()
+        .map(|o| o.outlook.days.iter().map(|d| d.day).collect())
+        .unwrap_or_default();
+    for day in days {
+        let mut row = vec![Cell::text(day.to_string())];
+        for o in &with_days {
+            row.push(match o.outlook.days.iter().find(|d| d.day == day) {
+                Some(d) => Cell::text(format!(
+                    "{} ({}–{})",
+                    chart::compact(d.point),
+                    chart::compact(d.lo95),
+                    chart::compact(d.hi95)
+                )),
+                None => Cell::Null,
+            });
+        }
+        table.push(row);
+    }
+    table
+}
+
+/// The table view: charts where they help, short tables, currencies side by side.
+fn write_for_people(
+    out: &mut impl Write,
+    ctx: &Context,
+    args: &Args,
+    sections: &[Section],
+    outlooks: &[CurrencyOutlook],
+) -> anyhow::Result<()> {
+    let width = output_width();
+    let wrap_width = width.unwrap_or(100);
+    let charts = !args.no_chart && wrap_width >= chart::MIN_WIDTH;
+    let chart_width = wrap_width.min(100);
+    for line in textwrap::wrap(&format!("Revenue: {REVENUE_DEFINITION}."), wrap_width) {
+        writeln!(out, "{line}")?;
+    }
+    let charted = match &args.currency {
+        Some(code) => outlooks
+            .iter()
+            .find(|o| o.currency.eq_ignore_ascii_case(code)),
+        None => outlooks.iter().max_by(|a, b| {
+            let total = |o: &CurrencyOutlook| o.history.iter().map(|(_, v)| v).sum::<f64>();
+            total(a).total_cmp(&total(b))
+        }),
+    };
+    if let Some(code) = &args.currency
+        && charted.is_none()
+    {
+        crate::say!("salesctl: note: no revenue in currency '{code}'; charting none");
+    }
+    if charts && let Some(o) = charted {
+        writeln!(out)?;
+        let title = format!(
+            "Daily revenue, {}, with the forecast and its 95% band ({})",
+            o.currency, o.outlook.model_name
+        );
+        for line in textwrap::wrap(&title, wrap_width) {
+            writeln!(out, "{line}")?;
+        }
+        let band: Vec<BandPoint> = o
+            .outlook
+            .days
+            .iter()
+            .map(|d| BandPoint {
+                day: d.day,
+                point: d.point,
+                lo95: d.lo95,
+                hi95: d.hi95,
+            })
+            .collect();
+        for line in chart::series_with_forecast(&o.history, &band, chart_width, 14) {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out, "{}", chart::SERIES_LEGEND)?;
+    }
+    let write_table = |out: &mut dyn Write, title: &str, table: &Table| -> anyhow::Result<()> {
+        writeln!(out)?;
+        for line in textwrap::wrap(title, wrap_width) {
+            writeln!(out, "{line}")?;
+        }
+        let mut buffer = Vec::new();
+        table.write(&mut buffer, OutputFormat::Table, ctx.color)?;
+        out.write_all(&buffer)?;
+        Ok(())
+    };
+    if let Some(by_product) = section(sections, "revenue_by_product") {
+        let (table, bars) = products_side_by_side(by_product, args.top as usize);
+        write_table(
+            out,
+            &format!("Revenue by product, top {} by units", args.top),
+            &table,
+        )?;
+        if charts {
+            writeln!(out, "\nUnits by product")?;
+            for line in chart::bars(&bars, chart_width) {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    if let Some(by_day) = section(sections, "revenue_by_day") {
+        let table = side_by_side(by_day, "day", "currency", "revenue", Some(RECENT_DAYS));
+        write_table(
+            out,
+            &format!("Revenue by day, last {RECENT_DAYS} days (order creation day, UTC)"),
+            &table,
+        )?;
+    }
+    write_table(
+        out,
+        &format!("Forecast, next {HORIZON_DAYS} days: point (95% interval)"),
+        &forecast_side_by_side(outlooks),
+    )?;
+    for o in outlooks {
+        let notes = if o.outlook.notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", o.outlook.notes.join("; "))
+        };
+        for line in textwrap::wrap(
+            &format!(
+                "{}: {}: {}{notes}",
+                o.currency, o.outlook.model_name, o.outlook.reason
+            ),
+            wrap_width,
+        ) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    if let Some(o) = charted {
+        let mut table = Table::new(["method", "MAPE %", "sMAPE %", "MAE", "in 80%", "in 95%"]);
+        for score in &o.backtest.scores {
+            table.push(vec![
+                Cell::text(&score.method),
+                optional(score.mape, 1),
+                optional(score.smape, 1),
+                optional(score.mae, 0),
+                optional(score.coverage80.map(|c| c * 100.0), 0),
+                optional(score.coverage95.map(|c| c * 100.0), 0),
+            ]);
+        }
+        write_table(
+            out,
+            &format!(
+                "How far to trust it: backtest in {} over the last 28 days (-o json for every currency)",
+                o.currency
+            ),
+            &table,
+        )?;
+        for note in &o.backtest.notes {
+            writeln!(out, "{note}")?;
+        }
+    }
+    for name in ["top_products", "average_order_value", "cdc_mix"] {
+        if let Some(s) = sections.iter().find(|s| s.name == name) {
+            write_table(out, &s.title, &s.table)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_html(
+    path: &std::path::Path,
+    sections: &[Section],
+    outlooks: &[CurrencyOutlook],
+) -> anyhow::Result<()> {
+    let series = outlooks
+        .iter()
+        .map(|o| SeriesFigure {
+            title: format!(
+                "Daily revenue, {}: {} ({})",
+                o.currency, o.outlook.model_name, o.outlook.reason
+            ),
+            history: o.history.clone(),
+            forecast: o
+                .outlook
+                .days
+                .iter()
+                .map(|d| BandPoint {
+                    day: d.day,
+                    point: d.point,
+                    lo95: d.lo95,
+                    hi95: d.hi95,
+                })
+                .collect(),
+        })
+        .collect();
+    let mut bars = Vec::new();
+    let products = section(sections, "revenue_by_product").map(|t| products_side_by_side(t, 10));
+    if let Some((_, product_bars)) = &products {
+        bars.push(BarsFigure {
+            title: "Units by product (top 10 and others)".into(),
+            items: product_bars
+                .iter()
+                .map(|(n, v)| (n.clone(), *v as f64))
+                .collect(),
+        });
+    }
+    if let Some(mix) = section(sections, "cdc_mix") {
+        bars.push(BarsFigure {
+            title: "CDC events by type".into(),
+            items: mix
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.first().map(Cell::display).unwrap_or_default(),
+                        decimal(r.get(1)).to_f64().unwrap_or(0.0),
+                    )
+                })
+                .collect(),
+        });
+    }
+    let mut tables: Vec<(String, &Table)> = Vec::new();
+    if let Some((table, _)) = &products {
+        tables.push(("Revenue by product, currencies side by side".into(), table));
+    }
+    for s in sections.iter().filter(|s| s.name != "revenue_by_product") {
+        tables.push((s.title.clone(), &s.table));
+    }
+    let page = Page {
+        title: format!(
+            "salesctl sales report, {}",
+            Utc::now().format("%Y-%m-%d %H:%M UTC")
+        ),
+        notes: vec![format!("Revenue: {REVENUE_DEFINITION}.")],
+        series,
+        bars,
+        tables,
+    };
+    let html = html_report::render(&page);
+    crate::stream::positions::write_atomically(path, html.as_bytes())
+        .map_err(|e| crate::error::config_error(format!("cannot write {}: {e}", path.display())))?;
+    Ok(())
 }
 
 /// The report as JSON lines, like every other verb: first an `about` line (engine, revenue
@@ -201,7 +643,12 @@ fn write_json_lines(
         ("section", Cell::text("about")),
         ("engine", Cell::text(engine)),
         ("revenue_definition", Cell::text(REVENUE_DEFINITION)),
-        ("projection_method", Cell::text(forecast::METHOD)),
+        (
+            "forecast_method",
+            Cell::text(
+                "Holt-Winters additive with weekly seasonality (14+ full days), else a linear trend; 80%/95% prediction intervals",
+            ),
+        ),
     ];
     writeln!(out, "{}", json_object(about.iter().map(|(n, c)| (*n, c))))?;
     for section in sections {
@@ -226,54 +673,95 @@ fn section_names() -> Vec<&'static str> {
     report_queries()
         .into_iter()
         .map(|(query, _)| query.name)
-        .chain(["projection_fit", "projection"])
+        .chain(FORECAST_SECTIONS)
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use salesctl_core::forecast::ModelKind;
+
+    fn by_day(days: usize) -> Table {
+        let mut t = Table::new(["day", "currency", "orders", "revenue"]);
+        let first = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        for i in 0..days {
+            let day = first + chrono::Days::new(i as u64);
+            let weekly = [100, 110, 105, 120, 150, 60, 70][i % 7];
+            t.push(vec![
+                Cell::text(day.to_string()),
+                Cell::text("USD"),
+                Cell::number(1),
+                Cell::Number(format!("{}.00", weekly + i)),
+            ]);
+            if i % 2 == 0 {
+                t.push(vec![
+                    Cell::text(day.to_string()),
+                    Cell::text("EUR"),
+                    Cell::number(1),
+                    Cell::Number("50.00".into()),
+                ]);
+            }
+        }
+        t
+    }
 
     #[test]
-    fn projections_are_per_currency_and_json_lines_carry_their_section() {
-        let mut by_day = Table::new(["day", "currency", "orders", "revenue"]);
-        for (d, c, r) in [
-            ("2026-11-18", "USD", "100.00"),
-            ("2026-11-19", "USD", "110.00"),
-            ("2026-11-19", "EUR", "50.00"),
-            ("2026-11-20", "USD", "120.00"),
+    fn each_currency_gets_its_own_forecast_without_the_partial_day() {
+        let table = by_day(36);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(); // the 36th day
+        let outlooks = outlooks_per_currency(&table, today);
+        assert_eq!(outlooks.len(), 2);
+        let usd = outlooks.iter().find(|o| o.currency == "USD").unwrap();
+        assert_eq!(usd.outlook.model, ModelKind::HoltWinters);
+        assert_eq!(usd.outlook.history_days, 35);
+        assert_eq!(usd.outlook.days.len(), 7);
+        assert_eq!(usd.outlook.days[0].day, today);
+        assert!(
+            !usd.outlook.notes.is_empty(),
+            "says the partial day was left out"
+        );
+        assert_eq!(usd.backtest.scores.len(), 3);
+        let rows = forecast_table(&outlooks);
+        assert_eq!(rows.rows.len(), 14);
+    }
+
+    #[test]
+    fn products_are_ranked_by_units_with_others_and_currencies_side_by_side() {
+        let mut t = Table::new(["product_name", "currency", "orders", "units", "revenue"]);
+        for (p, c, u, r) in [
+            ("Laptop", "USD", "5", "5000.00"),
+            ("Laptop", "EUR", "1", "900.00"),
+            ("Mouse", "USD", "9", "90.00"),
+            ("Cable", "USD", "2", "10.00"),
+            ("Webcam", "EUR", "1", "40.00"),
         ] {
-            by_day.push(vec![
-                Cell::text(d),
+            t.push(vec![
+                Cell::text(p),
                 Cell::text(c),
                 Cell::number(1),
+                Cell::Number(u.into()),
                 Cell::Number(r.into()),
             ]);
         }
-        let projections = project_per_currency(&by_day);
-        assert_eq!(projections.len(), 2);
-        let table = projection_table(&projections);
-        assert_eq!(table.rows.len(), 14);
-        assert_eq!(
-            table.rows[0],
-            vec![
-                Cell::text("2026-11-21"),
-                Cell::text("USD"),
-                Cell::Number("130.00".into())
-            ]
-        );
-        assert_eq!(
-            table.rows[7],
-            vec![
-                Cell::text("2026-11-20"),
-                Cell::text("EUR"),
-                Cell::Number("50.00".into())
-            ]
-        );
+        let (table, bars) = products_side_by_side(&t, 2);
+        assert_eq!(table.headers, ["product", "units", "EUR", "USD"]);
+        assert_eq!(table.rows[0][0], Cell::text("Mouse"));
+        assert_eq!(table.rows[1][0], Cell::text("Laptop"));
+        assert_eq!(table.rows[1][2], Cell::number("900.00"));
+        assert_eq!(table.rows[2][0], Cell::text("others (2)"));
+        assert_eq!(table.rows[2][1], Cell::number("3"));
+        assert_eq!(bars[0], ("Mouse".to_string(), 9));
+    }
+
+    #[test]
+    fn json_lines_carry_their_section() {
+        let outlooks =
+            outlooks_per_currency(&by_day(20), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
         let sections = vec![Section {
-            name: "projection",
+            name: "forecast",
             title: String::new(),
-            table,
+            table: forecast_table(&outlooks),
         }];
         let mut out = Vec::new();
         write_json_lines(&mut out, "local", &sections).unwrap();
@@ -282,10 +770,12 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 15, "about + 14 rows");
         assert_eq!(lines[0]["section"], "about");
-        assert_eq!(lines[1]["section"], "projection");
-        assert_eq!(lines[1]["projected_revenue"].to_string(), "130.0");
-        assert!(text.contains("\"projected_revenue\":130.00"));
+        assert_eq!(lines.len(), 1 + 14);
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|l| l["section"] == "forecast" && l["lo95"].is_number())
+        );
     }
 }

@@ -9,5 +9,6 @@ mod pipeline_e2e;
 mod query_athena;
 mod query_local;
 mod relay;
+mod report_forecast;
 mod stack;
 mod tail_cdc;

@@ -399,24 +399,23 @@ fn report_on_the_local_engine_as_json_and_csv() {
         "{\"section\":\"average_order_value\",\"currency\":\"USD\",\"orders\":3,\"revenue\":1250.20,\"average_order_value\":416.73}",
         "{\"section\":\"cdc_mix\",\"cdc_event_type\":\"INSERT\",\"events\":4}",
         "{\"section\":\"cdc_mix\",\"cdc_event_type\":\"REMOVE\",\"events\":1}",
-        // Two days, 1250.00 then 0.20: the line falls below zero, which is shown as zero.
-        "{\"section\":\"projection\",\"day\":\"2026-11-22\",\"currency\":\"USD\",\"projected_revenue\":0.00}",
     ] {
         assert!(
             stdout.lines().any(|l| l == expected),
             "{expected} missing from\n{stdout}"
         );
     }
-    let projected: Vec<&serde_json::Value> = lines
+    // Two days of history: too little for any forecast, and the report says why.
+    assert!(
+        !lines.iter().any(|l| l["section"] == "forecast"),
+        "{stdout}"
+    );
+    let model = lines
         .iter()
-        .filter(|l| l["section"] == "projection")
-        .collect();
-    assert_eq!(projected.len(), 7);
-    let fit = lines
-        .iter()
-        .find(|l| l["section"] == "projection_fit")
+        .find(|l| l["section"] == "forecast_model")
         .unwrap();
-    assert_eq!(fit["days"], 2);
+    assert_eq!(model["full_days"], 2);
+    assert!(model["reason"].as_str().unwrap().contains('2'), "{model}");
 
     let (code, csv, stderr) = crate::common::run(salesctl().args([
         "report",
