@@ -64,6 +64,22 @@ struct CurrencyOutlook {
     backtest: Backtest,
 }
 
+impl CurrencyOutlook {
+    /// The forecast as the charts draw it: the point and the 95% interval.
+    fn band(&self) -> Vec<BandPoint> {
+        self.outlook
+            .days
+            .iter()
+            .map(|d| BandPoint {
+                day: d.day,
+                point: d.point,
+                lo95: d.lo95,
+                hi95: d.hi95,
+            })
+            .collect()
+    }
+}
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let format = ctx.output();
     if format == OutputFormat::Csv && args.section.is_none() {
@@ -456,17 +472,7 @@ fn write_for_people(
         for line in textwrap::wrap(&title, wrap_width) {
             writeln!(out, "{line}")?;
         }
-        let band: Vec<BandPoint> = o
-            .outlook
-            .days
-            .iter()
-            .map(|d| BandPoint {
-                day: d.day,
-                point: d.point,
-                lo95: d.lo95,
-                hi95: d.hi95,
-            })
-            .collect();
+        let band = o.band();
         for line in chart::series_with_forecast(&o.history, &band, chart_width, 14) {
             writeln!(out, "{line}")?;
         }
@@ -570,17 +576,7 @@ fn write_html(
                 o.currency, o.outlook.model_name, o.outlook.reason
             ),
             history: o.history.clone(),
-            forecast: o
-                .outlook
-                .days
-                .iter()
-                .map(|d| BandPoint {
-                    day: d.day,
-                    point: d.point,
-                    lo95: d.lo95,
-                    hi95: d.hi95,
-                })
-                .collect(),
+            forecast: o.band(),
         })
         .collect();
     let mut bars = Vec::new();
