@@ -113,6 +113,12 @@ pub enum Command {
     Transform(commands::transform::Args),
     /// The whole pipeline on the local emulator: up, generate, relay, report and a query.
     Demo(commands::demo::Args),
+    /// Did every change reach the lake, once? Each stage counted and compared by change id.
+    Reconcile(commands::reconcile::Args),
+    /// One order's journey through every stage, with each hop's latency and what is missing.
+    Trace(commands::trace::Args),
+    /// A live view of the pipeline: changes/s per stage, freshness, lag, errors (q quits).
+    Watch(commands::watch::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (roff): salesctl man | man -l -.

@@ -3,8 +3,9 @@
 //!
 //! Layers, bottom to top (a module imports only from layers below it):
 //! `error`, `diag` -> `settings`, `aws`, `render` -> `stream`, `table_writer`, `sql`, `stack`,
-//! `relay`, `cdc_view`, `lambda_build`, `chart`, `html_report` -> `context` -> `commands` -> `cli`.
+//! `relay`, `cdc_view`, `lambda_build`, `chart`, `html_report`, `audit` -> `context` -> `commands` -> `cli`.
 
+pub mod audit;
 pub mod aws;
 pub mod cdc_view;
 pub mod chart;

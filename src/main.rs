@@ -108,6 +108,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::TailCdc(args) => commands::tail::run(&ctx, args).await,
         Command::Transform(args) => commands::transform::run(&ctx, args).await,
         Command::Demo(args) => commands::demo::run(&ctx, args).await,
+        Command::Reconcile(args) => commands::reconcile::run(&ctx, args).await,
+        Command::Trace(args) => commands::trace::run(&ctx, args).await,
+        Command::Watch(args) => commands::watch::run(&ctx, args).await,
         Command::Completions(_) | Command::Man => Ok(ExitStatus::SUCCESS),
     }
 }

@@ -14,15 +14,18 @@ pub mod engine;
 pub mod generate;
 pub mod policy;
 pub mod query;
+pub mod reconcile;
 pub mod relay;
 pub mod report;
 pub mod stack_progress;
 pub mod status;
 pub mod tail;
 pub mod template;
+pub mod trace;
 pub mod transform;
 pub mod up;
 pub mod values;
+pub mod watch;
 
 /// Parses a verb's flags from words, so a verb that runs other verbs (demo) uses their real
 /// flags and defaults instead of building their structs by hand.

@@ -8,7 +8,7 @@ use crate::commands::activity::Activity;
 use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::relay::{Relay, RelayOptions, RelayReport};
+use crate::relay::{Relay, RelayOptions, RelayReport, Stages};
 use crate::render::{Cell, OutputFormat, Table};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,16 @@ pub struct Args {
     /// Run against real AWS too (where the real Pipe and Firehose already do this work).
     #[arg(long)]
     pub force: bool,
+    /// Run one stage alone: pipe (DynamoDB stream -> Kinesis) or firehose (Kinesis -> S3).
+    #[arg(long, value_enum, default_value = "both")]
+    pub stage: StageArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StageArg {
+    Both,
+    Pipe,
+    Firehose,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
@@ -67,6 +77,11 @@ pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, D
             .buffer_interval
             .unwrap_or(Duration::from_secs(settings.buffer_seconds.into())),
         poll: args.poll,
+        stages: match args.stage {
+            StageArg::Both => Stages::Both,
+            StageArg::Pipe => Stages::Pipe,
+            StageArg::Firehose => Stages::Firehose,
+        },
     };
     let aws = ctx.aws().await?;
     let started = Instant::now();

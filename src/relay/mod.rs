@@ -42,6 +42,19 @@ pub struct RelayOptions {
     pub buffer_age: Duration,
     /// How long an idle shard waits before polling again.
     pub poll: Duration,
+    /// Which stages run: both, or one alone (to see or test one stage in isolation).
+    pub stages: Stages,
+}
+
+/// The relay's stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stages {
+    #[default]
+    Both,
+    /// DynamoDB stream -> Kinesis only.
+    Pipe,
+    /// Kinesis -> transform -> S3 only.
+    Firehose,
 }
 
 /// What one run did (and, in the totals, all runs of this stack's relay).
@@ -180,7 +193,17 @@ impl<'a> Relay<'a> {
             reader_options.clone(),
             Some(&self.pipe.positions),
         );
-        let outcome = if follow {
+        let stages = self.options.stages;
+        let outcome = if stages == Stages::Pipe {
+            self.pump(Some(&mut pipe_reader), None, &mut stop).await
+        } else if stages == Stages::Firehose {
+            let mut kinesis_reader = ShardReader::new(
+                self.kinesis.clone(),
+                reader_options,
+                Some(&self.firehose.positions),
+            );
+            self.pump(None, Some(&mut kinesis_reader), &mut stop).await
+        } else if follow {
             let mut kinesis_reader = ShardReader::new(
                 self.kinesis.clone(),
                 reader_options,

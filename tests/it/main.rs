@@ -8,6 +8,7 @@ mod generate;
 mod pipeline_e2e;
 mod query_athena;
 mod query_local;
+mod reconcile;
 mod relay;
 mod report_forecast;
 mod stack;

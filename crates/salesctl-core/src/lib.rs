@@ -5,6 +5,8 @@ pub mod change;
 pub mod forecast;
 pub mod history;
 pub mod lake_schema;
+pub mod live;
 pub mod order;
 pub mod pacing;
+pub mod reconcile;
 pub mod transform;

@@ -1,0 +1,252 @@
+//! Reading every stage of the pipeline for `reconcile` and `trace`: the table and its stream,
+//! Kinesis, the lake (through either SQL engine or its objects) and `errors/`.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+
+use crate::aws::{Clients, ServiceResultExt};
+use crate::render::Cell;
+use crate::settings::Settings;
+use crate::sql::QueryEngine;
+use crate::stream::dynamodb::DynamoDbStream;
+use crate::stream::kinesis::KinesisStream;
+use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
+use crate::stream::{RawRecord, StartPosition, StreamSource};
+use salesctl_core::change::{ChangeRecord, decode_into};
+use salesctl_core::reconcile::OrderState;
+
+/// What one record of a stream says about the change it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carried {
+    pub event_id: String,
+    pub event: Option<String>,
+    /// The item's key value (the order id), when the record names it.
+    pub order: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Reads a change record fully, or, when it does not decode (a corrupted record), at least
+/// its `eventID` and key, so a record that failed is still matched to its change.
+pub fn carried(data: &[u8], change: &mut ChangeRecord) -> Option<Carried> {
+    if decode_into(data, change).is_ok() {
+        let order = change.keys.iter().next().map(|(_, v)| unquote(v));
+        return Some(Carried {
+            event_id: change.event_id.clone(),
+            event: Some(change.event_type.as_str().to_string()),
+            order,
+            created_at: Some(change.created_at),
+        });
+    }
+    let value: serde_json::Value = serde_json::from_slice(data).ok()?;
+    let event_id = value.get("eventID")?.as_str()?.to_string();
+    let keys = value.pointer("/dynamodb/Keys").and_then(|k| k.as_object());
+    let order = keys.and_then(|k| k.values().next()).and_then(|typed| {
+        typed
+            .as_object()?
+            .values()
+            .next()?
+            .as_str()
+            .map(str::to_string)
+    });
+    let created_at = value
+        .pointer("/dynamodb/ApproximateCreationDateTime")
+        .and_then(serde_json::Value::as_f64)
+        .and_then(|s| DateTime::from_timestamp(s as i64, 0));
+    Some(Carried {
+        event_id,
+        event: value
+            .get("eventName")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        order,
+        created_at,
+    })
+}
+
+/// A flat JSON value as text: strings without their quotes.
+fn unquote(json: &str) -> String {
+    serde_json::from_str::<String>(json).unwrap_or_else(|_| json.to_string())
+}
+
+/// Every record of a stream from its trim horizon to its tip, page by page.
+pub async fn read_all<S: StreamSource>(
+    source: S,
+    mut each: impl FnMut(&str, &RawRecord),
+) -> anyhow::Result<()> {
+    let options = ReaderOptions {
+        start: StartPosition::TrimHorizon,
+        follow: false,
+        ..ReaderOptions::default()
+    };
+    let mut reader = ShardReader::new(source, options, None);
+    loop {
+        match reader.next().await? {
+            ReaderEvent::Records { shard_id, records } => {
+                for record in &records {
+                    each(&shard_id, record);
+                }
+            }
+            ReaderEvent::ShardFinished(_) => {}
+            ReaderEvent::CaughtUp => return Ok(()),
+        }
+    }
+}
+
+/// The table's own stream.
+pub async fn table_stream(
+    clients: &Clients,
+    settings: &Settings,
+) -> anyhow::Result<DynamoDbStream> {
+    DynamoDbStream::for_table(
+        &clients.dynamodb,
+        clients.dynamodb_streams.clone(),
+        &settings.table,
+    )
+    .await
+}
+
+/// The Kinesis stream the Pipe writes to.
+pub fn kinesis_stream(clients: &Clients, settings: &Settings) -> KinesisStream {
+    KinesisStream::new(clients.kinesis.clone(), &settings.stream)
+}
+
+/// One lake object: its key, when it was written, and its lines.
+pub struct LakeObject {
+    pub key: String,
+    pub written: Option<DateTime<Utc>>,
+    pub body: Vec<u8>,
+}
+
+/// Every object under `prefix` in the lake bucket, fetched one at a time.
+pub async fn objects(
+    clients: &Clients,
+    bucket: &str,
+    prefix: &str,
+    mut each: impl FnMut(LakeObject),
+) -> anyhow::Result<()> {
+    let mut pages = clients
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.service_context(|| format!("listing s3://{bucket}/{prefix}"))?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let got = clients
+                .s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .service_context(|| format!("reading s3://{bucket}/{key}"))?;
+            let body = got.body.collect().await?.into_bytes().to_vec();
+            each(LakeObject {
+                key: key.to_string(),
+                written: object
+                    .last_modified()
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+                body,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The stream record inside a line of `errors/` (Firehose's failed-record format: the
+/// record's bytes in `rawData`, base64).
+pub fn failed_record_data(line: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let raw = value.get("rawData")?.as_str()?;
+    base64::engine::general_purpose::STANDARD.decode(raw).ok()
+}
+
+/// Lake rows per change id in the window, counted by the engine (one row per id).
+pub async fn lake_copies(
+    engine: &QueryEngine,
+    since: Option<DateTime<Utc>>,
+    mut each: impl FnMut(&str, u32),
+) -> anyhow::Result<()> {
+    // creation_datetime is ISO-8601 text: its first 19 characters order like the times do.
+    let filter = since.map_or(String::new(), |t| {
+        format!(
+            " WHERE substr(creation_datetime, 1, 19) >= '{}'",
+            t.format("%Y-%m-%dT%H:%M:%S")
+        )
+    });
+    let sql = format!(
+        "SELECT cdc_event_id, count(*) AS copies FROM orders_cdc{filter} GROUP BY cdc_event_id"
+    );
+    let output = engine.run(&sql).await?;
+    for row in &output.table.rows {
+        let (Some(id), Some(copies)) = (row.first(), row.get(1)) else {
+            continue;
+        };
+        let copies = copies.display().parse::<u32>().unwrap_or(1);
+        each(&id.display(), copies);
+    }
+    Ok(())
+}
+
+/// The lake's current state per order (`orders_current`).
+pub async fn lake_current(engine: &QueryEngine) -> anyhow::Result<BTreeMap<String, OrderState>> {
+    let output = engine
+        .run("SELECT order_id, updated_at, status FROM orders_current")
+        .await?;
+    Ok(output
+        .table
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let text = |i: usize| row.get(i).map(Cell::display);
+            Some((
+                text(0)?,
+                OrderState {
+                    updated_at: text(1).unwrap_or_default(),
+                    status: text(2).unwrap_or_default(),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// The table's items per order: `updated_at` and `status`, read with a paginated Scan.
+pub async fn table_current(
+    clients: &Clients,
+    table: &str,
+) -> anyhow::Result<BTreeMap<String, OrderState>> {
+    let mut items = BTreeMap::new();
+    let mut pages = clients
+        .dynamodb
+        .scan()
+        .table_name(table)
+        .projection_expression("order_id, updated_at, #s")
+        .expression_attribute_names("#s", "status")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.service_context(|| format!("scanning table '{table}'"))?;
+        for item in page.items() {
+            let text = |name: &str| match item.get(name) {
+                Some(AttributeValue::S(s)) => Some(s.clone()),
+                _ => None,
+            };
+            if let Some(order) = text("order_id") {
+                items.insert(
+                    order,
+                    OrderState {
+                        updated_at: text("updated_at").unwrap_or_default(),
+                        status: text("status").unwrap_or_default(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(items)
+}

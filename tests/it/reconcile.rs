@@ -1,0 +1,397 @@
+//! `reconcile` and `trace` proven by injected faults on a local pipeline: a dropped object, a
+//! duplicated object, a corrupted record that lands in errors/, an item deleted behind the
+//! relay's back; each must be named exactly, by change id.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_types::Blob;
+use serde_json::Value;
+
+use crate::common::{Session, generate_changes, run, session, stream_records};
+
+fn ok(s: &Session, args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(s.salesctl().args(args));
+    assert_eq!(code, 0, "{args:?}: {stderr}");
+    stdout
+}
+
+/// `reconcile -o json --show 1000`: exit code and the stage lines by stage name.
+fn reconcile(s: &Session, extra: &[&str]) -> (i32, Vec<Value>) {
+    let mut args = vec!["reconcile", "-o", "json", "--show", "1000"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = run(s.salesctl().args(&args));
+    assert!(code == 0 || code == 1, "{stderr}");
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (code, lines)
+}
+
+fn stage<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    lines.iter().find(|l| l["stage"] == name).unwrap()
+}
+
+/// The ids in a `first_*` cell: "id (order), id (order, 2×)".
+fn ids(cell: &Value) -> BTreeSet<String> {
+    cell.as_str()
+        .unwrap_or("")
+        .split("), ")
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split(' ').next().unwrap().to_string())
+        .collect()
+}
+
+/// A stack with changes relayed into the lake; returns the lake bucket's object keys.
+async fn relayed(s: &Session) -> (salesctl::aws::Clients, String, Vec<String>) {
+    ok(s, &["up", "-o", "json"]);
+    // Two runs, two flushes: at least two lake objects.
+    for _ in 0..2 {
+        generate_changes(s, "30");
+        ok(
+            s,
+            &["relay", "--drain", "--buffer-interval", "1s", "-o", "json"],
+        );
+    }
+    let clients = s.clients().await;
+    let bucket = clients.bucket(&s.settings()).await.unwrap();
+    let keys = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("orders/")
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    (clients, bucket, keys)
+}
+
+async fn object_ids(clients: &salesctl::aws::Clients, bucket: &str, key: &str) -> BTreeSet<String> {
+    let body = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let bytes = body.body.collect().await.unwrap().into_bytes();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["cdc_event_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_object_is_named_and_a_duplicated_one_only_warns() {
+    let s = session();
+    let (clients, bucket, keys) = relayed(&s).await;
+    let (code, lines) = reconcile(&s, &[]);
+    assert_eq!(code, 0, "a clean pipeline reconciles: {lines:?}");
+    assert_eq!(stage(&lines, "table stream")["missing_downstream"], 0);
+    assert!(keys.len() >= 2, "{keys:?}");
+
+    // Duplicate one object: duplicates are reported, exit 0; --strict makes them fail.
+    let copied = object_ids(&clients, &bucket, &keys[0]).await;
+    clients
+        .s3
+        .copy_object()
+        .bucket(&bucket)
+        .copy_source(format!("{bucket}/{}", keys[0]))
+        .key(format!("{}-copy", keys[0]))
+        .send()
+        .await
+        .unwrap();
+    let (code, lines) = reconcile(&s, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(ids(&stage(&lines, "lake")["first_duplicated"]), copied);
+    let (code, _) = reconcile(&s, &["--strict"]);
+    assert_eq!(code, 1);
+
+    // Drop another object: exactly its changes are missing after Kinesis.
+    let dropped = object_ids(&clients, &bucket, &keys[1]).await;
+    clients
+        .s3
+        .delete_object()
+        .bucket(&bucket)
+        .key(&keys[1])
+        .send()
+        .await
+        .unwrap();
+    let (code, lines) = reconcile(&s, &[]);
+    assert_eq!(code, 1);
+    let kinesis = stage(&lines, "kinesis");
+    assert_eq!(kinesis["missing_downstream"], dropped.len() as u64);
+    assert_eq!(ids(&kinesis["first_missing"]), dropped);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupted_record_is_named_in_errors_and_a_deleted_item_as_missing() {
+    let s = session();
+    ok(&s, &["up", "-o", "json"]);
+    generate_changes(&s, "20");
+    ok(&s, &["relay", "--drain", "--stage", "pipe", "-o", "json"]);
+    let clients = s.clients().await;
+    let settings = s.settings();
+
+    // One more change, carried to Kinesis by hand with its eventName corrupted: the
+    // transform rejects it, so it lands in errors/.
+    let (code, _, stderr) = run(s.salesctl().args([
+        "generate",
+        "--interval",
+        "0s",
+        "--count",
+        "1",
+        "--update-ratio",
+        "0",
+        "--delete-ratio",
+        "0",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let arn = clients
+        .dynamodb
+        .describe_table()
+        .table_name(&settings.table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let records = stream_records(&clients, &arn).await;
+    let newest = records.last().unwrap();
+    let corrupted_id = newest.event_id.clone().unwrap();
+    let json = salesctl::stream::pipe_format::pipe_json(newest, &arn);
+    let mut value: Value = serde_json::from_slice(&json).unwrap();
+    value["eventName"] = Value::from("UPSERT");
+    clients
+        .kinesis
+        .put_record()
+        .stream_name(&settings.stream)
+        .partition_key("corrupt")
+        .data(Blob::new(serde_json::to_vec(&value).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let (code, _, stderr) = run(s.salesctl().args([
+        "relay",
+        "--drain",
+        "--stage",
+        "firehose",
+        "--buffer-interval",
+        "1s",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 1, "one record failed the transform: {stderr}");
+    let (code, lines) = reconcile(&s, &[]);
+    assert_eq!(code, 1);
+    let errors = stage(&lines, "errors/");
+    assert_eq!(
+        ids(&errors["first_failed"]),
+        BTreeSet::from([corrupted_id.clone()])
+    );
+    assert_eq!(stage(&lines, "kinesis")["missing_downstream"], 0);
+    assert_eq!(stage(&lines, "table stream")["missing_downstream"], 0);
+
+    // An item deleted after the relay ran: its REMOVE never left the table's stream, and
+    // the lake still shows the order as current.
+    let corrupted_order = value["dynamodb"]["Keys"]["order_id"]["S"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let items = clients
+        .dynamodb
+        .scan()
+        .table_name(&settings.table)
+        .send()
+        .await
+        .unwrap();
+    let victim = items
+        .items()
+        .iter()
+        .filter_map(|i| i.get("order_id").and_then(|v| v.as_s().ok()).cloned())
+        .find(|o| *o != corrupted_order)
+        .unwrap();
+    let (_, before) = reconcile(&s, &[]);
+    let before_missing = ids(&stage(&before, "table stream")["first_missing"]);
+    clients
+        .dynamodb
+        .delete_item()
+        .table_name(&settings.table)
+        .key("order_id", AttributeValue::S(victim.clone()))
+        .send()
+        .await
+        .unwrap();
+    let records = stream_records(&clients, &arn).await;
+    let remove_id = records.last().unwrap().event_id.clone().unwrap();
+    let (code, lines) = reconcile(&s, &[]);
+    assert_eq!(code, 1);
+    let missing = ids(&stage(&lines, "table stream")["first_missing"]);
+    let new: BTreeSet<String> = missing.difference(&before_missing).cloned().collect();
+    assert_eq!(new, BTreeSet::from([remove_id]));
+    let (_, text, _) = run(s.salesctl().args(["reconcile", "-o", "table"]));
+    assert!(text.contains("NOT RECONCILED"), "{text}");
+    assert!(
+        text.contains(&victim),
+        "the disagreeing order is named:\n{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_follows_an_insert_a_modify_and_a_remove_through_every_stage() {
+    let s = session();
+    ok(&s, &["up", "-o", "json"]);
+    let clients = s.clients().await;
+    let table = s.settings().table;
+    let order = "o-trace-000001";
+    let item = |status: &str| {
+        [
+            ("order_id", AttributeValue::S(order.into())),
+            ("status", AttributeValue::S(status.into())),
+            ("total", AttributeValue::N("12.50".into())),
+            ("currency", AttributeValue::S("USD".into())),
+            (
+                "created_at",
+                AttributeValue::S("2026-12-01T10:00:00.000Z".into()),
+            ),
+            (
+                "updated_at",
+                AttributeValue::S("2026-12-01T10:05:00.000Z".into()),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect::<std::collections::HashMap<_, _>>()
+    };
+    for status in ["PENDING", "PAID"] {
+        clients
+            .dynamodb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item(status)))
+            .send()
+            .await
+            .unwrap();
+    }
+    clients
+        .dynamodb
+        .delete_item()
+        .table_name(&table)
+        .key("order_id", AttributeValue::S(order.into()))
+        .send()
+        .await
+        .unwrap();
+    ok(
+        &s,
+        &["relay", "--drain", "--buffer-interval", "1s", "-o", "json"],
+    );
+    let (code, stdout, stderr) = run(s.salesctl().args(["trace", order, "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let rows: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 9, "3 changes x 3 stages: {stdout}");
+    let events: Vec<&str> = rows
+        .iter()
+        .step_by(3)
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["INSERT", "MODIFY", "REMOVE"]);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(
+            row["stage"],
+            ["table stream", "kinesis", "lake"][i % 3],
+            "{row}"
+        );
+    }
+    assert!(rows[2]["where"].as_str().unwrap().starts_with("s3://"));
+    assert!(rows[1]["hop_ms"].is_number());
+
+    let (code, _, stderr) = run(s.salesctl().args(["trace", "o-nowhere"]));
+    assert_eq!(code, 254);
+    assert!(stderr.contains("in no stage"), "{stderr}");
+}
+
+#[test]
+fn watch_prints_json_samples_and_draws_then_quits_on_q_in_a_terminal() {
+    let s = session();
+    ok(&s, &["up", "-o", "json"]);
+    let (code, stdout, stderr) = run(s.salesctl().args([
+        "watch",
+        "-o",
+        "json",
+        "--interval",
+        "300ms",
+        "--samples",
+        "3",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let samples: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(samples.len(), 3);
+    assert!(
+        samples[0]["stream_changes_per_second"].is_number(),
+        "{stdout}"
+    );
+
+    // The full screen in a pseudo-terminal (util-linux `script`): it draws, updates, and
+    // quits on q with the terminal restored (the alternate screen left).
+    let bin = env!("CARGO_BIN_EXE_salesctl");
+    let inner = format!("stty cols 100 rows 30; exec {bin} --local watch --interval 300ms");
+    let mut script = std::process::Command::new("script");
+    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
+    // The same environment `salesctl()` gives (emulator endpoint, state and config dirs).
+    for (k, v) in s.salesctl().get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux script");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    use std::io::Write as _;
+    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    let started = std::time::Instant::now();
+    let out = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "watch did not quit on q"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("\u{1b}[?1049h"),
+        "entered the alternate screen"
+    );
+    assert!(screen.contains("\u{1b}[?1049l"), "left it again");
+    assert!(screen.contains("changes/s"), "drew the sparklines");
+    // Unchanged (blank) cells are skipped, so words arrive one by one.
+    assert!(screen.contains("newest"), "drew the rows pane");
+}
