@@ -24,6 +24,26 @@ pub fn output_width() -> Option<usize> {
         .filter(|c| *c >= 20)
 }
 
+/// Writes `text` to stderr wrapped at the terminal's width (when stderr is one), so a long
+/// note never spills past the right edge.
+pub fn note_wrapped(text: &str) {
+    let width = if io::stderr().is_terminal() {
+        console::Term::stderr()
+            .size_checked()
+            .map(|(_, columns)| usize::from(columns))
+    } else {
+        None
+    };
+    match width {
+        Some(width) => {
+            for line in textwrap::wrap(text, width) {
+                crate::say!("{line}");
+            }
+        }
+        None => crate::say!("{text}"),
+    }
+}
+
 /// `text` cut to `width` terminal columns with an ellipsis, never mid-character.
 pub fn truncate(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     console::truncate_str(text, width, "…")

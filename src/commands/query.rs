@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
     } else {
         stdout.flush()?;
-        crate::say!("{}", output.stats);
+        crate::render::note_wrapped(&output.stats.to_string());
     }
     Ok(ExitStatus::SUCCESS)
 }

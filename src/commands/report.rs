@@ -158,7 +158,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     out.flush()?;
     for line in stats {
-        crate::say!("{line}");
+        crate::render::note_wrapped(&line.to_string());
     }
     Ok(ExitStatus::SUCCESS)
 }

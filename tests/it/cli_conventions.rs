@@ -424,3 +424,61 @@ fn deploy_lambda_never_installs_without_asking() {
     assert_eq!(code, 253, "{stderr}");
     assert!(stderr.contains("--zip"), "{stderr}");
 }
+
+/// Runs salesctl in a real pseudo-terminal (util-linux `script`) of `columns`, returning what
+/// the terminal showed without colour codes and carriage returns.
+fn in_terminal(s: &crate::common::Session, columns: u16, args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_salesctl");
+    let inner = format!("stty cols {columns} rows 50; exec {bin} --local {args}");
+    let mut script = Command::new("script");
+    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
+    for (k, v) in s.salesctl().get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let (code, stdout, stderr) = run(&mut script);
+    assert_eq!(code, 0, "{args}: {stderr}");
+    console::strip_ansi_codes(&stdout).replace('\r', "")
+}
+
+#[test]
+fn in_a_real_terminal_output_fits_80_and_160_columns() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    crate::common::generate_changes(&s, "30");
+    let (code, _, stderr) = run(s
+        .salesctl()
+        .args(["relay", "--drain", "--buffer-interval", "1s"]));
+    assert_eq!(code, 0, "{stderr}");
+    for columns in [80usize, 160] {
+        for args in [
+            "tail-cdc",
+            "status",
+            "report --top 5",
+            "query 'SELECT * FROM orders_cdc LIMIT 1'",
+        ] {
+            let shown = in_terminal(&s, columns as u16, args);
+            let widest = shown
+                .lines()
+                .map(console::measure_text_width)
+                .max()
+                .unwrap_or(0);
+            assert!(
+                widest <= columns,
+                "{args} at {columns} columns is {widest} wide:\n{shown}"
+            );
+        }
+        let tail = in_terminal(&s, columns as u16, "tail-cdc");
+        let changes = tail
+            .lines()
+            .filter(|l| l.contains("INSERT") || l.contains("MODIFY") || l.contains("REMOVE"))
+            .count();
+        assert!(
+            changes >= 30,
+            "one line per change at {columns} columns:\n{tail}"
+        );
+    }
+}
