@@ -161,8 +161,42 @@ fn render(
     let mut out = std::io::stdout().lock();
     match format {
         OutputFormat::Table => {
+            // For a person: the counts as a narrow table, the ids as wrapped lines under it.
+            let mut counts = Table::new([
+                "stage",
+                "seen",
+                "distinct",
+                "missing after",
+                "duplicated",
+                "failed",
+            ]);
+            for s in &findings.stages {
+                counts.push(vec![
+                    Cell::text(s.stage),
+                    Cell::number(s.seen),
+                    Cell::number(s.distinct),
+                    Cell::number(s.missing_downstream),
+                    Cell::number(s.duplicated),
+                    Cell::number(s.failed),
+                ]);
+            }
             writeln!(out, "Changes per stage")?;
-            stages.write(&mut out, format, ctx.color)?;
+            counts.write(&mut out, format, ctx.color)?;
+            let width = crate::render::output_width().unwrap_or(usize::MAX);
+            for s in &findings.stages {
+                for (what, named) in [
+                    ("missing after", &s.missing_ids),
+                    ("duplicated in", &s.duplicated_ids),
+                    ("failed, in", &s.failed_ids),
+                ] {
+                    if !named.is_empty() {
+                        let text = format!("{what} {}: {}", s.stage, ids(named));
+                        for line in textwrap::wrap(&text, width) {
+                            writeln!(out, "{line}")?;
+                        }
+                    }
+                }
+            }
             let u = findings.unmatched;
             if u.kinesis + u.lake + u.failed > 0 {
                 writeln!(
