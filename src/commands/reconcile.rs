@@ -111,36 +111,51 @@ fn ids(named: &[Named]) -> String {
         .join(", ")
 }
 
-fn render(
-    ctx: &Context,
-    findings: &Findings,
-    disagreeing: u64,
-    named: &[Disagreement],
-) -> anyhow::Result<()> {
-    let mut stages = Table::new([
+/// One row per stage: its counts, and with `with_ids` the first ids of each finding.
+fn stage_table(findings: &Findings, with_ids: bool) -> Table {
+    let mut headers = vec![
         "stage",
         "seen",
         "distinct",
-        "missing_downstream",
+        if with_ids {
+            "missing_downstream"
+        } else {
+            "missing after"
+        },
         "duplicated",
         "failed",
-        "first_missing",
-        "first_duplicated",
-        "first_failed",
-    ]);
+    ];
+    if with_ids {
+        headers.extend(["first_missing", "first_duplicated", "first_failed"]);
+    }
+    let mut table = Table::new(headers);
     for s in &findings.stages {
-        stages.push(vec![
+        let mut row = vec![
             Cell::text(s.stage),
             Cell::number(s.seen),
             Cell::number(s.distinct),
             Cell::number(s.missing_downstream),
             Cell::number(s.duplicated),
             Cell::number(s.failed),
-            Cell::text(ids(&s.missing_ids)),
-            Cell::text(ids(&s.duplicated_ids)),
-            Cell::text(ids(&s.failed_ids)),
-        ]);
+        ];
+        if with_ids {
+            row.extend([
+                Cell::text(ids(&s.missing_ids)),
+                Cell::text(ids(&s.duplicated_ids)),
+                Cell::text(ids(&s.failed_ids)),
+            ]);
+        }
+        table.push(row);
     }
+    table
+}
+
+fn render(
+    ctx: &Context,
+    findings: &Findings,
+    disagreeing: u64,
+    named: &[Disagreement],
+) -> anyhow::Result<()> {
     let mut current = Table::new([
         "order_id",
         "table_status",
@@ -162,26 +177,8 @@ fn render(
     match format {
         OutputFormat::Table => {
             // For a person: the counts as a narrow table, the ids as wrapped lines under it.
-            let mut counts = Table::new([
-                "stage",
-                "seen",
-                "distinct",
-                "missing after",
-                "duplicated",
-                "failed",
-            ]);
-            for s in &findings.stages {
-                counts.push(vec![
-                    Cell::text(s.stage),
-                    Cell::number(s.seen),
-                    Cell::number(s.distinct),
-                    Cell::number(s.missing_downstream),
-                    Cell::number(s.duplicated),
-                    Cell::number(s.failed),
-                ]);
-            }
             writeln!(out, "Changes per stage")?;
-            counts.write(&mut out, format, ctx.color)?;
+            stage_table(findings, false).write(&mut out, format, ctx.color)?;
             let width = crate::render::output_width().unwrap_or(usize::MAX);
             for s in &findings.stages {
                 for (what, named) in [
@@ -230,7 +227,7 @@ fn render(
         }
         OutputFormat::Json | OutputFormat::Csv => {
             // One table per output: the stages (the current-state check in JSON lines too).
-            stages.write(&mut out, format, ctx.color)?;
+            stage_table(findings, true).write(&mut out, format, ctx.color)?;
             if format == OutputFormat::Json {
                 let summary = [
                     ("stage", Cell::text("current_state")),
