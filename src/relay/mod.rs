@@ -188,42 +188,32 @@ impl<'a> Relay<'a> {
             idle_poll: self.options.poll,
             relist_every: Duration::from_secs(2),
         };
-        let mut pipe_reader = ShardReader::new(
-            self.table_stream.clone(),
-            reader_options.clone(),
-            Some(&self.pipe.positions),
-        );
-        let stages = self.options.stages;
-        let outcome = if stages == Stages::Pipe {
-            self.pump(Some(&mut pipe_reader), None, &mut stop).await
-        } else if stages == Stages::Firehose {
-            let mut kinesis_reader = ShardReader::new(
-                self.kinesis.clone(),
-                reader_options,
-                Some(&self.firehose.positions),
-            );
-            self.pump(None, Some(&mut kinesis_reader), &mut stop).await
-        } else if follow {
-            let mut kinesis_reader = ShardReader::new(
-                self.kinesis.clone(),
-                reader_options,
-                Some(&self.firehose.positions),
-            );
-            self.pump(Some(&mut pipe_reader), Some(&mut kinesis_reader), &mut stop)
-                .await
-        } else {
+        let outcome = match (self.options.stages, follow) {
+            (Stages::Pipe, _) => {
+                let mut pipe = self.pipe_reader(&reader_options);
+                self.pump(Some(&mut pipe), None, &mut stop).await
+            }
+            (Stages::Firehose, _) => {
+                let mut kinesis = self.kinesis_reader(&reader_options);
+                self.pump(None, Some(&mut kinesis), &mut stop).await
+            }
+            (Stages::Both, true) => {
+                let mut pipe = self.pipe_reader(&reader_options);
+                let mut kinesis = self.kinesis_reader(&reader_options);
+                self.pump(Some(&mut pipe), Some(&mut kinesis), &mut stop)
+                    .await
+            }
             // The table's stream to its tip, then Kinesis to its tip; the Kinesis reader is
             // made only then, so it sees everything the pipe stage just put.
-            match self.pump(Some(&mut pipe_reader), None, &mut stop).await {
-                Ok(()) if !*stop.borrow() => {
-                    let mut kinesis_reader = ShardReader::new(
-                        self.kinesis.clone(),
-                        reader_options,
-                        Some(&self.firehose.positions),
-                    );
-                    self.pump(None, Some(&mut kinesis_reader), &mut stop).await
+            (Stages::Both, false) => {
+                let mut pipe = self.pipe_reader(&reader_options);
+                match self.pump(Some(&mut pipe), None, &mut stop).await {
+                    Ok(()) if !*stop.borrow() => {
+                        let mut kinesis = self.kinesis_reader(&reader_options);
+                        self.pump(None, Some(&mut kinesis), &mut stop).await
+                    }
+                    outcome => outcome,
                 }
-                outcome => outcome,
             }
         };
         // Whatever happened, what was read and transformed goes to S3 and is committed.
@@ -232,6 +222,24 @@ impl<'a> Relay<'a> {
         flushed?;
         self.report.interrupted = *stop.borrow();
         Ok(self.report())
+    }
+
+    /// The pipe stage's reader: the table's stream, after the committed pipe positions.
+    fn pipe_reader(&self, options: &ReaderOptions) -> ShardReader<DynamoDbStream> {
+        ShardReader::new(
+            self.table_stream.clone(),
+            options.clone(),
+            Some(&self.pipe.positions),
+        )
+    }
+
+    /// The firehose stage's reader: Kinesis, after the committed firehose positions.
+    fn kinesis_reader(&self, options: &ReaderOptions) -> ShardReader<KinesisStream> {
+        ShardReader::new(
+            self.kinesis.clone(),
+            options.clone(),
+            Some(&self.firehose.positions),
+        )
     }
 
     /// Feeds the stages from their readers, flushing by size and age like Firehose, until
