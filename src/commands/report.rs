@@ -18,7 +18,7 @@ use crate::error::{ExitStatus, usage_error};
 use crate::html_report::{self, BarsFigure, Page, SeriesFigure};
 use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
 use crate::sql::{REVENUE_DEFINITION, report_queries};
-use salesctl_core::forecast::{self, Backtest, BacktestConfig, DailySeries, Outlook};
+use salesctl_core::forecast::{self, Backtest, BacktestConfig, DailySeries, MethodScore, Outlook};
 
 /// Days forecast past the last full day.
 const HORIZON_DAYS: u32 = 7;
@@ -262,6 +262,17 @@ fn model_table(outlooks: &[CurrencyOutlook]) -> Table {
     t
 }
 
+/// A backtest score's MAPE %, sMAPE %, MAE (to `mae_decimals`) and interval coverages in %.
+fn score_cells(score: &MethodScore, mae_decimals: usize) -> [Cell; 5] {
+    [
+        optional(score.mape, 1),
+        optional(score.smape, 1),
+        optional(score.mae, mae_decimals),
+        optional(score.coverage80.map(|c| c * 100.0), 0),
+        optional(score.coverage95.map(|c| c * 100.0), 0),
+    ]
+}
+
 fn backtest_table(outlooks: &[CurrencyOutlook]) -> Table {
     let mut t = Table::new([
         "currency",
@@ -275,16 +286,10 @@ fn backtest_table(outlooks: &[CurrencyOutlook]) -> Table {
     ]);
     for o in outlooks {
         for score in &o.backtest.scores {
-            t.push(vec![
-                Cell::text(&o.currency),
-                Cell::text(&score.method),
-                optional(score.mape, 1),
-                optional(score.smape, 1),
-                optional(score.mae, 2),
-                optional(score.coverage80.map(|c| c * 100.0), 0),
-                optional(score.coverage95.map(|c| c * 100.0), 0),
-                Cell::number(score.forecasts),
-            ]);
+            let mut row = vec![Cell::text(&o.currency), Cell::text(&score.method)];
+            row.extend(score_cells(score, 2));
+            row.push(Cell::number(score.forecasts));
+            t.push(row);
         }
     }
     t
@@ -534,14 +539,9 @@ fn write_for_people(
     if let Some(o) = charted {
         let mut table = Table::new(["method", "MAPE %", "sMAPE %", "MAE", "in 80%", "in 95%"]);
         for score in &o.backtest.scores {
-            table.push(vec![
-                Cell::text(&score.method),
-                optional(score.mape, 1),
-                optional(score.smape, 1),
-                optional(score.mae, 0),
-                optional(score.coverage80.map(|c| c * 100.0), 0),
-                optional(score.coverage95.map(|c| c * 100.0), 0),
-            ]);
+            let mut row = vec![Cell::text(&score.method)];
+            row.extend(score_cells(score, 0));
+            table.push(row);
         }
         write_table(
             out,
