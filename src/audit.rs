@@ -120,13 +120,13 @@ pub struct LakeObject {
     pub body: Vec<u8>,
 }
 
-/// Every object under `prefix` in the lake bucket, fetched one at a time.
-pub async fn objects(
+/// Every object under `prefix`: its key and when it was written, page after page.
+pub async fn list(
     clients: &Clients,
     bucket: &str,
     prefix: &str,
-    mut each: impl FnMut(LakeObject),
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(String, Option<DateTime<Utc>>)>> {
+    let mut listed = Vec::new();
     let mut pages = clients
         .s3
         .list_objects_v2()
@@ -137,24 +137,40 @@ pub async fn objects(
     while let Some(page) = pages.next().await {
         let page = page.service_context(|| format!("listing s3://{bucket}/{prefix}"))?;
         for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            let got = clients
-                .s3
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .service_context(|| format!("reading s3://{bucket}/{key}"))?;
-            let body = got.body.collect().await?.into_bytes().to_vec();
-            each(LakeObject {
-                key: key.to_string(),
-                written: object
+            if let Some(key) = object.key() {
+                let written = object
                     .last_modified()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
-                body,
-            });
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
+                listed.push((key.to_string(), written));
+            }
         }
+    }
+    Ok(listed)
+}
+
+/// One object's bytes.
+pub async fn fetch(clients: &Clients, bucket: &str, key: &str) -> anyhow::Result<Vec<u8>> {
+    let got = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .service_context(|| format!("reading s3://{bucket}/{key}"))?;
+    Ok(got.body.collect().await?.into_bytes().to_vec())
+}
+
+/// Every object under `prefix` in the lake bucket, fetched one at a time.
+pub async fn objects(
+    clients: &Clients,
+    bucket: &str,
+    prefix: &str,
+    mut each: impl FnMut(LakeObject),
+) -> anyhow::Result<()> {
+    for (key, written) in list(clients, bucket, prefix).await? {
+        let body = fetch(clients, bucket, &key).await?;
+        each(LakeObject { key, written, body });
     }
     Ok(())
 }

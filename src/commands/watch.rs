@@ -143,24 +143,15 @@ impl LakePoll {
         let mut newest: Vec<String> = Vec::new();
         for day in [today.pred_opt().unwrap_or(today), today] {
             let prefix = format!("orders/dt={day}/");
-            let listed = aws
-                .s3
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(&prefix)
-                .send()
-                .await;
-            let Ok(listed) = listed else { continue };
-            for object in listed.contents() {
-                let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
-                    continue;
-                };
-                let written = DateTime::from_timestamp(modified.secs(), modified.subsec_nanos());
-                if written.is_none_or(|w| w < self.started) || !self.seen.insert(key.to_string()) {
+            // A listing that fails this tick is tried again on the next one.
+            let Ok(listed) = audit::list(aws, bucket, &prefix).await else {
+                continue;
+            };
+            for (key, written) in listed {
+                if written.is_none_or(|w| w < self.started) || !self.seen.insert(key.clone()) {
                     continue;
                 }
-                let got = aws.s3.get_object().bucket(bucket).key(key).send().await?;
-                let body = got.body.collect().await?.into_bytes();
+                let body = audit::fetch(aws, bucket, &key).await?;
                 for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     rows += 1;
                     let Ok(row) = serde_json::from_slice::<serde_json::Value>(line) else {
@@ -187,7 +178,7 @@ impl LakePoll {
                 }
             }
         }
-        let errors = audit_error_objects(ctx, bucket, self.started).await;
+        let errors = error_objects_since(ctx, bucket, self.started).await;
         for (at, latency) in fresh {
             self.latencies.add(at, latency);
         }
@@ -209,25 +200,13 @@ impl LakePoll {
 }
 
 /// Objects under errors/ written since `since`.
-async fn audit_error_objects(ctx: &Context, bucket: &str, since: DateTime<Utc>) -> Option<u64> {
+async fn error_objects_since(ctx: &Context, bucket: &str, since: DateTime<Utc>) -> Option<u64> {
     let aws = ctx.aws().await.ok()?;
-    let listed = aws
-        .s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix("errors/")
-        .send()
-        .await
-        .ok()?;
+    let listed = audit::list(aws, bucket, "errors/").await.ok()?;
     Some(
         listed
-            .contents()
             .iter()
-            .filter(|o| {
-                o.last_modified()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
-                    .is_some_and(|w| w >= since)
-            })
+            .filter(|(_, w)| w.is_some_and(|w| w >= since))
             .count() as u64,
     )
 }
