@@ -21,6 +21,11 @@ const MAX_ATTEMPTS: u32 = 10;
 /// with a clear line instead of the SDK's default of waiting and retrying for a minute.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A service that accepted a request and then says nothing for this long is stuck: the
+/// attempt times out and is retried, instead of the verb waiting forever. Long enough for the
+/// largest object the relay uploads (128 MB) to finish sending on a slow link first.
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub struct Clients {
     pub config: SdkConfig,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -47,6 +52,7 @@ impl Clients {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
+                    .read_timeout(FIRST_BYTE_TIMEOUT)
                     .build(),
             );
         if let Some(profile) = &settings.profile {

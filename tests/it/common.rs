@@ -2,11 +2,14 @@
 //! test; tests in a binary take turns so one test's reset never wipes another's state.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
 
 use salesctl::aws::Clients;
 use salesctl::settings::{self, FileSettings, Overrides, Settings};
@@ -14,6 +17,8 @@ use salesctl::settings::{self, FileSettings, Overrides, Settings};
 pub struct Emulator {
     pub port: u16,
     pub endpoint: String,
+    /// What the server printed after it started; a hung command's failure shows its tail.
+    pub log: PathBuf,
     _child: Child,
     /// Dropping (or the process dying) closes the pipe, which stops the server.
     _stdin: ChildStdin,
@@ -45,9 +50,12 @@ fn start() -> Result<Emulator, String> {
         .map_err(|e| format!("no free port: {e}"))?
         .port();
     let python = root.join(".local/venv/bin/python");
+    let log = std::env::temp_dir().join(format!("salesctl-test-moto-{port}.log"));
+    let _ = std::fs::remove_file(&log);
     let mut child = Command::new(&python)
         .arg(root.join("scripts/moto_guard.py"))
         .arg(port.to_string())
+        .arg(&log)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -67,6 +75,7 @@ fn start() -> Result<Emulator, String> {
     Ok(Emulator {
         port,
         endpoint: format!("http://127.0.0.1:{port}"),
+        log,
         _child: child,
         _stdin: stdin,
     })
@@ -186,13 +195,86 @@ pub fn post(port: u16, path: &str, body: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Output of a finished command as (status code, stdout, stderr).
+/// The longest any one salesctl run in these tests may take: a hung call fails its test
+/// with what the process printed, instead of stalling the whole suite until CI gives up.
+/// `SALESCTL_TEST_DEADLINE_SECS` overrides it (a slow machine, a debugger).
+pub fn command_deadline() -> Duration {
+    std::env::var("SALESCTL_TEST_DEADLINE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(300), Duration::from_secs)
+}
+
+/// The last lines the emulator printed, if this binary started one, for failure messages.
+fn emulator_log_tail() -> String {
+    let Some(Ok(emulator)) = EMULATOR.get() else {
+        return String::new();
+    };
+    let text = std::fs::read_to_string(&emulator.log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    format!(
+        "the emulator's last lines ({}):\n{tail}",
+        emulator.log.display()
+    )
+}
+
+/// Output of a finished command as (status code, stdout, stderr). Panics, after killing the
+/// process, if it has not finished within [`command_deadline`].
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.stdin(Stdio::null()).output().expect("run salesctl");
+    run_within(cmd, command_deadline())
+}
+
+/// [`run`] with its own deadline.
+pub fn run_within(cmd: &mut Command, deadline: Duration) -> (i32, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run salesctl");
+    // Readers on threads, so a chatty process never blocks on a full pipe; their results
+    // come back on channels, so a killed process whose children still hold a pipe open
+    // cannot stall the panic either.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            let _ = sender.send(String::from_utf8_lossy(&text).into_owned());
+        });
+        receiver
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = child.wait_timeout(deadline).expect("wait for salesctl");
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        let stderr = stderr
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| "(still held open by a child process)".into());
+        panic!(
+            "{cmd:?} did not finish within {deadline:?} and was killed; its stderr:\n{stderr}\n{}",
+            emulator_log_tail()
+        );
+    };
     (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        status.code().unwrap_or(-1),
+        stdout.recv().unwrap_or_default(),
+        stderr.recv().unwrap_or_default(),
     )
 }
 
@@ -307,4 +389,25 @@ pub async fn stream_records(
         }
     }
     all
+}
+
+#[test]
+fn a_command_past_its_deadline_is_killed_and_fails_naming_itself() {
+    let started = std::time::Instant::now();
+    let outcome = std::panic::catch_unwind(|| {
+        run_within(
+            Command::new("sh").args(["-c", "echo waiting >&2; sleep 30"]),
+            Duration::from_millis(500),
+        )
+    });
+    let message = outcome.expect_err("a hung command must fail its test");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("sleep 30") && message.contains("waiting"),
+        "{message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
 }

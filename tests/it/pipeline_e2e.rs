@@ -117,10 +117,11 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
 
     // More changes, a relay killed without warning mid-run, then a restart.
     let second = generate_changes(&s, "1500");
-    let mut relay = Command::new(env!("CARGO_BIN_EXE_salesctl"))
-        .env("SALESCTL_LOCAL_ENDPOINT", s.endpoint())
+    // Same state directory and environment as the restart below, so the restart must
+    // resume from whatever the killed run committed or spooled.
+    let mut relay = s
+        .salesctl()
         .args([
-            "--local",
             "relay",
             "--buffer-interval",
             "100ms",
@@ -129,6 +130,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
             "--poll",
             "20ms",
         ])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -30,7 +30,7 @@ fn chromium() -> PathBuf {
 /// connections), with a fresh profile.
 fn headless(page: &Path, extra: &[String]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium())
+    let (_, stdout, stderr) = run(Command::new(chromium())
         .args([
             "--headless",
             "--no-sandbox",
@@ -46,13 +46,8 @@ fn headless(page: &Path, extra: &[String]) -> (String, String) {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("run chromium");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .arg(format!("file://{}", page.display())));
+    (stdout, stderr)
 }
 
 #[test]
