@@ -61,6 +61,14 @@ impl OutputFormat {
     /// The names `--output` takes.
     pub const NAMES: [&'static str; 3] = ["table", "json", "csv"];
 
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Table => "table",
+            OutputFormat::Json => "json",
+            OutputFormat::Csv => "csv",
+        }
+    }
+
     pub fn named(name: &str) -> Option<OutputFormat> {
         match name {
             "table" => Some(OutputFormat::Table),

@@ -4,20 +4,30 @@
 use std::io::Write as _;
 
 use crate::context::Context;
-use crate::error::ExitStatus;
+use crate::error::{ExitStatus, usage_error};
+use crate::render::{Cell, OutputFormat, Table};
 use crate::stack::template::TEMPLATE;
 use crate::stack::{DeployOptions, StackNames};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print the parameters for the current settings as JSON (ParameterKey/ParameterValue),
-    /// instead of the template.
+    /// Print the parameters for the current settings instead of the template: JSON
+    /// (ParameterKey/ParameterValue, for `aws cloudformation deploy`), or a table or CSV
+    /// with `-o`.
     #[arg(long)]
     pub parameters: bool,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if !args.parameters {
+        // The template is the YAML `up` deploys, intrinsic-function tags and all; another
+        // rendering would be a second template to keep true.
+        if let Some(format) = ctx.requested_output {
+            return Err(usage_error(format!(
+                "the template is printed as the YAML 'up' deploys, so -o {} does not apply: drop -o (it applies to 'template --parameters')",
+                format.name()
+            )));
+        }
         write!(std::io::stdout().lock(), "{TEMPLATE}")?;
         return Ok(ExitStatus::SUCCESS);
     }
@@ -27,10 +37,20 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let options = DeployOptions::initial(chrono::Utc::now());
     let parameters = names.parameters(&ctx.settings, &options);
     parameters.validate()?;
-    writeln!(
-        std::io::stdout().lock(),
-        "{}",
-        serde_json::to_string_pretty(&parameters.to_json())?
-    )?;
+    let mut out = std::io::stdout().lock();
+    match ctx.requested_output {
+        None | Some(OutputFormat::Json) => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&parameters.to_json())?
+        )?,
+        Some(format) => {
+            let mut table = Table::new(["parameter", "value"]);
+            for (key, value) in parameters.iter() {
+                table.push(vec![Cell::text(key), Cell::text(value)]);
+            }
+            table.write(&mut out, format, ctx.color)?;
+        }
+    }
     Ok(ExitStatus::SUCCESS)
 }

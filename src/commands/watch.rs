@@ -2,7 +2,7 @@
 //! second per stage, freshness, lag, in-flight, errors, newest rows), or JSON lines with `-o json`.
 
 use std::collections::{HashSet, VecDeque};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -216,6 +216,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if format == OutputFormat::Csv {
         return Err(usage_error(
             "watch prints a live screen or JSON lines (-o json); CSV does not fit a stream of samples",
+        ));
+    }
+    if format == OutputFormat::Table && !std::io::stdout().is_terminal() {
+        return Err(usage_error(
+            "watch -o table draws a live screen and needs a terminal, but stdout is not one: use -o json (one sample per line) for a pipe or a log",
         ));
     }
     let aws = ctx.aws().await?;

@@ -373,6 +373,84 @@ fn every_verb_honours_or_rejects_each_output_format() {
     let (code, _, stderr) = run(s.salesctl().args(["transform", "-o", "csv"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("JSON only"), "{stderr}");
+
+    // The verbs that print rows: JSON lines, CSV with one header and even rows, a table.
+    let id = run(s.salesctl().args([
+        "query",
+        "-o",
+        "csv",
+        "SELECT order_id FROM orders_cdc LIMIT 1",
+    ]))
+    .1
+    .lines()
+    .nth(1)
+    .expect("an order id")
+    .to_string();
+    let verbs: [&[&str]; 6] = [
+        &["status"],
+        &["reconcile"],
+        &["trace", &id],
+        &["query", "SELECT order_id, total FROM orders_cdc LIMIT 3"],
+        &["template", "--parameters"],
+        &["policy"],
+    ];
+    for verb in verbs {
+        let with = |format: &str| {
+            let (code, stdout, stderr) = run(s
+                .salesctl()
+                .env("COLUMNS", "80")
+                .args(verb)
+                .args(["-o", format]));
+            assert_eq!(code, 0, "{verb:?} -o {format}: {stderr}");
+            assert!(
+                !stdout.trim().is_empty(),
+                "{verb:?} -o {format} printed nothing"
+            );
+            stdout
+        };
+        let json = with("json");
+        if verb[0] == "policy" || verb[0] == "template" {
+            // Documents other tools take as they are: IAM's policy, CloudFormation's parameters.
+            serde_json::from_str::<serde_json::Value>(&json)
+                .unwrap_or_else(|e| panic!("{verb:?} -o json: {e}: {json}"));
+        } else {
+            for line in json.lines() {
+                let row: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{verb:?} -o json line {line:?}: {e}"));
+                assert!(row.is_object(), "{verb:?}: {line}");
+            }
+        }
+        let csv_text = with("csv");
+        let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+        let width = reader.headers().unwrap().len();
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert!(!records.is_empty(), "{verb:?} -o csv: {csv_text}");
+        assert!(records.iter().all(|r| r.len() == width), "{csv_text}");
+        let table = with("table");
+        assert!(
+            table.lines().all(|l| l.chars().count() <= 80),
+            "{verb:?} -o table at 80 columns:\n{table}"
+        );
+    }
+
+    // The template is the YAML up deploys: another -o is refused, not ignored.
+    let (code, stdout, stderr) = run(s.salesctl().args(["template", "-o", "json"]));
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("drop -o"), "{stderr}");
+
+    // watch: a live screen needs a terminal; JSON lines suit a pipe; CSV is refused.
+    let (code, _, stderr) = run(s
+        .salesctl()
+        .args(["watch", "-o", "table", "--samples", "1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("-o json"), "{stderr}");
+    let (code, _, stderr) = run(s.salesctl().args(["watch", "-o", "csv", "--samples", "1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("-o json"), "{stderr}");
+    let (code, stdout, stderr) = run(s.salesctl().args(["watch", "--samples", "1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let sample: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(sample["stream_changes_per_second"].is_number(), "{sample}");
 }
 
 #[test]
