@@ -22,6 +22,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             "demo runs against the local emulator: start it with 'scripts/local-aws start' and pass --local",
         ));
     }
+    // Refused before anything runs, so a demo never stops half-way on a format it cannot print.
+    if ctx.requested_output == Some(OutputFormat::Csv) {
+        return Err(usage_error(
+            "demo prints several different results (orders, relay counts, the report, a query) and -o csv fits one table: use -o json or -o table, or run the verbs one by one",
+        ));
+    }
     // The demo is read by a person even when its output is logged: tables unless -o says.
     let ctx = &ctx.with_default_output(OutputFormat::Table);
     let started = Instant::now();

@@ -433,6 +433,11 @@ fn every_verb_honours_or_rejects_each_output_format() {
         );
     }
 
+    // demo prints several kinds of rows: CSV is refused before anything runs.
+    let (code, stdout, stderr) = run(s.salesctl().args(["demo", "-o", "csv"]));
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.is_empty() && stderr.contains("-o json"), "{stderr}");
+
     // The template is the YAML up deploys: another -o is refused, not ignored.
     let (code, stdout, stderr) = run(s.salesctl().args(["template", "-o", "json"]));
     assert_eq!(code, 2, "{stdout}");
