@@ -21,10 +21,23 @@ const MAX_ATTEMPTS: u32 = 10;
 /// with a clear line instead of the SDK's default of waiting and retrying for a minute.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A service that accepted a request and then says nothing for this long is stuck: the
-/// attempt times out and is retried, instead of the verb waiting forever. Long enough for the
-/// largest object the relay uploads (128 MB) to finish sending on a slow link first.
-const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long one call may wait: the connect, the first byte of an answer (a service that
+/// accepted a request and then says nothing is stuck, so the attempt is retried), and the
+/// whole call with its retries, so a verb never waits forever on a silent server. On AWS the
+/// first byte may wait for a 128 MB upload to finish on a slow link; an emulator on this
+/// machine answers in milliseconds, so a request it dropped is given up on sooner.
+fn timeouts(emulator: bool) -> TimeoutConfig {
+    let (first_byte, whole_call) = if emulator {
+        (Duration::from_secs(20), Duration::from_secs(60))
+    } else {
+        (Duration::from_secs(120), Duration::from_secs(300))
+    };
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(first_byte)
+        .operation_timeout(whole_call)
+        .build()
+}
 
 pub struct Clients {
     pub config: SdkConfig,
@@ -49,12 +62,7 @@ impl Clients {
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .read_timeout(FIRST_BYTE_TIMEOUT)
-                    .build(),
-            );
+            .timeout_config(timeouts(settings.targets_emulator()));
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -231,6 +239,7 @@ where
             let context = DisplayErrorContext(error).to_string();
             salvage_unparsed(&context)
                 .or_else(|| connection_failure(&context))
+                .or_else(|| call_timed_out(&context))
                 .unwrap_or_else(|| first_line(&context))
         }
     }
@@ -280,6 +289,23 @@ fn connection_failure(context: &str) -> Option<String> {
     .map_or("the connection failed", |(_, said)| said);
     Some(format!(
         "could not reach the endpoint ({cause}): check the network, --endpoint-url, or that the emulator still runs"
+    ))
+}
+
+/// A call that ran out of time (see [`timeouts`]) is reported by the SDK with a debug dump of
+/// the timeout's kind; a person needs to know the endpoint went silent and what to check.
+fn call_timed_out(context: &str) -> Option<String> {
+    if !context.starts_with("request has timed out") {
+        return None;
+    }
+    let limit = context
+        .split("occurred after ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|text| text.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
+        .map_or_else(String::new, |limit| format!(" within {limit}"));
+    Some(format!(
+        "the endpoint accepted the call but never answered{limit}, retries included: check that the service is healthy (for the emulator: scripts/local-aws stop, then start) and the network"
     ))
 }
 
@@ -384,6 +410,15 @@ mod tests {
         let line = connection_failure(dump).unwrap();
         assert!(line.contains("connection refused"), "{line}");
         assert!(!line.contains("ConnectorError"), "{line}");
+    }
+
+    #[test]
+    fn a_call_that_ran_out_of_time_says_the_endpoint_went_silent() {
+        let dump = "request has timed out: operation timeout (all attempts including retries) occurred after 60s (TimeoutError(TimeoutError { source: MaybeTimeoutError { kind: Operation, duration: 60s } }))";
+        let line = call_timed_out(dump).unwrap();
+        assert!(line.contains("never answered within 60s"), "{line}");
+        assert!(!line.contains("MaybeTimeoutError"), "{line}");
+        assert_eq!(call_timed_out("dispatch failure: timeout"), None);
     }
 
     #[test]

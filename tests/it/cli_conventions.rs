@@ -138,6 +138,29 @@ fn a_refused_endpoint_fails_within_seconds_in_one_line() {
 }
 
 #[test]
+fn an_endpoint_that_accepts_and_never_answers_fails_in_bounded_time() {
+    // A server that takes connections and never says a word (a hung emulator).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in listener.incoming() {
+            held.push(connection);
+        }
+    });
+    let started = Instant::now();
+    let (code, _, stderr) = run(bare()
+        .env("SALESCTL_LOCAL_ENDPOINT", &endpoint)
+        .args(["--local", "status"]));
+    let took = started.elapsed();
+    assert_eq!(code, 254, "{stderr}");
+    assert!(took < Duration::from_secs(90), "took {took:?}");
+    assert_eq!(stderr.lines().count(), 1, "one line:\n{stderr}");
+    assert!(stderr.contains("never answered"), "{stderr}");
+    assert!(!stderr.contains("TimeoutError"), "{stderr}");
+}
+
+#[test]
 fn bad_urls_regions_and_missing_settings_are_one_line_at_once() {
     for (args, needle) in [
         (
