@@ -63,10 +63,21 @@ fn start() -> Result<Emulator, String> {
         .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
     let stdin = child.stdin.take().ok_or("no stdin pipe")?;
     let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| format!("emulator did not report ready: {e}"))?;
+    // Read on a thread so a server that never gets ready fails the run instead of hanging it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+        let _ = sender.send(read);
+    });
+    let line = match receiver.recv_timeout(Duration::from_secs(120)) {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => return Err(format!("emulator did not report ready: {e}")),
+        Err(_) => {
+            let _ = child.kill();
+            return Err(format!("emulator on port {port} not ready after 120 s"));
+        }
+    };
     if line.trim() != "ready" {
         return Err(format!(
             "emulator failed to start on port {port} (said {line:?})"
@@ -171,6 +182,9 @@ pub fn post(port: u16, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let mut stream =
         std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to emulator");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("a read timeout");
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
