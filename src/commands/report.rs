@@ -18,7 +18,9 @@ use crate::error::{ExitStatus, usage_error};
 use crate::html_report::{self, BarsFigure, Page, SeriesFigure};
 use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
 use crate::sql::{REVENUE_DEFINITION, report_queries};
-use salesctl_core::forecast::{self, Backtest, BacktestConfig, DailySeries, MethodScore, Outlook};
+use salesctl_core::forecast::{
+    self, Backtest, BacktestConfig, DailySeries, MethodScore, ModelKind, Outlook,
+};
 
 /// Days forecast past the last full day.
 const HORIZON_DAYS: u32 = 7;
@@ -440,6 +442,9 @@ fn forecast_side_by_side(outlooks: &[CurrencyOutlook]) -> Table {
 }
 
 /// The table view: charts where they help, short tables, currencies side by side.
+/// What gives the forecast the history it needs, for a lake that has too little.
+const NO_FORECAST_HINT: &str = "A forecast needs 3 full days of orders (14 for the seasonal model): 'salesctl generate --backfill 60d' writes past orders, then 'salesctl relay --drain' (local mode) or the pipeline brings them to the lake.";
+
 fn write_for_people(
     out: &mut impl Write,
     ctx: &Context,
@@ -470,10 +475,14 @@ fn write_for_people(
     }
     if charts && let Some(o) = charted {
         writeln!(out)?;
-        let title = format!(
-            "Daily revenue, {}, with the forecast and its 95% band ({})",
-            o.currency, o.outlook.model_name
-        );
+        let title = if o.outlook.model == ModelKind::None {
+            format!("Daily revenue, {} (no forecast yet: see below)", o.currency)
+        } else {
+            format!(
+                "Daily revenue, {}, with the forecast and its 95% band ({})",
+                o.currency, o.outlook.model_name
+            )
+        };
         for line in textwrap::wrap(&title, wrap_width) {
             writeln!(out, "{line}")?;
         }
@@ -515,28 +524,53 @@ fn write_for_people(
             &table,
         )?;
     }
-    write_table(
-        out,
-        &format!("Forecast, next {HORIZON_DAYS} days: point (95% interval)"),
-        &forecast_side_by_side(outlooks),
-    )?;
+    let forecasts = forecast_side_by_side(outlooks);
+    if forecasts.rows.is_empty() {
+        // No currency has enough history: the reasons below say why, and this says what to do.
+        writeln!(out, "\nForecast, next {HORIZON_DAYS} days: none yet")?;
+        for line in textwrap::wrap(NO_FORECAST_HINT, wrap_width) {
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        write_table(
+            out,
+            &format!("Forecast, next {HORIZON_DAYS} days: point (95% interval)"),
+            &forecasts,
+        )?;
+    }
+    // Currencies whose model line reads the same share it, so five currencies with too little
+    // history give one line, not five.
+    let mut summaries: Vec<(Vec<&str>, String)> = Vec::new();
     for o in outlooks {
         let notes = if o.outlook.notes.is_empty() {
             String::new()
         } else {
             format!(" ({})", o.outlook.notes.join("; "))
         };
-        for line in textwrap::wrap(
-            &format!(
-                "{}: {}: {}{notes}",
-                o.currency, o.outlook.model_name, o.outlook.reason
-            ),
-            wrap_width,
-        ) {
+        let summary = format!("{}: {}{notes}", o.outlook.model_name, o.outlook.reason);
+        match summaries.iter_mut().find(|(_, text)| *text == summary) {
+            Some((currencies, _)) => currencies.push(&o.currency),
+            None => summaries.push((vec![&o.currency], summary)),
+        }
+    }
+    for (currencies, summary) in summaries {
+        let text = format!("{}: {summary}", currencies.join(", "));
+        for line in textwrap::wrap(&text, wrap_width) {
             writeln!(out, "{line}")?;
         }
     }
-    if let Some(o) = charted {
+    if let Some(o) = charted
+        && o.backtest.scores.iter().all(|score| score.forecasts == 0)
+    {
+        writeln!(
+            out,
+            "\nHow far to trust it: no backtest yet in {}",
+            o.currency
+        )?;
+        for note in &o.backtest.notes {
+            writeln!(out, "{note}")?;
+        }
+    } else if let Some(o) = charted {
         let mut table = Table::new(["method", "MAPE %", "sMAPE %", "MAE", "in 80%", "in 95%"]);
         for score in &o.backtest.scores {
             let mut row = vec![Cell::text(&score.method)];

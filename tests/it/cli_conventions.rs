@@ -391,6 +391,17 @@ fn every_verb_honours_or_rejects_each_output_format() {
         .args(["report", "-o", "table"]));
     assert_eq!(code, 0);
     assert!(stdout.lines().all(|l| l.chars().count() <= 80), "{stdout}");
+    // A lake of today's orders only: no forecast, no empty tables, one line for every
+    // currency's reason, and the command that gives it history.
+    assert!(stdout.contains("none yet"), "{stdout}");
+    assert!(stdout.contains("generate --backfill"), "{stdout}");
+    assert_eq!(
+        stdout.matches("only 0 full days").count(),
+        1,
+        "one line for all currencies:\n{stdout}"
+    );
+    assert!(stdout.contains("no backtest yet"), "{stdout}");
+    assert!(!stdout.contains("origins start at"), "{stdout}");
 
     // transform: JSON only, said at once.
     let (code, _, stderr) = run(s.salesctl().args(["transform", "-o", "csv"]));

@@ -183,9 +183,10 @@ pub fn backtest(series: &DailySeries, config: &BacktestConfig) -> Backtest {
         }
     }
     if origins == 0 {
-        notes.push(format!(
-            "no origin to test from: {n} days, and an origin needs {MIN_SEASONAL_DAYS} before it"
-        ));
+        // One reason, not two: where origins would start says nothing when there are none.
+        notes = vec![format!(
+            "no origin to test from: {n} full days, and an origin needs {MIN_SEASONAL_DAYS} before it"
+        )];
     }
     let names = [MODEL_NAME, SEASONAL_NAIVE_NAME, LINEAR_NAME];
     Backtest {
