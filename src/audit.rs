@@ -1,8 +1,6 @@
 //! Reading every stage of the pipeline for `reconcile` and `trace`: the table and its stream,
 //! Kinesis, the lake (through either SQL engine or its objects) and `errors/`.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -183,11 +181,12 @@ pub fn failed_record_data(line: &[u8]) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(raw).ok()
 }
 
-/// Lake rows per change id in the window, counted by the engine (one row per id).
-pub async fn lake_copies(
+/// Every lake row's change id in the window, one call per row (copies are separate rows),
+/// streamed from the engine so millions of rows never sit in memory together.
+pub async fn lake_change_ids(
     engine: &QueryEngine,
     since: Option<DateTime<Utc>>,
-    mut each: impl FnMut(&str, u32),
+    each: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
     // creation_datetime is ISO-8601 text: its first 19 characters order like the times do.
     let filter = since.map_or(String::new(), |t| {
@@ -196,48 +195,48 @@ pub async fn lake_copies(
             t.format("%Y-%m-%dT%H:%M:%S")
         )
     });
-    let sql = format!(
-        "SELECT cdc_event_id, count(*) AS copies FROM orders_cdc{filter} GROUP BY cdc_event_id"
-    );
-    let output = engine.run(&sql).await?;
-    for row in &output.table.rows {
-        let (Some(id), Some(copies)) = (row.first(), row.get(1)) else {
-            continue;
-        };
-        let copies = copies.display().parse::<u32>().unwrap_or(1);
-        each(&id.display(), copies);
-    }
+    let sql = format!("SELECT cdc_event_id FROM orders_cdc{filter}");
+    engine
+        .run_each(&sql, &mut |row| {
+            if let Some(id) = row.first() {
+                each(&id.display());
+            }
+        })
+        .await?;
     Ok(())
 }
 
-/// The lake's current state per order (`orders_current`).
-pub async fn lake_current(engine: &QueryEngine) -> anyhow::Result<BTreeMap<String, OrderState>> {
-    let output = engine
-        .run("SELECT order_id, updated_at, status FROM orders_current")
+/// The lake's current state per order (`orders_current`), streamed row by row.
+pub async fn lake_current(
+    engine: &QueryEngine,
+    each: &mut dyn FnMut(String, OrderState),
+) -> anyhow::Result<()> {
+    engine
+        .run_each(
+            "SELECT order_id, updated_at, status FROM orders_current",
+            &mut |row| {
+                let text = |i: usize| row.get(i).map(Cell::display);
+                if let Some(order) = text(0) {
+                    each(
+                        order,
+                        OrderState {
+                            updated_at: text(1).unwrap_or_default(),
+                            status: text(2).unwrap_or_default(),
+                        },
+                    );
+                }
+            },
+        )
         .await?;
-    Ok(output
-        .table
-        .rows
-        .iter()
-        .filter_map(|row| {
-            let text = |i: usize| row.get(i).map(Cell::display);
-            Some((
-                text(0)?,
-                OrderState {
-                    updated_at: text(1).unwrap_or_default(),
-                    status: text(2).unwrap_or_default(),
-                },
-            ))
-        })
-        .collect())
+    Ok(())
 }
 
-/// The table's items per order: `updated_at` and `status`, read with a paginated Scan.
+/// The table's items per order (`updated_at` and `status`), a Scan page at a time.
 pub async fn table_current(
     clients: &Clients,
     table: &str,
-) -> anyhow::Result<BTreeMap<String, OrderState>> {
-    let mut items = BTreeMap::new();
+    each: &mut dyn FnMut(String, OrderState),
+) -> anyhow::Result<()> {
     let mut pages = clients
         .dynamodb
         .scan()
@@ -254,7 +253,7 @@ pub async fn table_current(
                 _ => None,
             };
             if let Some(order) = text("order_id") {
-                items.insert(
+                each(
                     order,
                     OrderState {
                         updated_at: text("updated_at").unwrap_or_default(),
@@ -264,5 +263,5 @@ pub async fn table_current(
             }
         }
     }
-    Ok(items)
+    Ok(())
 }

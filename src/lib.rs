@@ -19,6 +19,7 @@ pub mod lambda_build;
 pub mod relay;
 pub mod render;
 pub mod settings;
+pub mod spill;
 pub mod sql;
 pub mod stack;
 pub mod stream;

@@ -1,6 +1,7 @@
 //! `salesctl reconcile`: did every change make it, once? Counts each stage over one window
 //! and compares them by change id; exit 1 when something is missing or failed.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -12,9 +13,12 @@ use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::render::{Cell, OutputFormat, Table};
+use crate::spill::Buckets;
 use crate::stream::StartPosition;
 use salesctl_core::change::ChangeRecord;
-use salesctl_core::reconcile::{Disagreement, Findings, Ledger, Named, compare_current};
+use salesctl_core::reconcile::{
+    Disagreement, Findings, Ledger, Named, OrderState, compare_current, merge_disagreements,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,47 +49,108 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
     let aws = ctx.aws().await?;
     let engine = args.engine.open(ctx).await?;
-    let mut ledger = Ledger::new(since);
+    let show = args.show as usize;
+    // Memory stays bounded however many changes there are: every stage's ids go to disk in
+    // buckets by id, then one bucket at a time is matched (a grace hash join); the current
+    // state is compared the same way, in buckets by order id.
+    let mut changes = Spill::new()?;
+    let mut states = Spill::new()?;
     let mut change = ChangeRecord::default();
 
     let stream = audit::table_stream(aws, &ctx.settings).await?;
     audit::read_all(stream, |_, record| {
         if let Some(c) = audit::carried(&record.data, &mut change) {
-            let at = c
-                .created_at
-                .or(record.arrival)
-                .unwrap_or(DateTime::UNIX_EPOCH);
-            ledger.saw_in_stream(&c.event_id, c.order.as_deref().unwrap_or("?"), at);
+            let at = time_text(c.created_at.or(record.arrival));
+            let order = c.order.as_deref().unwrap_or("?");
+            changes.push(&c.event_id, &[STREAM, &c.event_id, order, &at]);
         }
     })
     .await?;
     audit::read_all(audit::kinesis_stream(aws, &ctx.settings), |_, record| {
         if let Some(c) = audit::carried(&record.data, &mut change) {
-            let at = c
-                .created_at
-                .or(record.arrival)
-                .unwrap_or(DateTime::UNIX_EPOCH);
-            ledger.saw_in_kinesis(&c.event_id, at);
+            let at = time_text(c.created_at.or(record.arrival));
+            changes.push(&c.event_id, &[KINESIS, &c.event_id, &at]);
         }
     })
     .await?;
-    audit::lake_copies(&engine, since, |id, copies| ledger.saw_in_lake(id, copies)).await?;
+    audit::lake_change_ids(&engine, since, &mut |id| changes.push(id, &[LAKE, id])).await?;
     let bucket = aws.bucket(&ctx.settings).await?;
     audit::objects(aws, &bucket, "errors/", |object| {
         for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let carried =
                 audit::failed_record_data(line).and_then(|data| audit::carried(&data, &mut change));
-            ledger.saw_failed(
-                carried.as_ref().map(|c| c.event_id.as_str()),
-                carried.as_ref().and_then(|c| c.created_at),
-            );
+            match carried {
+                Some(c) => {
+                    let at = c.created_at.map(|t| time_text(Some(t))).unwrap_or_default();
+                    changes.push(&c.event_id, &[FAILED, &c.event_id, &at]);
+                }
+                None => changes.push("", &[FAILED]),
+            }
         }
     })
     .await?;
-    let findings = ledger.findings(args.show as usize);
-    let table_state = audit::table_current(aws, &ctx.settings.table).await?;
-    let lake_state = audit::lake_current(&engine).await?;
-    let (disagreeing, named) = compare_current(&table_state, &lake_state, args.show as usize);
+    let mut findings: Option<Findings> = None;
+    changes.finish()?.for_each_bucket(|records| {
+        let mut ledger = Ledger::new(since);
+        // A bucket holds its records in the order they were read: the stream's first.
+        for record in &records {
+            let field = |i: usize| record.get(i).map(String::as_str);
+            match (field(0), field(1)) {
+                (Some(STREAM), Some(id)) => {
+                    ledger.saw_in_stream(id, field(2).unwrap_or("?"), parse_time(field(3)));
+                }
+                (Some(KINESIS), Some(id)) => ledger.saw_in_kinesis(id, parse_time(field(2))),
+                (Some(LAKE), Some(id)) => ledger.saw_in_lake(id, 1),
+                (Some(FAILED), id) => {
+                    let at = field(2)
+                        .filter(|t| !t.is_empty())
+                        .map(|t| parse_time(Some(t)));
+                    ledger.saw_failed(id, at);
+                }
+                _ => {}
+            }
+        }
+        let part = ledger.findings(show);
+        match &mut findings {
+            Some(whole) => whole.absorb(part, show),
+            None => findings = Some(part),
+        }
+        Ok(())
+    })?;
+    let findings = findings.unwrap_or_else(|| Ledger::new(since).findings(show));
+
+    audit::table_current(aws, &ctx.settings.table, &mut |order, state| {
+        states.push(
+            &order,
+            &[TABLE_STATE, &order, &state.updated_at, &state.status],
+        );
+    })
+    .await?;
+    audit::lake_current(&engine, &mut |order, state| {
+        states.push(
+            &order,
+            &[LAKE_STATE, &order, &state.updated_at, &state.status],
+        );
+    })
+    .await?;
+    let mut current = (0, Vec::new());
+    states.finish()?.for_each_bucket(|records| {
+        let (mut table, mut lake) = (BTreeMap::new(), BTreeMap::new());
+        for record in records {
+            let [side, order, updated_at, status] = <[String; 4]>::try_from(record)
+                .map_err(|_| anyhow::anyhow!("internal: a spilled order state is malformed"))?;
+            let state = OrderState { updated_at, status };
+            if side == TABLE_STATE {
+                table.insert(order, state);
+            } else {
+                lake.insert(order, state);
+            }
+        }
+        let part = compare_current(&table, &lake, show);
+        current = merge_disagreements([std::mem::take(&mut current), part], show);
+        Ok(())
+    })?;
+    let (disagreeing, named) = current;
 
     render(ctx, &findings, disagreeing, &named)?;
     Ok(
@@ -95,6 +160,65 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             ExitStatus::SUCCESS
         },
     )
+}
+
+/// Buckets the ids of a run are spilled to: at a million changes, about 8,000 a bucket.
+const SPILL_BUCKETS: usize = 128;
+
+/// The tags of spilled records: which stage saw the change, or which side holds the state.
+const STREAM: &str = "S";
+const KINESIS: &str = "K";
+const LAKE: &str = "L";
+const FAILED: &str = "F";
+const TABLE_STATE: &str = "T";
+const LAKE_STATE: &str = "C";
+
+/// Spilled records, written from inside the readers' callbacks, which cannot return an
+/// error: the first write error is kept and reported by [`Spill::finish`].
+struct Spill {
+    buckets: Buckets,
+    error: Option<std::io::Error>,
+}
+
+impl Spill {
+    fn new() -> anyhow::Result<Spill> {
+        let buckets = Buckets::new(SPILL_BUCKETS).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create reconcile's temporary files ({e}): set TMPDIR to a writable directory"
+            )
+        })?;
+        Ok(Spill {
+            buckets,
+            error: None,
+        })
+    }
+
+    fn push(&mut self, key: &str, fields: &[&str]) {
+        if self.error.is_none()
+            && let Err(e) = self.buckets.push(key, fields)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<Buckets> {
+        match self.error {
+            Some(e) => Err(anyhow::anyhow!(
+                "cannot write reconcile's temporary files ({e}): free space in TMPDIR or point it elsewhere"
+            )),
+            None => Ok(self.buckets),
+        }
+    }
+}
+
+/// A change's time as spilled: RFC 3339, the epoch when unknown (as the ledger counts it).
+fn time_text(at: Option<DateTime<Utc>>) -> String {
+    at.unwrap_or(DateTime::UNIX_EPOCH).to_rfc3339()
+}
+
+fn parse_time(text: Option<&str>) -> DateTime<Utc> {
+    text.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or(DateTime::UNIX_EPOCH, |t| t.with_timezone(&Utc))
 }
 
 fn ids(named: &[Named]) -> String {

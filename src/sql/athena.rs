@@ -13,7 +13,7 @@ use aws_sdk_athena::types::{
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 
-use super::{QueryOutput, short_message};
+use super::short_message;
 use crate::aws::ServiceResultExt;
 use crate::error::interrupted_error;
 use crate::error::{CliError, ExitStatus};
@@ -56,7 +56,8 @@ impl AthenaEngine {
         }
     }
 
-    pub async fn run(&self, sql: &str) -> anyhow::Result<QueryOutput> {
+    /// Starts the statement; returns its execution id.
+    async fn start(&self, sql: &str) -> anyhow::Result<String> {
         let o = &self.options;
         let mut start = self
             .client
@@ -83,13 +84,21 @@ impl AthenaEngine {
         })?;
         let id = started.query_execution_id().unwrap_or_default().to_string();
         tracing::info!(query_execution_id = %id, "athena query started");
+        Ok(id)
+    }
+
+    /// Starts the statement, waits for it, then hands every row to `each` a page at a time;
+    /// returns the column names and the statistics line.
+    pub async fn execute(
+        &self,
+        sql: &str,
+        each: &mut dyn FnMut(Vec<Cell>),
+    ) -> anyhow::Result<(Vec<String>, String)> {
+        let id = self.start(sql).await?;
         let execution = self.wait(&id).await?;
         let is_select = execution.statement_type() == Some(&StatementType::Dml);
-        let table = self.fetch(&id, is_select).await?;
-        Ok(QueryOutput {
-            table,
-            stats: self.stats_line(&id, &execution),
-        })
+        let headers = self.fetch(&id, is_select, each).await?;
+        Ok((headers, self.stats_line(&id, &execution)))
     }
 
     /// Polls until the query ends; a Ctrl-C stops it on Athena first.
@@ -172,7 +181,13 @@ impl AthenaEngine {
         }
     }
 
-    async fn fetch(&self, id: &str, is_select: bool) -> anyhow::Result<Table> {
+    /// Reads the result page by page, handing each row to `each`; returns the column names.
+    async fn fetch(
+        &self,
+        id: &str,
+        is_select: bool,
+        each: &mut dyn FnMut(Vec<Cell>),
+    ) -> anyhow::Result<Vec<String>> {
         let mut assembler = ResultAssembler::new(is_select);
         let mut token: Option<String> = None;
         loop {
@@ -200,13 +215,16 @@ impl AthenaEngine {
                         .map(|d| d.var_char_value().map(str::to_string))
                         .collect()
                 }));
+                for row in assembler.take_rows() {
+                    each(row);
+                }
             }
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_string()),
                 _ => break,
             }
         }
-        Ok(assembler.finish())
+        Ok(assembler.finish().headers)
     }
 
     fn stats_line(&self, id: &str, execution: &QueryExecution) -> String {
@@ -304,6 +322,11 @@ impl ResultAssembler {
                 .collect();
             self.rows.push(cells);
         }
+    }
+
+    /// The rows assembled so far, handed over (the header row stays dropped).
+    pub fn take_rows(&mut self) -> Vec<Vec<Cell>> {
+        std::mem::take(&mut self.rows)
     }
 
     pub fn finish(self) -> Table {

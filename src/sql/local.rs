@@ -20,7 +20,7 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 
-use super::{QueryOutput, short_message};
+use super::short_message;
 use crate::aws::ServiceResultExt;
 use crate::error::interrupted_error;
 use crate::error::{CliError, ExitStatus, service_error, usage_error};
@@ -131,8 +131,13 @@ impl LocalEngine {
         })
     }
 
-    /// Runs one read-only statement (no DDL, no DML, no COPY) and returns its rows.
-    pub async fn run(&self, sql: &str) -> anyhow::Result<QueryOutput> {
+    /// Runs one read-only statement (no DDL, no DML, no COPY), handing its rows to `each` a
+    /// batch at a time; returns the column names and the statistics line.
+    pub async fn execute(
+        &self,
+        sql: &str,
+        each: &mut dyn FnMut(Vec<Cell>),
+    ) -> anyhow::Result<(Vec<String>, String)> {
         let started = Instant::now();
         let options = SQLOptions::new()
             .with_allow_ddl(false)
@@ -151,24 +156,35 @@ impl LocalEngine {
             .map(|f| f.name().clone())
             .collect();
         let mut shutdown = self.shutdown.clone();
-        let batches = tokio::select! {
-            result = frame.collect() => result.map_err(|e| execution_error(&self.source, e))?,
-            _ = shutdown.wait_for(|stop| *stop) => {
-                return Err(interrupted_error("query interrupted"));
+        let mut batches = frame
+            .execute_stream()
+            .await
+            .map_err(|e| execution_error(&self.source, e))?;
+        let mut count = 0usize;
+        loop {
+            let batch = tokio::select! {
+                batch = batches.next() => batch,
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    return Err(interrupted_error("query interrupted"));
+                }
+            };
+            let Some(batch) = batch else { break };
+            let batch = batch.map_err(|e| execution_error(&self.source, e))?;
+            for row in batches_to_table(Vec::new(), std::slice::from_ref(&batch))?.rows {
+                count += 1;
+                each(row);
             }
-        };
-        let table = batches_to_table(columns, &batches)?;
+        }
         let stats = format!(
-            "local engine (DataFusion): {} row{} in {:.3} s over {} file{} ({}) from {}",
-            table.rows.len(),
-            if table.rows.len() == 1 { "" } else { "s" },
+            "local engine (DataFusion): {count} row{} in {:.3} s over {} file{} ({}) from {}",
+            if count == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64(),
             self.files,
             if self.files == 1 { "" } else { "s" },
             human_bytes(self.bytes),
             self.source
         );
-        Ok(QueryOutput { table, stats })
+        Ok((columns, stats))
     }
 }
 

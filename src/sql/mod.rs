@@ -13,7 +13,7 @@ pub mod local;
 use std::path::PathBuf;
 
 use crate::error::usage_error;
-use crate::render::Table;
+use crate::render::{Cell, Table};
 use salesctl_core::lake_schema::{CURRENT_VIEW, TABLE, orders_current_sql};
 
 /// A finished query: its rows and a one-line account of what it cost.
@@ -37,9 +37,32 @@ pub enum QueryEngine {
 
 impl QueryEngine {
     pub async fn run(&self, sql: &str) -> anyhow::Result<QueryOutput> {
+        let mut rows = Vec::new();
+        let (headers, stats) = self.execute(sql, &mut |row| rows.push(row)).await?;
+        Ok(QueryOutput {
+            table: Table { headers, rows },
+            stats,
+        })
+    }
+
+    /// [`QueryEngine::run`] with the rows handed to `each` as they arrive (a page or a batch
+    /// at a time) instead of collected; returns the statistics line.
+    pub async fn run_each(
+        &self,
+        sql: &str,
+        each: &mut dyn FnMut(Vec<Cell>),
+    ) -> anyhow::Result<String> {
+        Ok(self.execute(sql, each).await?.1)
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        each: &mut dyn FnMut(Vec<Cell>),
+    ) -> anyhow::Result<(Vec<String>, String)> {
         match self {
-            QueryEngine::Athena(engine) => engine.run(sql).await,
-            QueryEngine::Local(engine) => engine.run(sql).await,
+            QueryEngine::Athena(engine) => engine.execute(sql, each).await,
+            QueryEngine::Local(engine) => engine.execute(sql, each).await,
         }
     }
 

@@ -1,11 +1,10 @@
 //! Reconciling the pipeline's stages by change identity (the stream's `eventID`): which
 //! changes reached Kinesis, the lake and `errors/`, once, twice or never. Pure: ids in, findings out.
 //!
-//! Memory: one entry per change of the table's stream in the window, keyed by its id in 16
-//! bytes when it is DynamoDB's usual 32 hex digits (a string otherwise), with the order key and
-//! four small counters: about 90 bytes a change. Downstream stages are streamed through and
-//! only bump counters, so memory follows the stream's changes in the window (24 h at most,
-//! the stream's retention), not the lake's size.
+//! Memory: a ledger holds one entry per change it is given (about 90 bytes: the id in 16
+//! bytes when it is DynamoDB's usual 32 hex digits, the order key, four small counters). A
+//! ledger can take a part of the changes split by id ([`Findings::absorb`] adds the parts up
+//! exactly), so a caller that spills ids to disk by hash holds one part at a time.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -122,6 +121,48 @@ impl Findings {
     pub fn has_duplicates(&self) -> bool {
         self.stages.iter().any(|s| s.duplicated > 0)
     }
+
+    /// Adds the findings of another part of the changes (parts split by id, so no change is
+    /// in two); each list of named ids stays the first `sample` in id order, as one ledger
+    /// over all the changes would name them.
+    pub fn absorb(&mut self, other: Findings, sample: usize) {
+        let merge = |mine: &mut Vec<Named>, theirs: Vec<Named>| {
+            mine.extend(theirs);
+            mine.sort_by_cached_key(|named| ChangeId::new(&named.id));
+            mine.truncate(sample);
+        };
+        for (mine, theirs) in self.stages.iter_mut().zip(other.stages) {
+            mine.seen += theirs.seen;
+            mine.distinct += theirs.distinct;
+            mine.missing_downstream += theirs.missing_downstream;
+            mine.duplicated += theirs.duplicated;
+            mine.failed += theirs.failed;
+            merge(&mut mine.missing_ids, theirs.missing_ids);
+            merge(&mut mine.duplicated_ids, theirs.duplicated_ids);
+            merge(&mut mine.failed_ids, theirs.failed_ids);
+        }
+        self.unmatched.kinesis += other.unmatched.kinesis;
+        self.unmatched.lake += other.unmatched.lake;
+        self.unmatched.failed += other.unmatched.failed;
+        self.failed_without_id += other.failed_without_id;
+    }
+}
+
+/// Disagreements of several parts of the orders (split by order id), as one comparison over
+/// all of them would give: the counts summed, the first `sample` in order id order.
+pub fn merge_disagreements(
+    parts: impl IntoIterator<Item = (u64, Vec<Disagreement>)>,
+    sample: usize,
+) -> (u64, Vec<Disagreement>) {
+    let mut count = 0;
+    let mut named = Vec::new();
+    for (part_count, part_named) in parts {
+        count += part_count;
+        named.extend(part_named);
+        named.sort_by(|a: &Disagreement, b| a.order.cmp(&b.order));
+        named.truncate(sample);
+    }
+    (count, named)
 }
 
 impl Ledger {
@@ -407,6 +448,64 @@ mod tests {
         assert!(!f.has_losses() && !f.has_duplicates(), "{f:?}");
         assert_eq!(f.stages[0].seen, 1);
         assert_eq!(f.unmatched, Unmatched::default());
+    }
+
+    proptest::proptest! {
+        /// Ledgers over parts of the changes, split by id and absorbed, find exactly what one
+        /// ledger over all of them finds: counts, and the ids named.
+        #[test]
+        fn parts_split_by_id_absorb_into_the_whole(
+            changes in proptest::collection::vec((0u32..200, 0u8..3, 0u8..3, 0u8..2), 0..120),
+            parts in 1usize..6,
+            sample in 0usize..6,
+        ) {
+            let mut whole = Ledger::new(None);
+            let mut split: Vec<Ledger> = (0..parts).map(|_| Ledger::new(None)).collect();
+            let part = |n: u32| (n as usize * 7919) % parts;
+            // Every ledger sees the stream first, then the later stages, as reconcile reads them.
+            for (n, _, _, _) in &changes {
+                whole.saw_in_stream(&id(*n), &format!("o-{n}"), at(T));
+                split[part(*n)].saw_in_stream(&id(*n), &format!("o-{n}"), at(T));
+            }
+            for (n, kinesis, lake, failed) in &changes {
+                for ledger in [&mut whole, &mut split[part(*n)]] {
+                    for _ in 0..*kinesis {
+                        ledger.saw_in_kinesis(&id(*n), at(T));
+                    }
+                    if *lake > 0 {
+                        ledger.saw_in_lake(&id(*n), u32::from(*lake));
+                    }
+                    if *failed > 0 {
+                        ledger.saw_failed(Some(&id(*n)), None);
+                    }
+                }
+            }
+            let mut parts = split.into_iter().map(|l| l.findings(sample));
+            let mut absorbed = parts.next().unwrap();
+            for other in parts {
+                absorbed.absorb(other, sample);
+            }
+            proptest::prop_assert_eq!(absorbed, whole.findings(sample));
+        }
+    }
+
+    #[test]
+    fn disagreements_of_parts_merge_in_order_id_order() {
+        let one = |order: &str| Disagreement {
+            order: order.into(),
+            table: None,
+            lake: None,
+        };
+        let merged = merge_disagreements(
+            [
+                (2, vec![one("o-3"), one("o-9")]),
+                (3, vec![one("o-1"), one("o-4")]),
+            ],
+            3,
+        );
+        assert_eq!(merged.0, 5);
+        let orders: Vec<&str> = merged.1.iter().map(|d| d.order.as_str()).collect();
+        assert_eq!(orders, ["o-1", "o-3", "o-4"]);
     }
 
     #[test]
