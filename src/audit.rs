@@ -206,24 +206,39 @@ pub async fn lake_change_ids(
     Ok(())
 }
 
-/// The lake's current state per order (`orders_current`), streamed row by row.
-pub async fn lake_current(
+/// One lake row with what `orders_current` ranks it by.
+pub struct LakeStateRow {
+    pub order: String,
+    pub state: OrderState,
+    pub creation_datetime: Option<String>,
+    pub sequence_number: String,
+    pub deleted: bool,
+}
+
+/// Every lake row's order state, streamed row by row, for a caller that keeps the latest per
+/// order itself ([`salesctl_core::lake_schema::current_rank_key`]): the same rows
+/// `orders_current` ranks, without the engine sorting the whole lake in memory.
+pub async fn lake_state_rows(
     engine: &QueryEngine,
-    each: &mut dyn FnMut(String, OrderState),
+    each: &mut dyn FnMut(LakeStateRow),
 ) -> anyhow::Result<()> {
     engine
         .run_each(
-            "SELECT order_id, updated_at, status FROM orders_current",
+            "SELECT order_id, updated_at, status, creation_datetime, cdc_sequence_number, is_deleted FROM orders_cdc",
             &mut |row| {
-                let text = |i: usize| row.get(i).map(Cell::display);
+                let cell = |i: usize| row.get(i).filter(|c| !matches!(c, Cell::Null));
+                let text = |i: usize| cell(i).map(Cell::display);
                 if let Some(order) = text(0) {
-                    each(
+                    each(LakeStateRow {
                         order,
-                        OrderState {
+                        state: OrderState {
                             updated_at: text(1).unwrap_or_default(),
                             status: text(2).unwrap_or_default(),
                         },
-                    );
+                        creation_datetime: text(3),
+                        sequence_number: text(4).unwrap_or_default(),
+                        deleted: text(5).is_some_and(|d| d == "true"),
+                    });
                 }
             },
         )

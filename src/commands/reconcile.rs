@@ -16,6 +16,7 @@ use crate::render::{Cell, OutputFormat, Table};
 use crate::spill::Buckets;
 use crate::stream::StartPosition;
 use salesctl_core::change::ChangeRecord;
+use salesctl_core::lake_schema::current_rank_key;
 use salesctl_core::reconcile::{
     Disagreement, Findings, Ledger, Named, OrderState, compare_current, merge_disagreements,
 };
@@ -126,26 +127,50 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         );
     })
     .await?;
-    audit::lake_current(&engine, &mut |order, state| {
+    audit::lake_state_rows(&engine, &mut |row| {
         states.push(
-            &order,
-            &[LAKE_STATE, &order, &state.updated_at, &state.status],
+            &row.order,
+            &[
+                LAKE_STATE,
+                &row.order,
+                &row.state.updated_at,
+                &row.state.status,
+                row.creation_datetime.as_deref().unwrap_or(NO_TIME),
+                &row.sequence_number,
+                if row.deleted { "deleted" } else { "" },
+            ],
         );
     })
     .await?;
     let mut current = (0, Vec::new());
     states.finish()?.for_each_bucket(|records| {
-        let (mut table, mut lake) = (BTreeMap::new(), BTreeMap::new());
+        let mut table = BTreeMap::new();
+        // Each order's latest lake row, ranked as orders_current ranks them.
+        let mut latest: BTreeMap<String, (RankKey, OrderState, bool)> = BTreeMap::new();
         for record in records {
-            let [side, order, updated_at, status] = <[String; 4]>::try_from(record)
-                .map_err(|_| anyhow::anyhow!("internal: a spilled order state is malformed"))?;
-            let state = OrderState { updated_at, status };
-            if side == TABLE_STATE {
+            let field = |i: usize| record.get(i).map_or("", String::as_str);
+            let order = field(1).to_string();
+            let state = OrderState {
+                updated_at: field(2).to_string(),
+                status: field(3).to_string(),
+            };
+            if field(0) == TABLE_STATE {
                 table.insert(order, state);
-            } else {
-                lake.insert(order, state);
+                continue;
+            }
+            let time = Some(field(4)).filter(|t| *t != NO_TIME);
+            let (time, length, sequence) = current_rank_key(time, field(5));
+            let rank = (time, length, sequence.to_string());
+            let deleted = !field(6).is_empty();
+            if latest.get(&order).is_none_or(|(best, _, _)| rank > *best) {
+                latest.insert(order, (rank, state, deleted));
             }
         }
+        let lake: BTreeMap<String, OrderState> = latest
+            .into_iter()
+            .filter(|(_, (_, _, deleted))| !deleted)
+            .map(|(order, (_, state, _))| (order, state))
+            .collect();
         let part = compare_current(&table, &lake, show);
         current = merge_disagreements([std::mem::take(&mut current), part], show);
         Ok(())
@@ -172,6 +197,11 @@ const LAKE: &str = "L";
 const FAILED: &str = "F";
 const TABLE_STATE: &str = "T";
 const LAKE_STATE: &str = "C";
+/// A lake row without a creation time, as spilled (it ranks below every time).
+const NO_TIME: &str = "-";
+
+/// [`current_rank_key`], owned, as kept per order while a bucket is read.
+type RankKey = (Option<String>, usize, String);
 
 /// Spilled records, written from inside the readers' callbacks, which cannot return an
 /// error: the first write error is kept and reported by [`Spill::finish`].

@@ -153,6 +153,21 @@ pub fn orders_current_sql(source: &str) -> String {
     )
 }
 
+/// Where a row stands among its order's rows in `orders_current`'s ranking, for code that
+/// picks the latest row itself (reconcile, a bucket of orders at a time): the greatest key is
+/// the row the view keeps. Same order as the view's `ORDER BY` ([`orders_current_sql`]); a
+/// missing time ranks lowest, as Trino's default NULLS LAST does for a descending order.
+pub fn current_rank_key<'a>(
+    creation_datetime: Option<&str>,
+    sequence_number: &'a str,
+) -> (Option<String>, usize, &'a str) {
+    (
+        creation_datetime.map(|t| t.replace('Z', "")),
+        sequence_number.len(),
+        sequence_number,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +199,19 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), COLUMNS.len() + PARTITION_KEYS.len());
+    }
+
+    #[test]
+    fn the_rank_key_orders_by_time_then_sequence_number_as_numbers() {
+        let key = current_rank_key;
+        assert!(
+            key(Some("2026-11-20T08:15:02Z"), "9") < key(Some("2026-11-20T08:15:02.114Z"), "1")
+        );
+        assert!(key(Some("2026-11-20T08:15:02Z"), "99") < key(Some("2026-11-20T08:15:02Z"), "100"));
+        assert!(
+            key(Some("2026-11-20T08:15:02Z"), "100") < key(Some("2026-11-20T08:15:02Z"), "101")
+        );
+        assert!(key(None, "999") < key(Some("2026-11-20T08:15:02Z"), "1"));
     }
 
     #[test]
