@@ -11,7 +11,7 @@ use crate::commands::engine::EngineArgs;
 use crate::commands::tail::parse_from;
 use crate::commands::values;
 use crate::context::Context;
-use crate::error::{ExitStatus, usage_error};
+use crate::error::{ExitStatus, interrupted_error, usage_error};
 use crate::render::{Cell, OutputFormat, Table};
 use crate::spill::Buckets;
 use crate::stream::StartPosition;
@@ -48,9 +48,35 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             ));
         }
     };
+    let show = args.show as usize;
+    // Ctrl-C stops every phase at once; the spilled files go with the dropped work.
+    let (findings, (disagreeing, named)) = tokio::select! {
+        gathered = gather(ctx, &args, since, show) => gathered?,
+        () = ctx.shutdown_requested() => {
+            return Err(interrupted_error("interrupted: nothing was reconciled"));
+        }
+    };
+
+    render(ctx, &findings, disagreeing, &named)?;
+    Ok(
+        if findings.has_losses() || (args.strict && findings.has_duplicates()) {
+            ExitStatus::FAILURE
+        } else {
+            ExitStatus::SUCCESS
+        },
+    )
+}
+
+/// Reads every stage and matches them: the findings per stage, then the orders whose current
+/// lake row disagrees with the table (their count and the first `show`).
+async fn gather(
+    ctx: &Context,
+    args: &Args,
+    since: Option<DateTime<Utc>>,
+    show: usize,
+) -> anyhow::Result<(Findings, (u64, Vec<Disagreement>))> {
     let aws = ctx.aws().await?;
     let engine = args.engine.open(ctx).await?;
-    let show = args.show as usize;
     // Memory stays bounded however many changes there are: every stage's ids go to disk in
     // buckets by id, then one bucket at a time is matched (a grace hash join); the current
     // state is compared the same way, in buckets by order id.
@@ -175,16 +201,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         current = merge_disagreements([std::mem::take(&mut current), part], show);
         Ok(())
     })?;
-    let (disagreeing, named) = current;
-
-    render(ctx, &findings, disagreeing, &named)?;
-    Ok(
-        if findings.has_losses() || (args.strict && findings.has_duplicates()) {
-            ExitStatus::FAILURE
-        } else {
-            ExitStatus::SUCCESS
-        },
-    )
+    Ok((findings, current))
 }
 
 /// Buckets the ids of a run are spilled to: at a million changes, about 8,000 a bucket.

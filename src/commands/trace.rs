@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit;
 use crate::context::Context;
-use crate::error::{ExitStatus, service_error};
+use crate::error::{ExitStatus, interrupted_error, service_error};
 use crate::render::{Cell, OutputFormat, Table};
 use salesctl_core::change::ChangeRecord;
 
@@ -31,6 +31,14 @@ struct Sighting {
 const STAGES: [&str; 4] = ["table stream", "kinesis", "lake", "errors/"];
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    // Ctrl-C stops the reading at once, whichever stage it is in.
+    tokio::select! {
+        traced = trace(ctx, args) => traced,
+        () = ctx.shutdown_requested() => Err(interrupted_error("interrupted: nothing was traced")),
+    }
+}
+
+async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let aws = ctx.aws().await?;
     let order = args.order_id.as_str();
     let mut sightings: Vec<Sighting> = Vec::new();
