@@ -441,10 +441,10 @@ fn forecast_side_by_side(outlooks: &[CurrencyOutlook]) -> Table {
     table
 }
 
-/// The table view: charts where they help, short tables, currencies side by side.
 /// What gives the forecast the history it needs, for a lake that has too little.
 const NO_FORECAST_HINT: &str = "A forecast needs 3 full days of orders (14 for the seasonal model): 'salesctl generate --backfill 60d' writes past orders, then 'salesctl relay --drain' (local mode) or the pipeline brings them to the lake.";
 
+/// The table view: charts where they help, short tables, currencies side by side.
 fn write_for_people(
     out: &mut impl Write,
     ctx: &Context,
