@@ -116,7 +116,8 @@ async fn gather(
         }
     })
     .await?;
-    let mut findings: Option<Findings> = None;
+    // Start from the empty reconciliation (every stage, all zero) and add each bucket to it.
+    let mut findings = Ledger::new(since).findings(show);
     changes.finish()?.for_each_bucket(|records| {
         let mut ledger = Ledger::new(since);
         // A bucket holds its records in the order they were read: the stream's first.
@@ -137,14 +138,9 @@ async fn gather(
                 _ => {}
             }
         }
-        let part = ledger.findings(show);
-        match &mut findings {
-            Some(whole) => whole.absorb(part, show),
-            None => findings = Some(part),
-        }
+        findings.absorb(ledger.findings(show), show);
         Ok(())
     })?;
-    let findings = findings.unwrap_or_else(|| Ledger::new(since).findings(show));
 
     audit::table_current(aws, &ctx.settings.table, &mut |order, state| {
         states.push(
