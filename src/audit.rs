@@ -1,5 +1,5 @@
 //! Reading every stage of the pipeline for `reconcile` and `trace`: the table and its stream,
-//! Kinesis, the lake (through either SQL engine or its objects) and `errors/`.
+//! Kinesis, the lake (through either SQL engine) and `errors/` lines (objects: `crate::lake`).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
@@ -109,68 +109,6 @@ pub async fn table_stream(
 /// The Kinesis stream the Pipe writes to.
 pub fn kinesis_stream(clients: &Clients, settings: &Settings) -> KinesisStream {
     KinesisStream::new(clients.kinesis.clone(), &settings.stream)
-}
-
-/// One lake object: its key, when it was written, and its lines.
-pub struct LakeObject {
-    pub key: String,
-    pub written: Option<DateTime<Utc>>,
-    pub body: Vec<u8>,
-}
-
-/// Every object under `prefix`: its key and when it was written, page after page.
-pub async fn list(
-    clients: &Clients,
-    bucket: &str,
-    prefix: &str,
-) -> anyhow::Result<Vec<(String, Option<DateTime<Utc>>)>> {
-    let mut listed = Vec::new();
-    let mut pages = clients
-        .s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.service_context(|| format!("listing s3://{bucket}/{prefix}"))?;
-        for object in page.contents() {
-            if let Some(key) = object.key() {
-                let written = object
-                    .last_modified()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
-                listed.push((key.to_string(), written));
-            }
-        }
-    }
-    Ok(listed)
-}
-
-/// One object's bytes.
-pub async fn fetch(clients: &Clients, bucket: &str, key: &str) -> anyhow::Result<Vec<u8>> {
-    let got = clients
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .service_context(|| format!("reading s3://{bucket}/{key}"))?;
-    Ok(got.body.collect().await?.into_bytes().to_vec())
-}
-
-/// Every object under `prefix` in the lake bucket, fetched one at a time.
-pub async fn objects(
-    clients: &Clients,
-    bucket: &str,
-    prefix: &str,
-    mut each: impl FnMut(LakeObject),
-) -> anyhow::Result<()> {
-    for (key, written) in list(clients, bucket, prefix).await? {
-        let body = fetch(clients, bucket, &key).await?;
-        each(LakeObject { key, written, body });
-    }
-    Ok(())
 }
 
 /// The stream record inside a line of `errors/` (Firehose's failed-record format: the

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::operation::RequestId;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::endpoint::Endpoint;
 use crate::error::{config_error, service_error, service_error_with_detail};
 use crate::settings::Settings;
 
@@ -49,6 +50,9 @@ pub struct Clients {
     /// The stack itself: CloudFormation creates, updates and deletes every resource.
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The endpoint the SDK really talks to (a flag, `--local`, `AWS_ENDPOINT_URL` or the
+    /// profile's `endpoint_url`); `None` is AWS's own.
+    pub endpoint: Option<Endpoint>,
 }
 
 impl Clients {
@@ -61,8 +65,7 @@ impl Clients {
             check_region_name(region)?;
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-            .timeout_config(timeouts(settings.targets_emulator()));
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -82,7 +85,15 @@ impl Clients {
                 "salesctl-local",
             ));
         }
-        let config = loader.load().await;
+        let loaded = loader.load().await;
+        // The SDK's answer decides: a profile's `endpoint_url` points it at an emulator that
+        // the flags never named, and salesctl must then behave as on the emulator too.
+        let endpoint = loaded.endpoint_url().map(Endpoint::parse).transpose()?;
+        let emulator = endpoint.as_ref().is_some_and(|e| e.emulator);
+        let config = loaded
+            .to_builder()
+            .timeout_config(timeouts(emulator))
+            .build();
         if config.region().is_none() {
             return Err(config_error(
                 "no AWS region configured: pass --region, set AWS_REGION, add one to your profile, or use --local",
@@ -110,6 +121,12 @@ impl Clients {
         Ok(Clients::from_config(config))
     }
 
+    /// True when the SDK talks to an emulator on this machine: the pipe and Firehose stages
+    /// then run in-process and the local SQL engine is the default.
+    pub fn targets_emulator(&self) -> bool {
+        self.endpoint.as_ref().is_some_and(|e| e.emulator)
+    }
+
     /// Builds every client from one loaded configuration.
     pub fn from_config(config: SdkConfig) -> Clients {
         // With a custom endpoint the SDK would address `bucket.localhost`, which does not
@@ -118,7 +135,11 @@ impl Clients {
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(path_style)
             .build();
+        let endpoint = config
+            .endpoint_url()
+            .and_then(|url| Endpoint::parse(url).ok());
         Clients {
+            endpoint,
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             dynamodb_streams: aws_sdk_dynamodbstreams::Client::new(&config),
             kinesis: aws_sdk_kinesis::Client::new(&config),
@@ -374,7 +395,7 @@ where
     }
 }
 
-/// Exponential backoff with jitter: a random wait in [cap/2, cap], where cap is `base`
+/// Exponential backoff with equal jitter: a random wait in [cap/2, cap], where cap is `base`
 /// doubled per attempt and at most `max`, so retrying callers spread out instead of
 /// retrying in step.
 pub fn jittered_backoff(base: Duration, max: Duration, attempt: u32) -> Duration {

@@ -112,7 +112,7 @@ pub enum Command {
     /// Apply the Firehose transform to a transformation event or to stream records (FILE or stdin).
     Transform(commands::transform::Args),
     /// The whole pipeline on the local emulator: up, generate, relay, report and a query.
-    Demo(commands::demo::Args),
+    Demo(crate::demo::Args),
     /// Did every change reach the lake, once? Each stage counted and compared by change id.
     Reconcile(commands::reconcile::Args),
     /// One order's journey through every stage, with each hop's latency and what is missing.

@@ -1,5 +1,8 @@
 //! What every verb receives: resolved settings, the output format, AWS clients built once,
 //! and the Ctrl-C signal, so verbs stay thin and behave alike.
+//!
+//! The only module (with the binary's `main`) that reads the process environment: it is
+//! captured once by [`read_environment`], and every lower module gets values from here.
 
 use std::io::IsTerminal;
 
@@ -7,10 +10,39 @@ use tokio::sync::{OnceCell, watch};
 
 use crate::aws::Clients;
 use crate::render::OutputFormat;
-use crate::settings::Settings;
+use crate::settings::{Dirs, Environment, Settings};
+use crate::stack::workflow::Stack;
+
+/// Every variable salesctl reads, read once.
+pub fn read_environment() -> Environment {
+    let path = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    let text = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Environment {
+        home: path("HOME"),
+        xdg_config_home: path("XDG_CONFIG_HOME"),
+        xdg_state_home: path("XDG_STATE_HOME"),
+        xdg_cache_home: path("XDG_CACHE_HOME"),
+        state_dir: path("SALESCTL_STATE_DIR"),
+        cache_dir: path("SALESCTL_CACHE_DIR"),
+        local_endpoint: text("SALESCTL_LOCAL_ENDPOINT"),
+        aws_endpoint_url: text("AWS_ENDPOINT_URL"),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        columns: text("COLUMNS").and_then(|c| c.trim().parse().ok()),
+        path: std::env::var_os("PATH"),
+        cargo_target_dir: path("CARGO_TARGET_DIR"),
+    }
+}
 
 pub struct Context {
     pub settings: Settings,
+    /// The environment as read at start.
+    pub env: Environment,
+    /// Config, state and cache directories.
+    pub dirs: Dirs,
     /// The format the user asked for; `None` means "pick per verb" (see [`Context::output`]).
     pub requested_output: Option<OutputFormat>,
     /// Colours and styling allowed (NO_COLOR unset and stdout is a terminal).
@@ -22,12 +54,15 @@ pub struct Context {
 impl Context {
     pub fn new(
         settings: Settings,
+        env: Environment,
         requested_output: Option<OutputFormat>,
         shutdown: watch::Receiver<bool>,
     ) -> Context {
-        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::io::stdout().is_terminal();
+        let color = !env.no_color && std::io::stdout().is_terminal();
+        crate::render::set_columns_hint(env.columns);
         Context {
+            dirs: Dirs::from_environment(&env),
+            env,
             settings,
             requested_output,
             color,
@@ -41,6 +76,8 @@ impl Context {
     pub fn with_default_output(&self, format: OutputFormat) -> Context {
         Context {
             settings: self.settings.clone(),
+            env: self.env.clone(),
+            dirs: self.dirs.clone(),
             requested_output: Some(self.requested_output.unwrap_or(format)),
             color: self.color,
             clients: OnceCell::new(),
@@ -66,6 +103,26 @@ impl Context {
         self.clients
             .get_or_try_init(|| Clients::load(&self.settings))
             .await
+    }
+
+    /// What a Lambda build takes from the environment.
+    pub fn build_env(&self) -> crate::lambda_build::BuildEnv {
+        crate::lambda_build::BuildEnv {
+            path: self.env.path.clone(),
+            cargo_target_dir: self.env.cargo_target_dir.clone(),
+        }
+    }
+
+    /// True when the SDK talks to an emulator on this machine (however the endpoint was
+    /// given: flag, `--local`, `AWS_ENDPOINT_URL` or a profile's `endpoint_url`).
+    pub async fn targets_emulator(&self) -> anyhow::Result<bool> {
+        Ok(self.aws().await?.targets_emulator())
+    }
+
+    /// The stack these settings name, its names resolved (one STS call).
+    pub async fn stack(&self) -> anyhow::Result<Stack<'_>> {
+        let aws = self.aws().await?;
+        Stack::open(aws, &self.settings, aws.targets_emulator()).await
     }
 
     /// True once Ctrl-C was pressed.

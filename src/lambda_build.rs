@@ -223,16 +223,37 @@ pub fn project_root() -> Option<PathBuf> {
     cwd.ancestors().find(|d| is_root(d)).map(Path::to_path_buf)
 }
 
+/// What a build takes from the environment, handed down by the context (this module reads
+/// no variable itself).
+#[derive(Debug, Clone, Default)]
+pub struct BuildEnv {
+    /// `PATH`: where zig may be, and what the build's own PATH extends.
+    pub path: Option<std::ffi::OsString>,
+    /// `CARGO_TARGET_DIR`: where cargo leaves the build, else the checkout's `target/`.
+    pub cargo_target_dir: Option<PathBuf>,
+}
+
+impl BuildEnv {
+    fn target_dir(&self, root: &Path) -> PathBuf {
+        self.cargo_target_dir
+            .clone()
+            .unwrap_or_else(|| root.join("target"))
+    }
+
+    fn path_dirs(&self) -> Vec<PathBuf> {
+        self.path
+            .iter()
+            .flat_map(std::env::split_paths)
+            .collect()
+    }
+}
+
 /// Where a build leaves its zip, so `up` can reuse it.
-pub fn artifact_path(root: &Path, arch: Arch) -> PathBuf {
-    target_dir(root)
+pub fn artifact_path(root: &Path, arch: Arch, env: &BuildEnv) -> PathBuf {
+    env.target_dir(root)
         .join("lambda")
         .join(arch.lambda_name())
         .join("bootstrap.zip")
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 fn tool_error(what: &str, fix: &str) -> anyhow::Error {
@@ -271,12 +292,12 @@ pub enum Installs {
 }
 
 /// `zig` on PATH, or in the checkout's .local/zig-venv from an earlier `--yes` install.
-fn find_zig(venv: &Path) -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("zig"))
-            .find(|candidate| candidate.is_file())
-    });
+fn find_zig(venv: &Path, env: &BuildEnv) -> Option<PathBuf> {
+    let on_path = env
+        .path_dirs()
+        .into_iter()
+        .map(|dir| dir.join("zig"))
+        .find(|candidate| candidate.is_file());
     on_path.or_else(|| {
         let python = venv.join("bin/python");
         let locate =
@@ -294,7 +315,12 @@ fn find_zig(venv: &Path) -> Option<PathBuf> {
 /// Checks the toolchain; with [`Installs::Allowed`] installs what a project-local install can
 /// provide: the zig compiler (PyPI `ziglang`, in .local/zig-venv) and cargo-zigbuild
 /// (`cargo install`). Returns the zig executable.
-fn ensure_tools(root: &Path, arch: Arch, installs: Installs) -> anyhow::Result<PathBuf> {
+fn ensure_tools(
+    root: &Path,
+    arch: Arch,
+    installs: Installs,
+    env: &BuildEnv,
+) -> anyhow::Result<PathBuf> {
     if !runs(Command::new("cargo").arg("--version")) {
         return Err(tool_error(
             "cargo not found",
@@ -325,7 +351,7 @@ fn ensure_tools(root: &Path, arch: Arch, installs: Installs) -> anyhow::Result<P
     let venv = root.join(".local/zig-venv");
     let python = venv.join("bin/python");
     let has_zigbuild = || runs(Command::new("cargo").args(["zigbuild", "--help"]));
-    let zig = find_zig(&venv);
+    let zig = find_zig(&venv, env);
     // `cargo zigbuild --version` is refused (it forwards flags to cargo build); --help is not.
     let zigbuild = has_zigbuild();
     if installs == Installs::Refused && (zig.is_none() || !zigbuild) {
@@ -379,7 +405,7 @@ fn ensure_tools(root: &Path, arch: Arch, installs: Installs) -> anyhow::Result<P
                 "pip install ziglang",
                 fix,
             )?;
-            find_zig(&venv)
+            find_zig(&venv, env)
                 .ok_or_else(|| tool_error("the ziglang package has no zig executable", fix))?
         }
     };
@@ -396,20 +422,16 @@ fn ensure_tools(root: &Path, arch: Arch, installs: Installs) -> anyhow::Result<P
 
 /// Builds the bootstrap for `arch`, checks its glibc floor, zips it next to the build
 /// output and returns the artifact.
-pub fn build(arch: Arch, installs: Installs) -> anyhow::Result<Artifact> {
+pub fn build(arch: Arch, installs: Installs, env: &BuildEnv) -> anyhow::Result<Artifact> {
     let root = project_root().ok_or_else(|| {
         config_error(
             "building the Lambda needs the salesctl source tree: run from the checkout, or pass a built zip with --zip/--lambda-zip",
         )
     })?;
-    let zig = ensure_tools(&root, arch, installs)?;
+    let zig = ensure_tools(&root, arch, installs, env)?;
     let zig_dir = zig.parent().map(Path::to_path_buf).unwrap_or_default();
     let path = std::env::join_paths(
-        std::iter::once(root.join(".local/zig-venv/bin")).chain(
-            std::env::var_os("PATH")
-                .iter()
-                .flat_map(std::env::split_paths),
-        ),
+        std::iter::once(root.join(".local/zig-venv/bin")).chain(env.path_dirs()),
     )?;
     crate::say!(
         "salesctl: building bootstrap for {} (cargo zigbuild --profile lambda)",
@@ -435,14 +457,15 @@ pub fn build(arch: Arch, installs: Installs) -> anyhow::Result<Artifact> {
         "cargo zigbuild",
         "see the compiler output above",
     )?;
-    let binary_path = target_dir(&root)
+    let binary_path = env
+        .target_dir(&root)
         .join(arch.rust_target())
         .join("lambda")
         .join("bootstrap");
     let binary = std::fs::read(&binary_path)
         .map_err(|e| config_error(format!("the build left no {}: {e}", binary_path.display())))?;
     let zip = zip_bootstrap(&binary)?;
-    let zip_path = artifact_path(&root, arch);
+    let zip_path = artifact_path(&root, arch, env);
     if let Some(dir) = zip_path.parent() {
         std::fs::create_dir_all(dir)?;
     }

@@ -2,8 +2,9 @@
 //! the verbs on top. The pure data model and transform live in `salesctl-core`.
 //!
 //! Layers, bottom to top (a module imports only from layers below it):
-//! `error`, `diag` -> `settings`, `aws`, `render` -> `stream`, `table_writer`, `sql`, `stack`,
-//! `relay`, `cdc_view`, `lambda_build`, `chart`, `html_report`, `audit` -> `context` -> `commands` -> `cli`.
+//! `error`, `diag` -> `settings`, `aws`, `render` -> `lake` -> `stream`, `table_writer`, `sql`,
+//! `stack`, `relay`, `cdc_view`, `lambda_build`, `chart`, `html_report`, `audit` -> `context` ->
+//! `commands` -> `cli`.
 
 pub mod audit;
 pub mod aws;
@@ -12,9 +13,12 @@ pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod demo;
 pub mod diag;
+pub mod endpoint;
 pub mod error;
 pub mod html_report;
+pub mod lake;
 pub mod lambda_build;
 pub mod relay;
 pub mod render;

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, FromArgMatches as _};
 use salesctl::cli::{self, Cli, Command};
 use salesctl::commands;
-use salesctl::context::Context;
+use salesctl::context::{self, Context};
 use salesctl::error::{self, ExitStatus};
-use salesctl::settings::{self, FileSettings};
+use salesctl::settings::{self, Dirs, FileSettings};
 
 /// `--version`: the release, then with `--version` (not `-V`) the commit, target, profile and
 /// engines, so a bug report names exactly what ran.
@@ -79,8 +79,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    let file = FileSettings::load(cli.global.config.as_deref())?;
-    let settings = settings::resolve(file, cli.global.overrides())?;
+    let env = context::read_environment();
+    let dirs = Dirs::from_environment(&env);
+    let file = FileSettings::load(cli.global.config.as_deref(), dirs.user_config.as_deref())?;
+    let settings = settings::resolve(file, cli.global.overrides(), &env)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         // First Ctrl-C: ask verbs to finish in-flight work and print their summary.
@@ -93,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             }
         }
     });
-    let ctx = Context::new(settings, cli.global.output, stop_rx);
+    let ctx = Context::new(settings, env, cli.global.output, stop_rx);
     match cli.command {
         Command::Generate(args) => commands::generate::run(&ctx, args).await,
         Command::Relay(args) => commands::relay::run(&ctx, args).await,
@@ -107,7 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Policy(args) => commands::policy::run(&ctx, args).await,
         Command::TailCdc(args) => commands::tail::run(&ctx, args).await,
         Command::Transform(args) => commands::transform::run(&ctx, args).await,
-        Command::Demo(args) => commands::demo::run(&ctx, args).await,
+        Command::Demo(args) => salesctl::demo::run(&ctx, args).await,
         Command::Reconcile(args) => commands::reconcile::run(&ctx, args).await,
         Command::Trace(args) => commands::trace::run(&ctx, args).await,
         Command::Watch(args) => commands::watch::run(&ctx, args).await,

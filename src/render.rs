@@ -10,6 +10,14 @@ use comfy_table::{
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
+/// `COLUMNS` as the context read it at start (this module reads no environment itself).
+static COLUMNS_HINT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// Hands render the width a script asked for with `COLUMNS`; the context calls this once.
+pub fn set_columns_hint(columns: Option<usize>) {
+    let _ = COLUMNS_HINT.set(columns);
+}
+
 /// The width a person's output must fit: the terminal's when stdout is one, else `COLUMNS`
 /// when set (a script asking for a width), else none (a pipe: nothing is cut).
 pub fn output_width() -> Option<usize> {
@@ -18,10 +26,7 @@ pub fn output_width() -> Option<usize> {
     {
         return Some(usize::from(columns));
     }
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|c| *c >= 20)
+    COLUMNS_HINT.get().copied().flatten().filter(|c| *c >= 20)
 }
 
 /// Writes `text` to stderr wrapped at the terminal's width (when stderr is one), so a long

@@ -8,6 +8,7 @@ use figment::Figment;
 use figment::providers::{Format as _, Toml};
 use serde::Deserialize;
 
+use crate::endpoint::Endpoint;
 use crate::error::config_error;
 
 /// The endpoint `--local` points at: the moto server started by `scripts/local-aws`.
@@ -37,6 +38,72 @@ pub struct Settings {
     pub endpoint_url: Option<String>,
     /// Talk to the local emulator with dummy credentials.
     pub local: bool,
+    /// Where `--local` points: `SALESCTL_LOCAL_ENDPOINT`, else [`DEFAULT_LOCAL_ENDPOINT`].
+    pub local_endpoint: String,
+    /// `AWS_ENDPOINT_URL`, which the SDK honours too; kept so salesctl knows what it knows.
+    pub env_endpoint: Option<String>,
+}
+
+/// The process environment salesctl reads, captured once at the top (`context`) so no lower
+/// module looks a variable up itself and every part sees the same values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Environment {
+    pub home: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+    pub xdg_state_home: Option<PathBuf>,
+    pub xdg_cache_home: Option<PathBuf>,
+    /// `SALESCTL_STATE_DIR`: the relay's state root.
+    pub state_dir: Option<PathBuf>,
+    /// `SALESCTL_CACHE_DIR`: the lake cache's root.
+    pub cache_dir: Option<PathBuf>,
+    /// `SALESCTL_LOCAL_ENDPOINT`.
+    pub local_endpoint: Option<String>,
+    /// `AWS_ENDPOINT_URL`.
+    pub aws_endpoint_url: Option<String>,
+    /// `NO_COLOR` set to anything but the empty string.
+    pub no_color: bool,
+    /// `COLUMNS`: the width a script asks for when stdout is not a terminal.
+    pub columns: Option<usize>,
+    /// `PATH`, for finding build tools.
+    pub path: Option<std::ffi::OsString>,
+    /// `CARGO_TARGET_DIR`, where a Lambda build's output is.
+    pub cargo_target_dir: Option<PathBuf>,
+}
+
+/// The directories salesctl keeps files in, resolved once from the [`Environment`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirs {
+    /// The user's config file (it need not exist).
+    pub user_config: Option<PathBuf>,
+    /// Root of the relay's per-stack state; `None` when neither a variable nor HOME names one.
+    pub state: Option<PathBuf>,
+    /// Root of the lake cache.
+    pub cache: PathBuf,
+}
+
+impl Dirs {
+    /// XDG's rules: the explicit variable, then `$XDG_*_HOME/salesctl`, then under HOME.
+    pub fn from_environment(env: &Environment) -> Dirs {
+        let under_home = |rest: &str| env.home.as_ref().map(|h| h.join(rest));
+        Dirs {
+            user_config: env
+                .xdg_config_home
+                .clone()
+                .or_else(|| under_home(".config"))
+                .map(|base| base.join("salesctl").join("config.toml")),
+            state: env
+                .state_dir
+                .clone()
+                .or_else(|| env.xdg_state_home.as_ref().map(|d| d.join("salesctl")))
+                .or_else(|| under_home(".local/state/salesctl")),
+            cache: env
+                .cache_dir
+                .clone()
+                .or_else(|| env.xdg_cache_home.as_ref().map(|d| d.join("salesctl")))
+                .or_else(|| under_home(".cache/salesctl"))
+                .unwrap_or_else(|| std::env::temp_dir().join("salesctl-cache")),
+        }
+    }
 }
 
 impl Settings {
@@ -49,7 +116,7 @@ impl Settings {
         }
     }
 
-    /// The default names of DESIGN.md §1, derived from one prefix.
+    /// The default names (table `<prefix>-orders`, stream `<prefix>-cdc`, …), derived from one prefix.
     pub fn with_prefix(prefix: &str) -> Settings {
         Settings {
             stack_prefix: prefix.to_string(),
@@ -69,61 +136,27 @@ impl Settings {
             profile: None,
             endpoint_url: None,
             local: false,
+            local_endpoint: DEFAULT_LOCAL_ENDPOINT.to_string(),
+            env_endpoint: None,
         }
     }
 
     /// The endpoint clients will use, if any (`--endpoint-url` wins over `--local`).
     pub fn effective_endpoint(&self) -> Option<String> {
-        self.endpoint_url.clone().or_else(|| {
-            self.local.then(|| {
-                std::env::var("SALESCTL_LOCAL_ENDPOINT")
-                    .unwrap_or_else(|_| DEFAULT_LOCAL_ENDPOINT.to_string())
-            })
-        })
+        self.endpoint_url
+            .clone()
+            .or_else(|| self.local.then(|| self.local_endpoint.clone()))
     }
 
-    /// True when the endpoint is an emulator on this machine rather than AWS: local stages
-    /// run and the local SQL engine is the default.
-    pub fn targets_emulator(&self) -> bool {
-        let endpoint = self
-            .effective_endpoint()
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
-        endpoint.is_some_and(|url| is_loopback_url(&url))
+    /// What salesctl knows of the endpoint before the SDK loads a profile: the flag,
+    /// `--local`, then `AWS_ENDPOINT_URL`. The SDK's own answer (a profile's `endpoint_url`
+    /// included) is in [`crate::aws::Clients::endpoint`], and that one decides.
+    pub fn known_endpoint(&self) -> anyhow::Result<Option<Endpoint>> {
+        self.effective_endpoint()
+            .or_else(|| self.env_endpoint.clone())
+            .map(|text| Endpoint::parse(&text))
+            .transpose()
     }
-}
-
-fn is_loopback_url(text: &str) -> bool {
-    let Ok(url) = url::Url::parse(text) else {
-        return false;
-    };
-    match url.host() {
-        Some(url::Host::Domain(name)) => name == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-/// Checks an endpoint URL before any client is built: the SDK would otherwise retry an
-/// unsupported scheme or an empty host for a minute before giving up.
-pub fn check_endpoint_url(text: &str) -> anyhow::Result<()> {
-    let url = url::Url::parse(text).map_err(|e| {
-        config_error(format!(
-            "endpoint URL '{text}' is invalid ({e}): use e.g. http://127.0.0.1:4566 or https://dynamodb.eu-west-1.amazonaws.com"
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(config_error(format!(
-            "endpoint URL '{text}' uses the scheme '{}', which AWS clients cannot speak: use http:// or https://",
-            url.scheme()
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(config_error(format!(
-            "endpoint URL '{text}' names no host: use e.g. http://127.0.0.1:4566"
-        )));
-    }
-    Ok(())
 }
 
 /// `salesctl.toml`: every key optional, same names as the flags with underscores.
@@ -151,9 +184,9 @@ impl FileSettings {
     /// The user's file, under the project's: `$XDG_CONFIG_HOME/salesctl/config.toml` (else
     /// `~/.config/salesctl/config.toml`), then `path` when given (it must exist), else
     /// `./salesctl.toml` when present. A key in a later file wins.
-    pub fn load(path: Option<&Path>) -> anyhow::Result<FileSettings> {
+    pub fn load(path: Option<&Path>, user_config: Option<&Path>) -> anyhow::Result<FileSettings> {
         let mut layers = Figment::new();
-        if let Some(user) = user_config_path().filter(|p| p.is_file()) {
+        if let Some(user) = user_config.filter(|p| p.is_file()) {
             layers = layers.merge(Toml::file_exact(user));
         }
         match path {
@@ -180,15 +213,6 @@ impl FileSettings {
     }
 }
 
-/// Where the user-level config file lives (it need not exist).
-pub fn user_config_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))?;
-    Some(base.join("salesctl").join("config.toml"))
-}
-
 /// Overrides from the command line or `SALESCTL_*` env (clap merges those two).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -203,8 +227,12 @@ pub struct Overrides {
 }
 
 /// Applies file settings then overrides on top of the defaults for the chosen prefix, and
-/// checks the endpoint URL.
-pub fn resolve(file: FileSettings, overrides: Overrides) -> anyhow::Result<Settings> {
+/// checks the endpoint URLs.
+pub fn resolve(
+    file: FileSettings,
+    overrides: Overrides,
+    env: &Environment,
+) -> anyhow::Result<Settings> {
     let prefix = overrides
         .stack_prefix
         .clone()
@@ -242,8 +270,20 @@ pub fn resolve(file: FileSettings, overrides: Overrides) -> anyhow::Result<Setti
     if s.local && s.region.is_none() {
         s.region = Some(LOCAL_REGION.to_string());
     }
+    if let Some(local) = &env.local_endpoint {
+        s.local_endpoint = local.clone();
+    }
+    s.env_endpoint = env.aws_endpoint_url.clone().filter(|v| !v.is_empty());
     if let Some(url) = &s.endpoint_url {
-        check_endpoint_url(url)?;
+        Endpoint::parse(url)?;
+    }
+    if s.local && s.endpoint_url.is_none() {
+        Endpoint::parse(&s.local_endpoint).map_err(|e| {
+            config_error(format!(
+                "SALESCTL_LOCAL_ENDPOINT={:?}: {e}",
+                s.local_endpoint
+            ))
+        })?;
     }
     Ok(s)
 }
@@ -276,6 +316,7 @@ mod tests {
                 table: Some("from-flag".into()),
                 ..Overrides::default()
             },
+            &Environment::default(),
         )
         .unwrap();
         assert_eq!(s.table, "from-flag");
@@ -288,6 +329,7 @@ mod tests {
                 stack_prefix: Some("green-2".into()),
                 ..Overrides::default()
             },
+            &Environment::default(),
         )
         .unwrap();
         assert_eq!(s.glue_database, "green_2");
@@ -306,27 +348,69 @@ mod tests {
                 local: true,
                 ..Overrides::default()
             },
+            &Environment::default(),
         )
         .unwrap();
         assert_eq!(s.region.as_deref(), Some(LOCAL_REGION));
-        assert!(s.targets_emulator());
-        assert!(is_loopback_url("http://localhost:4566"));
-        assert!(is_loopback_url("http://[::1]:4566/"));
-        assert!(!is_loopback_url("https://dynamodb.us-east-1.amazonaws.com"));
+        assert!(s.known_endpoint().unwrap().is_some_and(|e| e.emulator));
     }
 
     #[test]
-    fn endpoint_urls_need_a_scheme_the_sdk_speaks_and_a_host() {
-        assert!(check_endpoint_url("http://127.0.0.1:4566").is_ok());
-        assert!(check_endpoint_url("https://s3.eu-west-1.amazonaws.com").is_ok());
-        for bad in [
-            "ftp://127.0.0.1:4566",
-            "127.0.0.1:4566",
-            "http://",
-            "not a url",
-        ] {
-            let message = check_endpoint_url(bad).unwrap_err().to_string();
-            assert!(message.contains(bad), "{bad}: {message}");
-        }
+    fn the_environment_is_read_from_the_snapshot_given() {
+        let env = Environment {
+            local_endpoint: Some("http://localhost:4999/".into()),
+            aws_endpoint_url: Some("http://127.0.0.1:5000".into()),
+            ..Environment::default()
+        };
+        let local = Overrides {
+            local: true,
+            ..Overrides::default()
+        };
+        let s = resolve(FileSettings::default(), local.clone(), &env).unwrap();
+        assert_eq!(
+            s.known_endpoint().unwrap().unwrap().canonical,
+            "http://127.0.0.1:4999"
+        );
+        let s = resolve(FileSettings::default(), Overrides::default(), &env).unwrap();
+        assert_eq!(
+            s.known_endpoint().unwrap().unwrap().canonical,
+            "http://127.0.0.1:5000"
+        );
+        let garbage = Environment {
+            local_endpoint: Some("garbage".into()),
+            ..Environment::default()
+        };
+        let message = resolve(FileSettings::default(), local, &garbage)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("SALESCTL_LOCAL_ENDPOINT=\"garbage\""), "{message}");
+    }
+
+    #[test]
+    fn directories_follow_xdg_then_home() {
+        let home = Environment {
+            home: Some("/home/u".into()),
+            ..Environment::default()
+        };
+        let dirs = Dirs::from_environment(&home);
+        assert_eq!(
+            dirs.user_config.unwrap(),
+            PathBuf::from("/home/u/.config/salesctl/config.toml")
+        );
+        assert_eq!(
+            dirs.state.unwrap(),
+            PathBuf::from("/home/u/.local/state/salesctl")
+        );
+        assert_eq!(dirs.cache, PathBuf::from("/home/u/.cache/salesctl"));
+        let xdg = Environment {
+            xdg_state_home: Some("/x/state".into()),
+            state_dir: None,
+            cache_dir: Some("/c".into()),
+            ..home
+        };
+        let dirs = Dirs::from_environment(&xdg);
+        assert_eq!(dirs.state.unwrap(), PathBuf::from("/x/state/salesctl"));
+        assert_eq!(dirs.cache, PathBuf::from("/c"));
+        assert!(Dirs::from_environment(&Environment::default()).state.is_none());
     }
 }

@@ -4,13 +4,13 @@
 
 use std::path::PathBuf;
 
+use crate::commands::stack_progress;
 use crate::context::Context;
-use crate::error::{ExitStatus, service_error};
+use crate::error::ExitStatus;
 use crate::lambda_build;
 use crate::render::{Cell, Table};
+use crate::stack::DeployOptions;
 use crate::stack::deploy::Deployed;
-use crate::stack::facts::resource_facts;
-use crate::stack::{StackNames, bucket};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,35 +22,27 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    let aws = ctx.aws().await?;
-    let names = StackNames::resolve(aws, &ctx.settings).await?;
-    let emulator = ctx.settings.targets_emulator();
-    let deployer = super::up::deployer(aws, &names, emulator);
-    let Some(existing) = deployer.state().await? else {
-        return Err(service_error(format!(
-            "stack '{}' not found: run 'salesctl up' first (it creates the bucket the code goes to)",
-            names.stack_name()
-        )));
-    };
-    let mut options = super::up::deploy_options(Some(&existing), None, &args.function);
-    names.parameters(&ctx.settings, &options).validate()?;
+    let stack = ctx.stack().await?;
+    let existing = stack
+        .existing("run 'salesctl up' first (it creates the bucket the code goes to)")
+        .await?;
+    let mut options = DeployOptions::chosen(Some(&existing), None, args.function.choice());
+    stack.validate(&options)?;
     let arch = args.function.arch;
     let artifact = match &args.zip {
         Some(path) => lambda_build::load_zip(path, arch)?,
         None => {
             let installs = args.function.installs();
-            tokio::task::spawn_blocking(move || lambda_build::build(arch, installs)).await??
+            let build_env = ctx.build_env();
+            tokio::task::spawn_blocking(move || lambda_build::build(arch, installs, &build_env))
+                .await??
         }
     };
     crate::say!("salesctl: lambda artifact: {}", artifact.summary());
-    options.code_key = bucket::upload_code(aws, &names.bucket, artifact.zip.clone()).await?;
-    let deployed = super::up::deploy(ctx, &deployer, &names, &options, false).await?;
-    let version = resource_facts(aws, &names, emulator, false)
-        .await?
-        .into_iter()
-        .find(|r| r.logical_id == "TransformVersion")
-        .map(|r| r.physical_id)
-        .filter(|id| !id.is_empty());
+    options.code_key = stack.upload_code(artifact.zip.clone()).await?;
+    let deployed = stack_progress::apply(ctx, &stack, &options, false).await?;
+    let version = stack.transform_version().await?;
+    let names = &stack.names;
     let mut table = Table::new([
         "function",
         "code",

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::commands::stack_progress::StackProgress;
+use crate::commands::stack_progress;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::stack::{StackNames, bucket};
@@ -19,19 +19,12 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    let aws = ctx.aws().await?;
-    let names = StackNames::resolve(aws, &ctx.settings).await?;
+    let stack = ctx.stack().await?;
+    let (aws, names) = (stack.clients(), &stack.names);
     if !args.yes {
-        confirm(&names, args.keep_data)?;
+        confirm(names, args.keep_data)?;
     }
-    let deployer = super::up::deployer(aws, &names, ctx.settings.targets_emulator());
-    let progress = StackProgress::new(&format!("deleting stack '{}'", deployer.stack));
-    let mut stop = ctx.shutdown_signal();
-    let deleted = deployer
-        .delete(&mut stop, &mut |event| progress.event(event))
-        .await;
-    progress.finish();
-    let deleted = deleted?;
+    let deleted = stack_progress::delete(ctx, &stack).await?;
     let stack = if deleted { "deleted" } else { "was not there" };
     let data = if !bucket::exists(aws, &names.bucket).await {
         "no bucket left".to_string()

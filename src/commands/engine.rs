@@ -40,19 +40,20 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// Athena, unless the user asked otherwise or points at an emulator (which runs no SQL)
     /// or at lake files.
-    pub fn kind(&self, ctx: &Context) -> EngineKind {
-        match self.engine {
+    pub async fn kind(&self, ctx: &Context) -> anyhow::Result<EngineKind> {
+        Ok(match self.engine {
             Some(EngineFlag::Athena) => EngineKind::Athena,
             Some(EngineFlag::Local) => EngineKind::Local,
-            None if ctx.settings.targets_emulator() || self.data.is_some() => EngineKind::Local,
+            None if self.data.is_some() => EngineKind::Local,
+            None if ctx.targets_emulator().await? => EngineKind::Local,
             None => EngineKind::Athena,
-        }
+        })
     }
 
     /// Opens the engine the flags and settings choose; for a local engine over S3 this
     /// downloads (or refreshes) the lake first.
     pub async fn open(&self, ctx: &Context) -> anyhow::Result<QueryEngine> {
-        match self.kind(ctx) {
+        match self.kind(ctx).await? {
             EngineKind::Athena => {
                 if self.data.is_some() {
                     return Err(usage_error(
@@ -86,7 +87,7 @@ impl EngineArgs {
                         let aws = ctx.aws().await?;
                         LakeLocation::S3 {
                             bucket: aws.bucket(&ctx.settings).await?,
-                            prefix: "orders/".to_string(),
+                            prefix: crate::lake::DATA_PREFIX.to_string(),
                         }
                     }
                 };
@@ -101,13 +102,15 @@ impl EngineArgs {
                     }
                     LakeLocation::S3 { bucket, prefix } => {
                         let aws = ctx.aws().await?;
-                        let endpoint = ctx
-                            .settings
-                            .effective_endpoint()
-                            .unwrap_or_else(|| "aws".to_string());
+                        // Canonical, so two spellings of one endpoint share one cache.
+                        let endpoint = aws
+                            .endpoint
+                            .as_ref()
+                            .map_or("aws", |e| e.canonical.as_str());
                         local::LocalEngine::open_s3(
                             &aws.s3,
-                            &endpoint,
+                            &ctx.dirs.cache,
+                            endpoint,
                             bucket,
                             prefix,
                             ctx.shutdown_signal(),

@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::render::{Cell, OutputFormat, Table, json_object};
 use crate::table_writer::{BatchReport, MAX_BATCH, TableWriter};
-use salesctl_core::history::{self, ArrivalPlanner, Backfill, DemandProfile};
+use salesctl_core::backfill::{self, ArrivalPlanner, Backfill, DemandProfile};
 use salesctl_core::order::{
     AttrValue, GeneratorConfig, OpKind, OrderGenerator, PlannedOp, Schema, new_run_tag,
 };
@@ -53,19 +53,19 @@ pub struct Args {
     /// Write history instead of live orders: orders dated over this window up to now (e.g.
     /// 90d, 12w), as fast as the table takes, with trend, weekly and daily seasonality,
     /// promotion days and noise, so `report` has a series to forecast from.
-    #[arg(long, value_name = "WINDOW", value_parser = history::parse_backfill,
+    #[arg(long, value_name = "WINDOW", value_parser = backfill::parse_backfill,
           conflicts_with_all = ["interval", "rate", "count"])]
     pub backfill: Option<chrono::TimeDelta>,
     /// Backfill: new orders on an average day at the end of the window (e.g. 2000, 10k).
-    #[arg(long, value_name = "N", default_value = "2000", value_parser = history::parse_orders_per_day,
+    #[arg(long, value_name = "N", default_value = "2000", value_parser = backfill::parse_orders_per_day,
           requires = "backfill", allow_negative_numbers = true)]
     pub orders_per_day: f64,
     /// Backfill: growth of daily orders, e.g. +2%/week, -1%/week, 0.5%/day.
-    #[arg(long, value_name = "RATE", default_value = "+2%/week", value_parser = history::parse_trend,
+    #[arg(long, value_name = "RATE", default_value = "+2%/week", value_parser = backfill::parse_trend,
           requires = "backfill", allow_negative_numbers = true)]
     pub trend: f64,
     /// Backfill: day-to-day noise as a share, e.g. 0.1 or 10%.
-    #[arg(long, value_name = "SHARE", default_value = "0.1", value_parser = history::parse_noise,
+    #[arg(long, value_name = "SHARE", default_value = "0.1", value_parser = backfill::parse_noise,
           requires = "backfill")]
     pub noise: f64,
 }

@@ -5,9 +5,9 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::error::usage_error;
 use crate::lambda_build::{Arch, Installs};
+use crate::stack::workflow::FunctionChoice;
 
 pub mod activity;
-pub mod demo;
 pub mod deploy_lambda;
 pub mod down;
 pub mod engine;
@@ -62,6 +62,15 @@ pub struct FunctionArgs {
 }
 
 impl FunctionArgs {
+    /// The function settings these flags choose for the stack workflow.
+    pub fn choice(&self) -> FunctionChoice<'static> {
+        FunctionChoice {
+            architecture: self.arch.lambda_name(),
+            memory_mb: self.memory,
+            timeout_seconds: self.timeout,
+        }
+    }
+
     /// What a Lambda build may install (`--yes`).
     pub fn installs(&self) -> Installs {
         if self.yes {

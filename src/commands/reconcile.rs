@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::audit;
 use crate::commands::engine::EngineArgs;
-use crate::commands::tail::parse_from;
 use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, usage_error};
+use crate::lake::{ERROR_ROOT, Lake};
 use crate::render::{Cell, OutputFormat, Table};
 use crate::spill::Buckets;
 use crate::stream::StartPosition;
@@ -25,7 +25,7 @@ use salesctl_core::reconcile::{
 pub struct Args {
     /// Only changes created since: an age (30m, 2h) or an ISO-8601 time (default: everything
     /// the table's stream still holds, 24 h on AWS).
-    #[arg(long, value_parser = parse_from, value_name = "DURATION|TIME")]
+    #[arg(long, value_parser = values::start_position, value_name = "DURATION|TIME")]
     pub since: Option<StartPosition>,
     /// Exit 1 on duplicates too (they are normal with at-least-once delivery: see
     /// orders_current, which keeps one row per change).
@@ -101,8 +101,8 @@ async fn gather(
     })
     .await?;
     audit::lake_change_ids(&engine, since, &mut |id| changes.push(id, &[LAKE, id])).await?;
-    let bucket = aws.bucket(&ctx.settings).await?;
-    audit::objects(aws, &bucket, "errors/", |object| {
+    let lake = Lake::new(&aws.s3, aws.bucket(&ctx.settings).await?);
+    lake.each_object(ERROR_ROOT, |object| {
         for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let carried =
                 audit::failed_record_data(line).and_then(|data| audit::carried(&data, &mut change));

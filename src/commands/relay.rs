@@ -63,7 +63,7 @@ pub fn exit_status(report: &RelayReport) -> ExitStatus {
 
 /// Runs the relay as the flags say; returns its report and how long it took.
 pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, Duration)> {
-    if !ctx.settings.targets_emulator() && !args.force {
+    if !ctx.targets_emulator().await? && !args.force {
         return Err(usage_error(
             "relay runs the Pipe and Firehose stages locally; on AWS the real services do it: use --local, or --force to run it anyway",
         ));
@@ -72,6 +72,7 @@ pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, D
     let options = RelayOptions {
         drain: args.drain,
         state_dir: args.state_dir.clone(),
+        state_root: ctx.dirs.state.clone(),
         buffer_bytes: args.buffer_mb.unwrap_or(settings.buffer_mb) as usize * 1024 * 1024,
         buffer_age: args
             .buffer_interval

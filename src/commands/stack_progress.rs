@@ -1,12 +1,43 @@
 //! What `up`, `deploy-lambda` and `down` show while CloudFormation works: a spinner with the
 //! latest event on a terminal, and one line per resource event (plain lines in a log).
+//! [`apply`] and [`delete`] run the stack workflow with that display and Ctrl-C wired in.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::stack::deploy::Event;
+use crate::context::Context;
+use crate::stack::DeployOptions;
+use crate::stack::deploy::{Deployed, Event};
+use crate::stack::workflow::Stack;
+
+/// One change set, shown live; returns what it did.
+pub async fn apply(
+    ctx: &Context,
+    stack: &Stack<'_>,
+    options: &DeployOptions,
+    dry_run: bool,
+) -> anyhow::Result<Deployed> {
+    let progress = StackProgress::new(&format!("stack '{}'", stack.name()));
+    let mut stop = ctx.shutdown_signal();
+    let outcome = stack
+        .apply(options, dry_run, &mut stop, &mut |event| progress.event(event))
+        .await;
+    progress.finish();
+    outcome
+}
+
+/// Deletes the stack, shown live; false when there was none.
+pub async fn delete(ctx: &Context, stack: &Stack<'_>) -> anyhow::Result<bool> {
+    let progress = StackProgress::new(&format!("deleting stack '{}'", stack.name()));
+    let mut stop = ctx.shutdown_signal();
+    let deleted = stack
+        .delete(&mut stop, &mut |event| progress.event(event))
+        .await;
+    progress.finish();
+    deleted
+}
 
 pub struct StackProgress {
     bar: Option<ProgressBar>,

@@ -3,11 +3,10 @@
 //! Non-zero exit when the stack or a resource is missing or failed.
 
 use crate::context::Context;
-use crate::error::{ExitStatus, service_error};
+use crate::error::ExitStatus;
 use std::time::Duration;
 
 use crate::render::{Cell, OutputFormat, Table};
-use crate::stack::StackNames;
 use crate::stack::facts::{live_facts, resource_facts};
 
 #[derive(Debug, clap::Args)]
@@ -18,22 +17,17 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    let aws = ctx.aws().await?;
-    let names = StackNames::resolve(aws, &ctx.settings).await?;
-    let emulator = ctx.settings.targets_emulator();
-    let deployer = super::up::deployer(aws, &names, emulator);
-    let Some(state) = deployer.state().await? else {
-        return Err(service_error(format!(
-            "stack '{}' not found: run 'salesctl up' (or pass --stack-prefix NAME)",
-            names.stack_name()
-        )));
-    };
-    let resources = resource_facts(aws, &names, emulator, args.drift).await?;
+    let stack = ctx.stack().await?;
+    let (aws, names, emulator) = (stack.clients(), &stack.names, stack.emulator);
+    let state = stack
+        .existing("run 'salesctl up' (or pass --stack-prefix NAME)")
+        .await?;
+    let resources = resource_facts(aws, names, emulator, args.drift).await?;
     let version_arn = resources
         .iter()
         .find(|r| r.logical_id == "TransformVersion" && !r.physical_id.is_empty())
         .map(|r| r.physical_id.clone());
-    let live = live_facts(aws, &names, version_arn.as_deref()).await;
+    let live = live_facts(aws, names, version_arn.as_deref()).await;
 
     // For people, the logical ids say what each resource is; the type goes to pipes only.
     let people = ctx.output() == OutputFormat::Table;

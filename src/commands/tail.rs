@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::Utc;
 
 use crate::cdc_view::{
     EventFilter, KeyFilter, TableLine, raw_table_line, table_line, write_json_line,
@@ -39,7 +39,7 @@ pub struct Args {
     /// Where to start in shards without a checkpointed position: trim-horizon, latest, an
     /// ISO-8601 time (2026-11-20T08:00:00Z) or an age (10m, 2h). Default: latest with
     /// --follow, trim-horizon without.
-    #[arg(long, value_parser = parse_from, value_name = "POSITION")]
+    #[arg(long, value_parser = values::start_position, value_name = "POSITION")]
     pub from: Option<StartPosition>,
     /// Keep reading new changes (Ctrl-C to stop); without it, read what is there and exit.
     #[arg(long, short = 'f')]
@@ -71,49 +71,6 @@ pub struct Args {
 
 fn parse_events(text: &str) -> Result<EventFilter, String> {
     EventFilter::parse(text)
-}
-
-/// `trim-horizon`, `latest`, an ISO-8601 time, or an age before now.
-pub fn parse_from(text: &str) -> Result<StartPosition, String> {
-    parse_from_at(text, Utc::now())
-}
-
-fn parse_from_at(text: &str, now: DateTime<Utc>) -> Result<StartPosition, String> {
-    let lower = text.trim().to_ascii_lowercase();
-    match lower.as_str() {
-        "trim-horizon" | "trim_horizon" | "earliest" | "beginning" => {
-            return Ok(StartPosition::TrimHorizon);
-        }
-        "latest" | "now" => return Ok(StartPosition::Latest),
-        _ => {}
-    }
-    if let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) {
-        return Ok(StartPosition::AtTimestamp(at.with_timezone(&Utc)));
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(text.trim(), format) {
-            return Ok(StartPosition::AtTimestamp(naive.and_utc()));
-        }
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        return Ok(StartPosition::AtTimestamp(
-            date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
-        ));
-    }
-    if let Ok(age) = values::duration(text.trim()) {
-        let age =
-            chrono::Duration::from_std(age).map_err(|_| format!("age {text:?} is too large"))?;
-        return Ok(StartPosition::AtTimestamp(
-            now.checked_sub_signed(age).unwrap_or(DateTime::UNIX_EPOCH),
-        ));
-    }
-    Err(format!(
-        "{text:?} is not a start position: use trim-horizon, latest, an ISO-8601 time such as 2026-11-20T08:00:00Z, or an age such as 10m"
-    ))
 }
 
 /// Counts for the summary.
@@ -228,15 +185,16 @@ async fn tail<S: StreamSource>(
     heartbeat.clear();
     view.finish(reader.shard_counts().0)?;
     if view.counts.read == 0 {
-        crate::say!("salesctl: hint: {}", empty_stream_hint(ctx, args));
+        let emulator = ctx.targets_emulator().await.unwrap_or(false);
+        crate::say!("salesctl: hint: {}", empty_stream_hint(ctx, args, emulator));
     }
     Ok(status)
 }
 
 /// What fills the stream that was empty, and the command to run.
-fn empty_stream_hint(ctx: &Context, args: &Args) -> String {
+fn empty_stream_hint(ctx: &Context, args: &Args, emulator: bool) -> String {
     let local = if ctx.settings.local { "--local " } else { "" };
-    match (args.source, ctx.settings.targets_emulator()) {
+    match (args.source, emulator) {
         (SourceKind::Kinesis, true) => format!(
             "on the emulator no Pipe fills the Kinesis stream '{}': run 'salesctl {local}relay' beside 'salesctl {local}generate', or read the table's own stream with 'salesctl {local}tail-cdc --source dynamodb-stream'",
             ctx.settings.stream
@@ -585,44 +543,5 @@ impl View {
             );
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_positions() {
-        let now = DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(
-            parse_from_at("trim-horizon", now),
-            Ok(StartPosition::TrimHorizon)
-        );
-        assert_eq!(parse_from_at("LATEST", now), Ok(StartPosition::Latest));
-        let at = |s: &str| {
-            StartPosition::AtTimestamp(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
-        };
-        assert_eq!(parse_from_at("10m", now), Ok(at("2026-11-20T09:50:00Z")));
-        assert_eq!(parse_from_at("2h", now), Ok(at("2026-11-20T08:00:00Z")));
-        assert_eq!(
-            parse_from_at("2026-11-20T08:15:02+01:00", now),
-            Ok(at("2026-11-20T07:15:02Z"))
-        );
-        assert_eq!(
-            parse_from_at("2026-11-20T08:15:02", now),
-            Ok(at("2026-11-20T08:15:02Z"))
-        );
-        assert_eq!(
-            parse_from_at("2026-11-19", now),
-            Ok(at("2026-11-19T00:00:00Z"))
-        );
-        assert!(
-            parse_from_at("yesterday-ish", now)
-                .unwrap_err()
-                .contains("trim-horizon, latest")
-        );
     }
 }

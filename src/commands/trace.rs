@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::audit;
 use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, service_error};
+use crate::lake::{DATA_PREFIX, ERROR_ROOT, Lake};
 use crate::render::{Cell, OutputFormat, Table};
 use salesctl_core::change::ChangeRecord;
 
@@ -76,9 +77,9 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         },
     )
     .await?;
-    let bucket = aws.bucket(&ctx.settings).await?;
+    let lake = Lake::new(&aws.s3, aws.bucket(&ctx.settings).await?);
     let needle = format!("\"order_id\":{}", serde_json::to_string(order)?);
-    audit::objects(aws, &bucket, "orders/", |object| {
+    lake.each_object(DATA_PREFIX, |object| {
         for line in object.body.split(|b| *b == b'\n') {
             if !line.windows(needle.len()).any(|w| w == needle.as_bytes()) {
                 continue;
@@ -96,13 +97,13 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 stage: STAGES[2],
                 event_id: text("cdc_event_id"),
                 event: text("cdc_event_type"),
-                location: format!("s3://{bucket}/{}", object.key),
+                location: lake.url(&object.key),
                 at: object.written,
             });
         }
     })
     .await?;
-    audit::objects(aws, &bucket, "errors/", |object| {
+    lake.each_object(ERROR_ROOT, |object| {
         for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let Some(c) =
                 audit::failed_record_data(line).and_then(|data| audit::carried(&data, &mut change))
@@ -114,7 +115,7 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                     stage: STAGES[3],
                     event_id: c.event_id,
                     event: c.event.unwrap_or_default(),
-                    location: format!("s3://{bucket}/{}", object.key),
+                    location: lake.url(&object.key),
                     at: object.written,
                 });
             }

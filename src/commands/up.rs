@@ -7,14 +7,13 @@
 
 use std::path::PathBuf;
 
-use crate::commands::stack_progress::StackProgress;
+use crate::commands::stack_progress;
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::lambda_build;
 use crate::render::{Cell, Table};
-use crate::stack::deploy::{Deployed, Deployer, PlannedChange, StackState};
-use crate::stack::template::TEMPLATE;
-use crate::stack::{DeployOptions, StackNames, bucket};
+use crate::stack::deploy::{Deployed, PlannedChange};
+use crate::stack::{DeployOptions, StackNames};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,119 +36,42 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    let aws = ctx.aws().await?;
-    let names = StackNames::resolve(aws, &ctx.settings).await?;
-    let emulator = ctx.settings.targets_emulator();
-    let deployer = deployer(aws, &names, emulator);
-    let existing = deployer.state().await?;
-    let mut options = deploy_options(existing.as_ref(), args.shards, &args.function);
-    // Checked here too, not only in `deploy`: a bad setting must fail before a zip is
+    let stack = ctx.stack().await?;
+    let existing = stack.state().await?;
+    let mut options = DeployOptions::chosen(existing.as_ref(), args.shards, args.function.choice());
+    // Checked here too, not only in `apply`: a bad setting must fail before a zip is
     // built, which takes minutes.
-    names.parameters(&ctx.settings, &options).validate()?;
-    let zip = lambda_zip(&args, emulator, !options.code_key.is_empty()).await?;
+    stack.validate(&options)?;
+    let zip = lambda_zip(
+        &args,
+        stack.emulator,
+        !options.code_key.is_empty(),
+        ctx.build_env(),
+    )
+    .await?;
 
-    let mut applied = deploy(ctx, &deployer, &names, &options, args.dry_run).await?;
+    let mut applied = stack_progress::apply(ctx, &stack, &options, args.dry_run).await?;
     if let Some(zip) = zip {
         if args.dry_run {
             crate::say!(
                 "salesctl: then the transform zip goes to s3://{}/lambda/<sha256>.zip and a second change set adds the function, its version, Firehose and the pipe",
-                names.bucket
+                stack.names.bucket
             );
         } else {
-            let key = bucket::upload_code(aws, &names.bucket, zip).await?;
+            let key = stack.upload_code(zip).await?;
             if key != options.code_key {
                 options.code_key = key;
-                let second = deploy(ctx, &deployer, &names, &options, false).await?;
-                applied = merge(applied, second);
+                let second = stack_progress::apply(ctx, &stack, &options, false).await?;
+                applied = applied.then(second);
             }
         }
     }
-    report(ctx, &names, &applied, args.dry_run)?;
+    report(ctx, &stack.names, &applied, args.dry_run)?;
     Ok(ExitStatus::SUCCESS)
 }
 
-/// The stack's deployer: polls quickly on the emulator, every few seconds on AWS.
-pub fn deployer<'a>(
-    aws: &'a crate::aws::Clients,
-    names: &'a StackNames,
-    emulator: bool,
-) -> Deployer<'a> {
-    Deployer {
-        client: &aws.cloudformation,
-        stack: names.stack_name(),
-        poll: std::time::Duration::from_millis(if emulator { 200 } else { 3000 }),
-    }
-}
-
-/// The deployment's options: flags first, then what the stack has, then the defaults. The
-/// projection start stays the stack's creation date (changing it rewrites the Glue table).
-pub fn deploy_options(
-    existing: Option<&StackState>,
-    shards: Option<u32>,
-    function: &super::FunctionArgs,
-) -> DeployOptions {
-    let previous = |name: &str| existing.and_then(|s| s.parameter(name)).map(str::to_string);
-    let previous_number = |name: &str| previous(name).and_then(|v| v.parse::<u32>().ok());
-    let initial = DeployOptions::initial(chrono::Utc::now());
-    DeployOptions {
-        shards: shards
-            .or(previous_number("ShardCount"))
-            .unwrap_or(initial.shards),
-        code_key: previous("CodeKey").unwrap_or(initial.code_key),
-        architecture: function.arch.lambda_name().to_string(),
-        memory_mb: function
-            .memory
-            .or(previous_number("FunctionMemory"))
-            .unwrap_or(initial.memory_mb),
-        timeout_seconds: function
-            .timeout
-            .or(previous_number("FunctionTimeout"))
-            .unwrap_or(initial.timeout_seconds),
-        projection_start: previous("ProjectionStart").unwrap_or(initial.projection_start),
-    }
-}
-
-/// One change set, shown live; returns what it did.
-pub async fn deploy(
-    ctx: &Context,
-    deployer: &Deployer<'_>,
-    names: &StackNames,
-    options: &DeployOptions,
-    dry_run: bool,
-) -> anyhow::Result<Deployed> {
-    let parameters = names.parameters(&ctx.settings, options);
-    parameters.validate()?;
-    let progress = StackProgress::new(&format!("stack '{}'", deployer.stack));
-    let mut stop = ctx.shutdown_signal();
-    let outcome = deployer
-        .deploy(TEMPLATE, &parameters, dry_run, &mut stop, &mut |event| {
-            progress.event(event)
-        })
-        .await;
-    progress.finish();
-    outcome
-}
-
-fn merge(first: Deployed, second: Deployed) -> Deployed {
-    match (first, second) {
-        (
-            Deployed::Done { mut changes, .. },
-            Deployed::Done {
-                changes: more,
-                status,
-            },
-        ) => {
-            changes.extend(more);
-            Deployed::Done { changes, status }
-        }
-        (Deployed::NoChanges, second) => second,
-        (first, Deployed::NoChanges) => first,
-        (_, second) => second,
-    }
-}
-
 /// The change set on stdout (a table, JSON lines or CSV), the outcome in one line on stderr.
-pub fn report(
+fn report(
     ctx: &Context,
     names: &StackNames,
     deployed: &Deployed,
@@ -191,6 +113,7 @@ async fn lambda_zip(
     args: &Args,
     emulator: bool,
     has_code: bool,
+    build_env: lambda_build::BuildEnv,
 ) -> anyhow::Result<Option<Vec<u8>>> {
     if args.skip_lambda {
         return Ok(None);
@@ -215,7 +138,7 @@ async fn lambda_zip(
         return Ok(None);
     }
     if let Some(path) = lambda_build::project_root()
-        .map(|root| lambda_build::artifact_path(&root, args.function.arch))
+        .map(|root| lambda_build::artifact_path(&root, args.function.arch, &build_env))
         && path.is_file()
     {
         let artifact = lambda_build::load_zip(&path, args.function.arch)?;
@@ -236,7 +159,8 @@ async fn lambda_zip(
     let arch = args.function.arch;
     let artifact = {
         let installs = args.function.installs();
-        tokio::task::spawn_blocking(move || lambda_build::build(arch, installs)).await??
+        tokio::task::spawn_blocking(move || lambda_build::build(arch, installs, &build_env))
+            .await??
     };
     crate::say!("salesctl: lambda built: {}", artifact.summary());
     Ok(Some(artifact.zip))

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
+
+use crate::stream::StartPosition;
 
 /// The longest duration any flag takes: a year. Longer waits are a typo (`500000000000years`)
 /// and would overflow the clock arithmetic of the timers they feed.
@@ -115,6 +118,49 @@ pub fn dollars(text: &str) -> Result<Decimal, String> {
     }
 }
 
+/// `trim-horizon`, `latest`, an ISO-8601 time, or an age before now.
+pub fn start_position(text: &str) -> Result<StartPosition, String> {
+    start_position_at(text, Utc::now())
+}
+
+fn start_position_at(text: &str, now: DateTime<Utc>) -> Result<StartPosition, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    match lower.as_str() {
+        "trim-horizon" | "trim_horizon" | "earliest" | "beginning" => {
+            return Ok(StartPosition::TrimHorizon);
+        }
+        "latest" | "now" => return Ok(StartPosition::Latest),
+        _ => {}
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(StartPosition::AtTimestamp(at.with_timezone(&Utc)));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text.trim(), format) {
+            return Ok(StartPosition::AtTimestamp(naive.and_utc()));
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return Ok(StartPosition::AtTimestamp(
+            date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+        ));
+    }
+    if let Ok(age) = duration(text.trim()) {
+        let age =
+            chrono::Duration::from_std(age).map_err(|_| format!("age {text:?} is too large"))?;
+        return Ok(StartPosition::AtTimestamp(
+            now.checked_sub_signed(age).unwrap_or(DateTime::UNIX_EPOCH),
+        ));
+    }
+    Err(format!(
+        "{text:?} is not a start position: use trim-horizon, latest, an ISO-8601 time such as 2026-11-20T08:00:00Z, or an age such as 10m"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -177,5 +223,39 @@ mod tests {
             let _ = ratio(&n.to_string());
             let _ = duration(&format!("{}{unit}", n.abs().trunc()));
         }
+    }
+
+    #[test]
+    fn start_positions() {
+        let now = DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            start_position_at("trim-horizon", now),
+            Ok(StartPosition::TrimHorizon)
+        );
+        assert_eq!(start_position_at("LATEST", now), Ok(StartPosition::Latest));
+        let at = |s: &str| {
+            StartPosition::AtTimestamp(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
+        };
+        assert_eq!(start_position_at("10m", now), Ok(at("2026-11-20T09:50:00Z")));
+        assert_eq!(start_position_at("2h", now), Ok(at("2026-11-20T08:00:00Z")));
+        assert_eq!(
+            start_position_at("2026-11-20T08:15:02+01:00", now),
+            Ok(at("2026-11-20T07:15:02Z"))
+        );
+        assert_eq!(
+            start_position_at("2026-11-20T08:15:02", now),
+            Ok(at("2026-11-20T08:15:02Z"))
+        );
+        assert_eq!(
+            start_position_at("2026-11-19", now),
+            Ok(at("2026-11-19T00:00:00Z"))
+        );
+        assert!(
+            start_position_at("yesterday-ish", now)
+                .unwrap_err()
+                .contains("trim-horizon, latest")
+        );
     }
 }

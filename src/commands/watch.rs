@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
@@ -16,10 +16,11 @@ use crate::audit;
 use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
+use crate::lake::{ERROR_ROOT, Lake, ObjectEntry};
 use crate::render::{Cell, OutputFormat, json_object};
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
 use crate::stream::{StartPosition, StreamSource};
-use salesctl_core::live::{LatencyWindow, RateHistory};
+use salesctl_core::rates::{LatencyWindow, RateHistory};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -137,21 +138,22 @@ impl LakePoll {
         counters: &Arc<Mutex<Counters>>,
     ) -> anyhow::Result<()> {
         let aws = ctx.aws().await?;
+        let lake = Lake::new(&aws.s3, bucket);
         let today = Utc::now().date_naive();
         let mut rows = 0;
         let mut fresh: Vec<(i64, i64)> = Vec::new();
         let mut newest: Vec<String> = Vec::new();
-        for day in [today.pred_opt().unwrap_or(today), today] {
-            let prefix = format!("orders/dt={day}/");
-            // A listing that fails this tick is tried again on the next one.
-            let Ok(listed) = audit::list(aws, bucket, &prefix).await else {
-                continue;
-            };
-            for (key, written) in listed {
+        // Every hour of yesterday and today (two day prefixes), so rows written just after
+        // midnight for changes made just before it are seen too.
+        let from = today.pred_opt().unwrap_or(today).and_time(NaiveTime::MIN);
+        let to = today.and_time(NaiveTime::MIN) + chrono::Duration::hours(23);
+        // A listing that fails this tick is tried again on the next one.
+        if let Ok(listed) = lake.list_between(from.and_utc(), to.and_utc()).await {
+            for ObjectEntry { key, written, .. } in listed {
                 if written.is_none_or(|w| w < self.started) || !self.seen.insert(key.clone()) {
                     continue;
                 }
-                let body = audit::fetch(aws, bucket, &key).await?;
+                let body = lake.read(&key).await?;
                 for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     rows += 1;
                     let Ok(row) = serde_json::from_slice::<serde_json::Value>(line) else {
@@ -178,7 +180,7 @@ impl LakePoll {
                 }
             }
         }
-        let errors = error_objects_since(ctx, bucket, self.started).await;
+        let errors = error_objects_since(&lake, self.started).await;
         for (at, latency) in fresh {
             self.latencies.add(at, latency);
         }
@@ -200,13 +202,12 @@ impl LakePoll {
 }
 
 /// Objects under errors/ written since `since`.
-async fn error_objects_since(ctx: &Context, bucket: &str, since: DateTime<Utc>) -> Option<u64> {
-    let aws = ctx.aws().await.ok()?;
-    let listed = audit::list(aws, bucket, "errors/").await.ok()?;
+async fn error_objects_since(lake: &Lake, since: DateTime<Utc>) -> Option<u64> {
+    let listed = lake.list(ERROR_ROOT).await.ok()?;
     Some(
         listed
             .iter()
-            .filter(|(_, w)| w.is_some_and(|w| w >= since))
+            .filter(|o| o.written.is_some_and(|w| w >= since))
             .count() as u64,
     )
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 
+use crate::lake::layout;
 use crate::stream::sequence_cmp;
 
 /// The Kinesis range of one shard in a batch: after `start_after` (None = from the shard's
@@ -150,16 +151,12 @@ impl Batch {
     /// same objects instead of adding copies.
     pub fn objects(&self, delivery_stream: &str) -> Vec<ObjectToWrite> {
         let stamp = self.first_arrival.unwrap_or_default();
-        let id = flush_id(&self.ranges);
-        let suffix = format!(
-            "{delivery_stream}-1-{}-{id}",
-            stamp.format("%Y-%m-%d-%H-%M-%S")
-        );
+        let name = layout::object_name(delivery_stream, stamp, &flush_id(&self.ranges));
         let mut objects: Vec<ObjectToWrite> = self
             .partitions
             .iter()
             .map(|((dt, hour), (body, rows))| ObjectToWrite {
-                key: format!("orders/dt={dt}/hour={hour}/{suffix}"),
+                key: layout::data_key(dt, hour, &name),
                 body: body.clone(),
                 rows: *rows,
             })
@@ -174,7 +171,7 @@ impl Batch {
             *rows += 1;
         }
         objects.extend(by_day.into_iter().map(|(dt, (body, rows))| ObjectToWrite {
-            key: format!("errors/processing-failed/dt={dt}/{suffix}"),
+            key: layout::error_key(layout::PROCESSING_FAILED, &dt, &name),
             body,
             rows,
         }));

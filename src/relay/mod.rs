@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::aws::{Clients, ServiceResultExt};
 use crate::error::service_error;
+use crate::lake::Lake;
 use crate::relay::batch::{Batch, Incoming, Transformed};
 use crate::relay::state::{
     FirehoseState, PendingFlush, PipeState, SpooledObject, StateStore, default_state_dir,
@@ -36,8 +37,10 @@ use salesctl_core::transform::RecordTransformer;
 pub struct RelayOptions {
     /// Process what is there now, flush, and return.
     pub drain: bool,
-    /// The stack's state directory (default: [`state::default_state_dir`]).
+    /// The stack's state directory (default: [`state::default_state_dir`] under `state_root`).
     pub state_dir: Option<PathBuf>,
+    /// The root of every stack's relay state, as the context resolved it.
+    pub state_root: Option<PathBuf>,
     pub buffer_bytes: usize,
     pub buffer_age: Duration,
     /// How long an idle shard waits before polling again.
@@ -79,7 +82,7 @@ pub struct Relay<'a> {
     clients: &'a Clients,
     options: RelayOptions,
     firehose_name: String,
-    bucket: String,
+    lake: Lake,
     table_stream: DynamoDbStream,
     kinesis: KinesisStream,
     store: StateStore,
@@ -140,7 +143,13 @@ impl<'a> Relay<'a> {
             .or_missing(|| format!("bucket '{bucket}'"), "--bucket")?;
         let dir = match &options.state_dir {
             Some(dir) => dir.clone(),
-            None => default_state_dir(settings, &bucket)?,
+            None => default_state_dir(
+                options.state_root.as_deref(),
+                clients.endpoint.as_ref().map(|e| e.canonical.as_str()),
+                clients.region(),
+                settings,
+                &bucket,
+            )?,
         };
         let store = StateStore::lock(&dir)?;
         tracing::info!("relay state in {}", store.dir().display());
@@ -150,7 +159,7 @@ impl<'a> Relay<'a> {
             clients,
             options,
             firehose_name: settings.firehose.clone(),
-            bucket,
+            lake: Lake::new(&clients.s3, bucket),
             kinesis: KinesisStream::new(clients.kinesis.clone(), &settings.stream),
             table_stream,
             store,
@@ -398,16 +407,9 @@ impl<'a> Relay<'a> {
 
     async fn write_and_commit(&mut self, pending: PendingFlush) -> anyhow::Result<()> {
         for object in &pending.objects {
-            self.clients
-                .s3
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&object.key)
-                .content_type("application/x-ndjson")
-                .body(object.body.clone().into_bytes().into())
-                .send()
-                .await
-                .service_context(|| format!("writing s3://{}/{}", self.bucket, object.key))?;
+            self.lake
+                .write(&object.key, object.body.clone().into_bytes())
+                .await?;
         }
         self.store.commit_flush(&pending.commit)?;
         self.firehose = pending.commit;

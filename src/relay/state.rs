@@ -32,25 +32,22 @@ const PIPE_FILE: &str = "pipe.json";
 const FIREHOSE_FILE: &str = "firehose.json";
 const PENDING_FILE: &str = "flush.pending.json";
 
-/// Where a stack's relay keeps its state: `$SALESCTL_STATE_DIR`, else
-/// `$XDG_STATE_HOME/salesctl`, else `~/.local/state/salesctl`, then
-/// `relay/<endpoint>-<region>/<table>+<stream>+<bucket>`, so every directory a relay is
-/// started from finds the same state, and two stacks never share one.
-pub fn default_state_dir(settings: &Settings, bucket: &str) -> anyhow::Result<PathBuf> {
-    let root = std::env::var_os("SALESCTL_STATE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_STATE_HOME").map(|d| PathBuf::from(d).join("salesctl")))
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/salesctl"))
-        })
-        .ok_or_else(|| {
-            config_error("no place for the relay's state: set SALESCTL_STATE_DIR or HOME")
-        })?;
-    let endpoint = settings
-        .effective_endpoint()
-        .unwrap_or_else(|| "aws".to_string());
-    let region = settings.region.as_deref().unwrap_or("default-region");
-    let place = format!("{}-{region}", slug(&endpoint));
+/// Where a stack's relay keeps its state: `<root>/relay/<endpoint>-<region>/<table>+<stream>+<bucket>`
+/// under the state root the context resolved (`$SALESCTL_STATE_DIR`, else
+/// `$XDG_STATE_HOME/salesctl`, else `~/.local/state/salesctl`), so every directory a relay is
+/// started from finds the same state, and two stacks never share one. `endpoint` is the
+/// canonical spelling (`None` for AWS), so `localhost` and `127.0.0.1` are one stack.
+pub fn default_state_dir(
+    root: Option<&Path>,
+    endpoint: Option<&str>,
+    region: &str,
+    settings: &Settings,
+    bucket: &str,
+) -> anyhow::Result<PathBuf> {
+    let root = root.ok_or_else(|| {
+        config_error("no place for the relay's state: set SALESCTL_STATE_DIR or HOME")
+    })?;
+    let place = format!("{}-{region}", slug(endpoint.unwrap_or("aws")));
     let stack = format!("{}+{}+{bucket}", settings.table, settings.stream);
     Ok(root.join("relay").join(place).join(slug(&stack)))
 }

@@ -267,7 +267,7 @@ fn human_bytes(bytes: u64) -> String {
     if bytes < MIB {
         format!("{bytes} bytes")
     } else {
-        format!("{:.2} MB", bytes as f64 / MIB as f64)
+        format!("{:.2} MiB", bytes as f64 / MIB as f64)
     }
 }
 

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
@@ -21,9 +20,9 @@ use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 
 use super::short_message;
-use crate::aws::ServiceResultExt;
 use crate::error::interrupted_error;
 use crate::error::{CliError, ExitStatus, service_error, usage_error};
+use crate::lake::Lake;
 use crate::render::{Cell, Table};
 use crate::sql::lake_arrow::{arrow_schema, arrow_type};
 use salesctl_core::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, orders_current_sql};
@@ -46,12 +45,13 @@ impl LocalEngine {
     /// then opens it; `endpoint` names the service so two endpoints never share a cache.
     pub async fn open_s3(
         s3: &aws_sdk_s3::Client,
+        cache_root: &Path,
         endpoint: &str,
         bucket: &str,
         prefix: &str,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<LocalEngine> {
-        let dir = cache_dir(endpoint, bucket, prefix);
+        let dir = cache_dir(cache_root, endpoint, bucket, prefix);
         let sync = sync_s3_prefix(s3, bucket, prefix, &dir).await?;
         tracing::info!(
             objects = sync.objects,
@@ -188,7 +188,7 @@ impl LocalEngine {
     }
 }
 
-/// SQL the engine cannot plan: the user's input is wrong (exit 252).
+/// SQL the engine cannot plan: the user's input is wrong (exit 2, a usage error).
 fn sql_error(e: DataFusionError) -> anyhow::Error {
     let root = e.find_root();
     let status = match root {
@@ -326,13 +326,8 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// Where an S3 lake is mirrored (see the module docs).
-pub fn cache_dir(endpoint: &str, bucket: &str, prefix: &str) -> PathBuf {
-    let base = std::env::var_os("SALESCTL_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("salesctl")))
-        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/salesctl")))
-        .unwrap_or_else(|| std::env::temp_dir().join("salesctl-cache"));
-    let mut dir = base
+pub fn cache_dir(root: &Path, endpoint: &str, bucket: &str, prefix: &str) -> PathBuf {
+    let mut dir = root
         .join("lake")
         .join(sanitize(endpoint))
         .join(sanitize(bucket));
@@ -396,16 +391,12 @@ pub async fn sync_s3_prefix(
     prefix: &str,
     dir: &Path,
 ) -> anyhow::Result<SyncStats> {
+    let lake = Lake::new(s3, bucket);
     let mut listed: BTreeMap<PathBuf, (String, String, i64)> = BTreeMap::new();
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
+    let mut pages = lake.pages(prefix);
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
-            let what = format!("cannot list s3://{bucket}/{prefix}");
+            let what = format!("cannot list {}", lake.url(prefix));
             if crate::aws::is_not_found(&e) {
                 service_error(format!(
                     "{what}: bucket '{bucket}' does not exist: run 'salesctl up', pass --bucket, or --data DIR"
@@ -414,16 +405,12 @@ pub async fn sync_s3_prefix(
                 service_error(format!("{what}: {}", crate::aws::describe(&e)))
             }
         })?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            let Some(relative) = key.strip_prefix(prefix).and_then(lake_relative_path) else {
+        for object in page {
+            let Some(relative) = object.key.strip_prefix(prefix).and_then(lake_relative_path)
+            else {
                 continue;
             };
-            let etag = object.e_tag().unwrap_or_default().to_string();
-            listed.insert(
-                relative,
-                (key.to_string(), etag, object.size().unwrap_or(0)),
-            );
+            listed.insert(relative, (object.key, object.etag, object.size));
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| {
@@ -465,13 +452,11 @@ pub async fn sync_s3_prefix(
         .map(|(relative, (key, _, _))| (relative.clone(), key.clone()))
         .collect();
     stats.downloaded = wanted.len();
-    let client = Arc::new(s3.clone());
+    let lake = &lake;
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(wanted)
         .map(|(relative, key)| {
-            let client = Arc::clone(&client);
             let path = dir.join(&relative);
-            let bucket = bucket.to_string();
-            async move { download(&client, &bucket, &key, &path).await }
+            async move { download(lake, &key, &path).await }
         })
         .buffer_unordered(DOWNLOAD_CONCURRENCY)
         .collect()
@@ -490,19 +475,7 @@ pub async fn sync_s3_prefix(
     Ok(stats)
 }
 
-async fn download(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let object = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .service_context(|| format!("cannot download s3://{bucket}/{key}"))?;
+async fn download(lake: &Lake, key: &str, path: &Path) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent).await?;
     }
@@ -515,10 +488,11 @@ async fn download(
         std::process::id()
     ));
     let mut file = tokio::fs::File::create(&tmp).await?;
-    let mut reader = object.body.into_async_read();
-    tokio::io::copy(&mut reader, &mut file)
-        .await
-        .map_err(|e| service_error(format!("cannot download s3://{bucket}/{key}: {e}")))?;
+    if let Err(e) = lake.copy_to(key, &mut file).await {
+        drop(file);
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
     file.sync_all().await.ok();
     drop(file);
     tokio::fs::rename(&tmp, path).await?;
@@ -548,7 +522,7 @@ mod tests {
 
     #[test]
     fn cache_paths_stay_inside_the_cache() {
-        let dir = cache_dir("http://127.0.0.1:4566", "lake", "../../etc/");
+        let dir = cache_dir(Path::new("/cache"), "http://127.0.0.1:4566", "lake", "../../etc/");
         assert!(
             dir.components().all(|c| c.as_os_str() != ".."),
             "{}",

@@ -2,7 +2,7 @@
 //! engine over the same files; plus the report's SQL, written once for both engines.
 //!
 //! Exit statuses (the AWS CLI's codes): SQL the engine rejects (syntax, unknown column,
-//! unsupported construct, an Athena query failed by a user error) exits 252 like any other
+//! unsupported construct, an Athena query failed by a user error) exits 2 like any other
 //! invalid input; an Athena query that failed for another reason or was cancelled by someone
 //! else exits 254; a lake the local engine cannot read exits 255; Ctrl-C exits 130.
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 use aws_sdk_cloudformation::types::StackDriftDetectionStatus;
 
 use crate::aws::{Clients, ServiceResultExt};
+use crate::lake::{DATA_PREFIX, ERROR_ROOT, Lake};
+use crate::stack::StackNames;
 use crate::stack::template::{EMULATOR_SKIPS, resources};
-use crate::stack::{DATA_PREFIX, ERROR_ROOT, StackNames};
 
 /// One line of `status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,8 +198,9 @@ pub async fn live_facts(
         .and_then(|arn| arn.rsplit(':').next())
         .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
         .map(str::to_string);
-    let (lake_objects, newest) = count_objects(c, &names.bucket, DATA_PREFIX).await;
-    let (error_objects, _) = count_objects(c, &names.bucket, ERROR_ROOT).await;
+    let lake = Lake::new(&c.s3, &names.bucket);
+    let (lake_objects, newest) = count_objects(&lake, DATA_PREFIX).await;
+    let (error_objects, _) = count_objects(&lake, ERROR_ROOT).await;
     LiveFacts {
         open_shards,
         function_version,
@@ -209,37 +211,25 @@ pub async fn live_facts(
     }
 }
 
+/// How many objects are under `prefix` and when the newest was written; nothing when the
+/// listing fails.
 async fn count_objects(
-    c: &Clients,
-    bucket: &str,
+    lake: &Lake,
     prefix: &str,
 ) -> (Option<u64>, Option<chrono::DateTime<chrono::Utc>>) {
     let mut count = 0u64;
     let mut newest: Option<chrono::DateTime<chrono::Utc>> = None;
-    let mut token = None;
-    loop {
-        let page =
-            c.s3.list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
-                .send()
-                .await;
+    let mut pages = lake.pages(prefix);
+    while let Some(page) = pages.next().await {
         let Ok(page) = page else {
             return (None, None);
         };
-        for object in page.contents() {
+        for object in page {
             count += 1;
-            if let Some(at) = object
-                .last_modified()
-                .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?))
-            {
+            if let Some(at) = object.written {
                 newest = Some(newest.map_or(at, |n| n.max(at)));
             }
         }
-        token = page.next_continuation_token;
-        if token.is_none() {
-            return (Some(count), newest);
-        }
     }
+    (Some(count), newest)
 }

@@ -6,14 +6,10 @@ pub mod deploy;
 pub mod facts;
 pub mod policy;
 pub mod template;
+pub mod workflow;
 
 use crate::settings::Settings;
 use crate::stack::template::StackParameters;
-
-/// Where Firehose writes rows; the Glue table and the local engine read the same prefix.
-pub const DATA_PREFIX: &str = "orders/";
-/// Where failed records land, by failure type.
-pub const ERROR_ROOT: &str = "errors/";
 
 /// What `up` and `deploy-lambda` may set beyond the names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! The one serializer of the EventBridge Pipe's record format (DESIGN.md §2): a DynamoDB
-//! Streams record as the Pipe writes it into Kinesis, and the partition key it writes it with.
+//! The one serializer of the EventBridge Pipe's record format: a DynamoDB Streams record as
+//! the Pipe writes it into Kinesis (tests/fixtures/pipe-*.json), and its partition key.
 //!
 //! `tail-cdc --source dynamodb-stream` and the relay's pipe stage both use it, so what the
 //! relay puts into Kinesis is byte for byte what `tail-cdc` decodes from the table's stream.
@@ -30,7 +30,7 @@ pub fn partition_key(record: &Record, key_attribute: &str) -> String {
     }
 }
 
-/// The record as an EventBridge Pipe would write it into Kinesis (DESIGN.md §2), so it goes
+/// The record as an EventBridge Pipe would write it into Kinesis, so it goes
 /// through the same decoder as what `tail-cdc` reads from Kinesis.
 pub fn pipe_json(record: &Record, stream_arn: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);

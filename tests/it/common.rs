@@ -12,7 +12,7 @@ use std::time::Duration;
 use wait_timeout::ChildExt;
 
 use salesctl::aws::Clients;
-use salesctl::settings::{self, FileSettings, Overrides, Settings};
+use salesctl::settings::{self, Environment, FileSettings, Overrides, Settings};
 
 pub struct Emulator {
     pub port: u16,
@@ -121,6 +121,7 @@ impl Session {
                 endpoint_url: Some(self.emulator.endpoint.clone()),
                 ..Overrides::default()
             },
+            &Environment::default(),
         )
         .expect("the emulator's endpoint is a valid URL")
     }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use aws_sdk_s3::primitives::ByteStream;
 
-/// One flat row as the transform writes it (DESIGN.md §2).
+/// One flat row as the transform writes it.
 #[allow(clippy::too_many_arguments)]
 fn row(
     order: &str,

@@ -386,14 +386,11 @@ fn release_flow_on_the_emulator() {
     assert_eq!(code, 254, "down left nothing behind");
 }
 
-/// The release check on a real account (opt-in: `SALESCTL_AWS_E2E=1` and credentials; it
-/// costs cents, see the README).
+/// The release check on a real account: ignored unless asked for, so a run without an account
+/// reports it as ignored instead of passing it (it costs cents, see the README).
 #[test]
+#[ignore = "needs a real AWS account and costs cents: run with --ignored and AWS credentials (see the README)"]
 fn release_check_on_a_real_account() {
-    if std::env::var("SALESCTL_AWS_E2E").as_deref() != Ok("1") {
-        eprintln!("skipped: set SALESCTL_AWS_E2E=1 (and AWS credentials) to run the release check");
-        return;
-    }
     let prefix = format!("e2e{}", std::process::id());
     let salesctl = |args: &[&str]| {
         run(std::process::Command::new(env!("CARGO_BIN_EXE_salesctl"))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use salesctl_core::history::{ArrivalPlanner, Backfill, DemandProfile};
+use salesctl_core::backfill::{ArrivalPlanner, Backfill, DemandProfile};
 use salesctl_core::order::{GeneratorConfig, OrderGenerator};
 
 const SEED: u64 = 0x5eed;

@@ -45,7 +45,7 @@ const fn col(name: &'static str, column_type: ColumnType, comment: &'static str)
 }
 
 /// The data columns of `orders_cdc`, in table order: the generator's order attributes, then
-/// the five cdc columns every flat row carries (DESIGN.md §2).
+/// the five cdc columns every flat row carries.
 pub const COLUMNS: [Column; 17] = [
     col("order_id", ColumnType::String, "order key"),
     col("customer_id", ColumnType::String, "customer"),

@@ -1,10 +1,13 @@
 //! `salesctl demo`: the whole pipeline on the local emulator in one go — provision, write
 //! orders, relay them into the lake, then report and query — each step headed and timed.
+//!
+//! A script of verbs, not a verb: it sits above `commands` and runs the real verbs with
+//! their real flags, so no verb has to import another.
 
 use std::future::Future;
 use std::time::Instant;
 
-use crate::commands::{args_from, generate, query, relay, report, up};
+use crate::commands::{args_from, generate, query, relay, report, up, values};
 use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, usage_error};
 use crate::render::OutputFormat;
@@ -12,12 +15,13 @@ use crate::render::OutputFormat;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// New orders to write (updates and deletes come on top).
-    #[arg(long, default_value = "300", value_parser = super::values::positive_count, allow_negative_numbers = true)]
+    #[arg(long, default_value = "300", value_parser = values::positive_count, allow_negative_numbers = true)]
     pub orders: u64,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    if !ctx.settings.targets_emulator() {
+    let named_emulator = ctx.settings.known_endpoint()?.is_some_and(|e| e.emulator);
+    if !named_emulator && !ctx.targets_emulator().await.unwrap_or(false) {
         return Err(usage_error(
             "demo runs against the local emulator: start it with 'scripts/local-aws start' and pass --local",
         ));

@@ -1,0 +1,20 @@
+//! DynamoDB change records: decode both wire formats (a Streams record from a Pipe, a native
+//! Kinesis Data Streams record) and flatten DynamoDB-typed JSON into plain JSON, numbers exact.
+//
+// One pass over the input does all of it, so the grammars share one cursor (`json::Parser`)
+// and each file adds its own methods to it; only the items re-exported here are public.
+
+mod json;
+mod record;
+mod time;
+mod typed;
+mod types;
+
+pub use json::{MAX_NESTING, write_json_string, write_json_string_body};
+pub use record::{decode, decode_into};
+pub use time::{format_creation_datetime, write_creation_datetime};
+pub use typed::{flatten_item, flatten_value};
+pub use types::{
+    AttributeChange, AttributeLocation, AttributeProblem, CDC_COLUMNS, ChangeRecord, DecodeError,
+    EventType, FlatImage, SourceFormat, TimePrecision, UnknownEventType, changed_attributes,
+};
