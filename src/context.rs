@@ -97,6 +97,14 @@ impl Context {
         })
     }
 
+    /// Where results go: stdout in the chosen format, a closed pipe ending quietly.
+    pub fn out(&self) -> crate::output::Output {
+        crate::output::Output {
+            format: self.output(),
+            color: self.color,
+        }
+    }
+
     /// AWS clients, resolved on first use so verbs that need no AWS never look for
     /// credentials.
     pub async fn aws(&self) -> anyhow::Result<&Clients> {
@@ -115,7 +123,12 @@ impl Context {
 
     /// True when the SDK talks to an emulator on this machine (however the endpoint was
     /// given: flag, `--local`, `AWS_ENDPOINT_URL` or a profile's `endpoint_url`).
+    /// An endpoint named by a flag, `--local` or `AWS_ENDPOINT_URL` beats a profile's, so
+    /// only without one are the SDK's settings loaded to ask.
     pub async fn targets_emulator(&self) -> anyhow::Result<bool> {
+        if let Some(endpoint) = self.settings.known_endpoint()? {
+            return Ok(endpoint.emulator);
+        }
         Ok(self.aws().await?.targets_emulator())
     }
 

@@ -20,8 +20,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
-    let named_emulator = ctx.settings.known_endpoint()?.is_some_and(|e| e.emulator);
-    if !named_emulator && !ctx.targets_emulator().await.unwrap_or(false) {
+    if !ctx.targets_emulator().await.unwrap_or(false) {
         return Err(usage_error(
             "demo runs against the local emulator: start it with 'scripts/local-aws start' and pass --local",
         ));

@@ -94,16 +94,3 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
         .find_map(|cause| cause.downcast_ref::<CliError>())
         .map_or(ExitStatus::GENERAL, |e| e.status)
 }
-
-/// True when the error is a write to a closed pipe (`salesctl query ... | head -1`): the
-/// reader has what it wanted, so the process ends quietly with success.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause
-                .downcast_ref::<csv::Error>()
-                .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
-    })
-}

@@ -241,10 +241,7 @@ impl BuildEnv {
     }
 
     fn path_dirs(&self) -> Vec<PathBuf> {
-        self.path
-            .iter()
-            .flat_map(std::env::split_paths)
-            .collect()
+        self.path.iter().flat_map(std::env::split_paths).collect()
     }
 }
 

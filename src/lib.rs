@@ -20,6 +20,7 @@ pub mod error;
 pub mod html_report;
 pub mod lake;
 pub mod lambda_build;
+pub mod output;
 pub mod relay;
 pub mod render;
 pub mod settings;

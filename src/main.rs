@@ -9,6 +9,7 @@ use salesctl::cli::{self, Cli, Command};
 use salesctl::commands;
 use salesctl::context::{self, Context};
 use salesctl::error::{self, ExitStatus};
+use salesctl::output;
 use salesctl::settings::{self, Dirs, FileSettings};
 
 /// `--version`: the release, then with `--version` (not `-V`) the commit, target, profile and
@@ -46,16 +47,20 @@ fn main() -> ExitCode {
     };
     init_tracing(cli.global.verbose);
     match cli.command {
+        // Generated into memory, then written like every result: clap_complete panics on a
+        // failed write, and `completions bash | head -1` closes the pipe early.
         Command::Completions(args) => {
-            cli::write_completions(args.shell, &mut std::io::stdout().lock());
-            return ExitCode::SUCCESS;
+            let mut script = Vec::new();
+            cli::write_completions(args.shell, &mut script);
+            let written = output::to_stdout(|out| out.write_all(&script));
+            return written.map_or_else(|e| fail(&e, false), |()| ExitCode::SUCCESS);
         }
         Command::Man => {
-            let result = cli::write_man_page(&mut std::io::stdout().lock());
-            return match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e.into(), false),
-            };
+            let mut page = Vec::new();
+            let written = cli::write_man_page(&mut page)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| output::to_stdout(|out| out.write_all(&page)));
+            return written.map_or_else(|e| fail(&e, false), |()| ExitCode::SUCCESS);
         }
         _ => {}
     }
@@ -119,7 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
 
 fn fail(error: &anyhow::Error, verbose: bool) -> ExitCode {
     // A reader that went away (`| head`) got what it wanted: end quietly, successfully.
-    if error::is_broken_pipe(error) {
+    if output::is_closed_pipe(error) {
         return ExitCode::SUCCESS;
     }
     // One line: the cause chain joined, never a multi-line dump of internals; with -v, a

@@ -105,6 +105,17 @@ impl Cell {
         Cell::Text(s.into())
     }
 
+    /// A JSON value as a cell: scalars as themselves, lists and objects as embedded JSON.
+    pub fn from_json(value: serde_json::Value) -> Cell {
+        match value {
+            serde_json::Value::Null => Cell::Null,
+            serde_json::Value::Bool(b) => Cell::Bool(b),
+            serde_json::Value::Number(n) => Cell::Number(n.to_string()),
+            serde_json::Value::String(s) => Cell::Text(s),
+            other => Cell::Json(other.to_string()),
+        }
+    }
+
     /// The text a person sees in a table or CSV field.
     pub fn display(&self) -> String {
         match self {
@@ -159,6 +170,32 @@ pub fn json_object<'a>(fields: impl IntoIterator<Item = (&'a str, &'a Cell)>) ->
     })
 }
 
+/// A JSON object's fields in the order they were written.
+struct OrderedFields(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for OrderedFields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OrderedFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedFields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    fields.push(entry);
+                }
+                Ok(OrderedFields(fields))
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
 /// How a table is laid out for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -186,6 +223,30 @@ impl Table {
 
     pub fn push(&mut self, row: Vec<Cell>) {
         self.rows.push(row);
+    }
+
+    /// Plain data as a table: each item's fields are the columns (in declaration order, so
+    /// derive `Serialize` on a struct), numbers stay numbers, and lists and objects stay JSON
+    /// (arrays in JSON lines, their JSON text in a table or CSV).
+    pub fn from_records<T: Serialize>(records: &[T]) -> anyhow::Result<Table> {
+        let mut table = Table::default();
+        for record in records {
+            // Through JSON text, which keeps the fields in declaration order (a `Value`'s map
+            // would sort them).
+            let text = serde_json::to_string(record)?;
+            let OrderedFields(fields) = serde_json::from_str(&text)
+                .map_err(|_| anyhow::anyhow!("a result row must be a struct or a map"))?;
+            if table.headers.is_empty() {
+                table.headers = fields.iter().map(|(name, _)| name.clone()).collect();
+            }
+            table.push(
+                fields
+                    .into_iter()
+                    .map(|(_, v)| Cell::from_json(v))
+                    .collect(),
+            );
+        }
+        Ok(table)
     }
 
     /// Writes the table in the chosen format. `color` allows styling in table mode. Tables
@@ -352,6 +413,32 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_data_keeps_its_field_order_and_its_lists() {
+        #[derive(serde::Serialize)]
+        struct Row {
+            zeta: &'static str,
+            alpha: u32,
+            ids: Vec<&'static str>,
+            missing: Option<String>,
+        }
+        let table = Table::from_records(&[Row {
+            zeta: "z",
+            alpha: 7,
+            ids: vec!["a", "b"],
+            missing: None,
+        }])
+        .unwrap();
+        assert_eq!(table.headers, ["zeta", "alpha", "ids", "missing"]);
+        let mut json = Vec::new();
+        table.write(&mut json, OutputFormat::Json, false).unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            "{\"zeta\":\"z\",\"alpha\":7,\"ids\":[\"a\",\"b\"],\"missing\":null}\n"
+        );
+        assert!(Table::from_records(&[3]).is_err());
+    }
 
     fn sample() -> Table {
         let mut t = Table::new(["product", "revenue", "note"]);

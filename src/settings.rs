@@ -383,7 +383,10 @@ mod tests {
         let message = resolve(FileSettings::default(), local, &garbage)
             .unwrap_err()
             .to_string();
-        assert!(message.contains("SALESCTL_LOCAL_ENDPOINT=\"garbage\""), "{message}");
+        assert!(
+            message.contains("SALESCTL_LOCAL_ENDPOINT=\"garbage\""),
+            "{message}"
+        );
     }
 
     #[test]
@@ -411,6 +414,10 @@ mod tests {
         let dirs = Dirs::from_environment(&xdg);
         assert_eq!(dirs.state.unwrap(), PathBuf::from("/x/state/salesctl"));
         assert_eq!(dirs.cache, PathBuf::from("/c"));
-        assert!(Dirs::from_environment(&Environment::default()).state.is_none());
+        assert!(
+            Dirs::from_environment(&Environment::default())
+                .state
+                .is_none()
+        );
     }
 }

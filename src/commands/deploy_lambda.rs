@@ -8,9 +8,21 @@ use crate::commands::stack_progress;
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::lambda_build;
-use crate::render::{Cell, Table};
+use crate::render::Table;
 use crate::stack::DeployOptions;
 use crate::stack::deploy::Deployed;
+
+/// What `deploy-lambda` did.
+#[derive(serde::Serialize)]
+struct Deployment<'a> {
+    function: &'a str,
+    code: String,
+    version: Option<String>,
+    arch: &'static str,
+    zip_bytes: usize,
+    glibc: Option<String>,
+    stack: String,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,30 +55,19 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let deployed = stack_progress::apply(ctx, &stack, &options, false).await?;
     let version = stack.transform_version().await?;
     let names = &stack.names;
-    let mut table = Table::new([
-        "function",
-        "code",
-        "version",
-        "arch",
-        "zip_bytes",
-        "glibc",
-        "stack",
-    ]);
-    table.push(vec![
-        Cell::text(&names.lambda),
-        Cell::text(format!("s3://{}/{}", names.bucket, options.code_key)),
-        version.map_or(Cell::Null, Cell::text),
-        Cell::text(arch.lambda_name()),
-        Cell::number(artifact.zip.len()),
-        artifact
-            .newest_glibc
-            .map_or(Cell::Null, |v| Cell::text(v.to_string())),
-        Cell::text(match &deployed {
+    let deployment = Table::from_records(&[Deployment {
+        function: &names.lambda,
+        code: format!("s3://{}/{}", names.bucket, options.code_key),
+        version,
+        arch: arch.lambda_name(),
+        zip_bytes: artifact.zip.len(),
+        glibc: artifact.newest_glibc.map(|v| v.to_string()),
+        stack: match &deployed {
             Deployed::NoChanges => "no changes (this code is deployed)".to_string(),
             Deployed::Planned(_) => "planned".to_string(),
             Deployed::Done { status, .. } => status.clone(),
-        }),
-    ]);
-    table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
+        },
+    }])?;
+    ctx.out().record("deployment", &deployment)?;
     Ok(ExitStatus::SUCCESS)
 }

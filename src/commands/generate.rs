@@ -1,7 +1,7 @@
 //! `salesctl generate`: write realistic orders into DynamoDB and move some along or delete
 //! them, paced without drift or as fast as the table takes, with an exact summary.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
+use crate::output::RowStream;
 use crate::render::{Cell, OutputFormat, Table, json_object};
 use crate::table_writer::{BatchReport, MAX_BATCH, TableWriter};
 use salesctl_core::backfill::{self, ArrivalPlanner, Backfill, DemandProfile};
@@ -306,83 +307,39 @@ fn take_batch(pending: &mut Vec<PlannedOp>) -> Vec<PlannedOp> {
 /// attributes) or a CSV row under a header; nothing in table mode, where the summary is the
 /// output.
 struct WrittenLines {
-    output: OutputFormat,
     schema: Schema,
-    csv: Option<csv::Writer<std::io::Stdout>>,
-    header_written: bool,
-    closed: bool,
+    rows: RowStream,
 }
 
 impl WrittenLines {
     fn new(output: OutputFormat, schema: Schema) -> WrittenLines {
         WrittenLines {
-            output,
             schema,
-            csv: (output == OutputFormat::Csv).then(|| csv::Writer::from_writer(std::io::stdout())),
-            header_written: false,
-            closed: false,
+            rows: RowStream::new(output),
         }
     }
 
     fn write(&mut self, op: &PlannedOp) {
-        if self.closed {
-            return;
-        }
         let operation = match op.kind {
             OpKind::Insert => "insert",
             OpKind::Update => "update",
             OpKind::Delete => "delete",
         };
         let attributes = op.order.attributes(self.schema);
-        let result = match self.output {
-            OutputFormat::Table => Ok(()),
-            OutputFormat::Json => {
-                let cells: Vec<(&str, Cell)> =
-                    std::iter::once(("operation", Cell::text(operation)))
-                        .chain(attributes.into_iter().map(|(name, value)| {
-                            let cell = match value {
-                                AttrValue::S(text) => Cell::Text(text),
-                                AttrValue::N(number) => Cell::Number(number),
-                            };
-                            (name, cell)
-                        }))
-                        .collect();
-                writeln!(
-                    std::io::stdout().lock(),
-                    "{}",
-                    json_object(cells.iter().map(|(n, c)| (*n, c)))
-                )
-            }
-            OutputFormat::Csv => {
-                let Some(csv) = self.csv.as_mut() else {
-                    return;
-                };
-                let mut result = Ok(());
-                if !self.header_written {
-                    self.header_written = true;
-                    let header =
-                        std::iter::once("operation").chain(attributes.iter().map(|(n, _)| *n));
-                    result = csv.write_record(header);
-                }
-                let values = attributes.iter().map(|(_, value)| match value {
-                    AttrValue::S(text) | AttrValue::N(text) => text.as_str(),
-                });
-                result
-                    .and_then(|()| csv.write_record(std::iter::once(operation).chain(values)))
-                    .map_err(std::io::Error::other)
-            }
-        };
-        if result.is_err() {
-            self.closed = true;
-        }
+        let names: Vec<&str> = std::iter::once("operation")
+            .chain(attributes.iter().map(|(name, _)| *name))
+            .collect();
+        let cells: Vec<Cell> = std::iter::once(Cell::text(operation))
+            .chain(attributes.into_iter().map(|(_, value)| match value {
+                AttrValue::S(text) => Cell::Text(text),
+                AttrValue::N(number) => Cell::Number(number),
+            }))
+            .collect();
+        self.rows.row(&names, &cells);
     }
 
     fn flush(&mut self) {
-        if let Some(csv) = self.csv.as_mut()
-            && csv.flush().is_err()
-        {
-            self.closed = true;
-        }
+        self.rows.flush();
     }
 }
 
@@ -409,11 +366,9 @@ fn print_summary(
     ];
     match output {
         OutputFormat::Table => {
-            let mut table = Table::new(["summary", "value"]);
-            for (name, value) in fields {
-                table.push(vec![Cell::text(name), value]);
-            }
-            table.write(&mut std::io::stdout().lock(), output, ctx.color)?;
+            let mut row = Table::new(fields.iter().map(|(name, _)| *name));
+            row.push(fields.into_iter().map(|(_, value)| value).collect());
+            ctx.out().record("summary", &row)?;
         }
         // Stdout carries one line per written order; the summary goes beside it, in the
         // same form.

@@ -1,8 +1,6 @@
 //! `salesctl policy`: the least-privilege IAM policy an operator needs for this stack (its
 //! account, region and names filled in), ready for `aws iam put-role-policy`.
 
-use std::io::Write as _;
-
 use serde_json::Value;
 
 use crate::context::Context;
@@ -20,12 +18,12 @@ pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
     let aws = ctx.aws().await?;
     let names = StackNames::resolve(aws, &ctx.settings).await?;
     let policy = operator_policy(&names)?;
-    let mut out = std::io::stdout().lock();
     match ctx.requested_output {
+        // The document as IAM takes it.
         None | Some(OutputFormat::Json) => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&policy)?)?;
+            ctx.out().text(&serde_json::to_string_pretty(&policy)?)?
         }
-        Some(format) => statements(&policy).write(&mut out, format, ctx.color)?,
+        Some(_) => ctx.out().table(&statements(&policy))?,
     }
     Ok(ExitStatus::SUCCESS)
 }

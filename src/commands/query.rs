@@ -1,7 +1,7 @@
 //! `salesctl query`: run SQL on Athena or on the embedded engine over the lake, print the rows
 //! as a table, CSV or JSON lines, then one line of statistics (cost, for Athena).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 
 use crate::commands::engine::EngineArgs;
@@ -36,25 +36,18 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         crate::say!("salesctl: note: {note}");
     }
     let output = engine.run(&sql).await?;
-    let format = ctx.output();
-    let mut stdout = std::io::stdout().lock();
+    let out = ctx.out();
     let layout = if args.vertical {
         Layout::Vertical
     } else {
         Layout::Auto
     };
-    output
-        .table
-        .write_fitted(&mut stdout, format, ctx.color, output_width(), layout)?;
-
+    out.table_fitted(&output.table, output_width(), layout)?;
     // The statistics line would corrupt CSV or JSON lines on stdout, so it goes to stderr there.
-    if format == OutputFormat::Table {
+    if out.format == OutputFormat::Table {
         let width = output_width().unwrap_or(usize::MAX);
-        for line in textwrap::wrap(&output.stats.to_string(), width) {
-            writeln!(stdout, "{line}")?;
-        }
+        out.text(&textwrap::wrap(&output.stats.to_string(), width).join("\n"))?;
     } else {
-        stdout.flush()?;
         crate::render::note_wrapped(&output.stats.to_string());
     }
     Ok(ExitStatus::SUCCESS)

@@ -12,6 +12,7 @@ use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, usage_error};
 use crate::lake::{ERROR_ROOT, Lake};
+use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table};
 use crate::spill::Buckets;
 use crate::stream::StartPosition;
@@ -278,6 +279,15 @@ fn ids(named: &[Named]) -> String {
         .join(", ")
 }
 
+/// Findings as a JSON list for pipes: `[{"change_id", "order_id", "copies"}, …]`.
+fn id_list(named: &[Named]) -> Cell {
+    let list: Vec<serde_json::Value> = named
+        .iter()
+        .map(|n| serde_json::json!({"change_id": n.id, "order_id": n.order, "copies": n.copies}))
+        .collect();
+    Cell::Json(serde_json::Value::Array(list).to_string())
+}
+
 /// One row per stage: its counts, and with `with_ids` the first ids of each finding.
 fn stage_table(findings: &Findings, with_ids: bool) -> Table {
     let mut headers = vec![
@@ -307,9 +317,9 @@ fn stage_table(findings: &Findings, with_ids: bool) -> Table {
         ];
         if with_ids {
             row.extend([
-                Cell::text(ids(&s.missing_ids)),
-                Cell::text(ids(&s.duplicated_ids)),
-                Cell::text(ids(&s.failed_ids)),
+                id_list(&s.missing_ids),
+                id_list(&s.duplicated_ids),
+                id_list(&s.failed_ids),
             ]);
         }
         table.push(row);
@@ -340,84 +350,84 @@ fn render(
         current.push(vec![Cell::text(&d.order), ts, tu, ls, lu]);
     }
     let format = ctx.output();
-    let mut out = std::io::stdout().lock();
-    match format {
-        OutputFormat::Table => {
-            // For a person: the counts as a narrow table, the ids as wrapped lines under it.
-            writeln!(out, "Changes per stage")?;
-            stage_table(findings, false).write(&mut out, format, ctx.color)?;
-            let width = crate::render::output_width().unwrap_or(usize::MAX);
-            for s in &findings.stages {
-                for (what, named) in [
-                    ("missing after", &s.missing_ids),
-                    ("duplicated in", &s.duplicated_ids),
-                    ("failed, in", &s.failed_ids),
-                ] {
-                    if !named.is_empty() {
-                        let text = format!("{what} {}: {}", s.stage, ids(named));
-                        for line in textwrap::wrap(&text, width) {
-                            writeln!(out, "{line}")?;
+    to_stdout(|out| {
+        match format {
+            OutputFormat::Table => {
+                // For a person: the counts as a narrow table, the ids as wrapped lines under it.
+                writeln!(out, "Changes per stage")?;
+                stage_table(findings, false).write(out, format, ctx.color)?;
+                let width = crate::render::output_width().unwrap_or(usize::MAX);
+                for s in &findings.stages {
+                    for (what, named) in [
+                        ("missing after", &s.missing_ids),
+                        ("duplicated in", &s.duplicated_ids),
+                        ("failed, in", &s.failed_ids),
+                    ] {
+                        if !named.is_empty() {
+                            let text = format!("{what} {}: {}", s.stage, ids(named));
+                            for line in textwrap::wrap(&text, width) {
+                                writeln!(out, "{line}")?;
+                            }
                         }
                     }
                 }
-            }
-            let u = findings.unmatched;
-            if u.kinesis + u.lake + u.failed > 0 {
+                let u = findings.unmatched;
+                if u.kinesis + u.lake + u.failed > 0 {
+                    writeln!(
+                        out,
+                        "Not in the table's stream (older than its retention or the window): {} in Kinesis, {} lake rows, {} failed",
+                        u.kinesis, u.lake, u.failed
+                    )?;
+                }
+                if findings.failed_without_id > 0 {
+                    writeln!(
+                        out,
+                        "{} records under errors/ carry no change id",
+                        findings.failed_without_id
+                    )?;
+                }
                 writeln!(
                     out,
-                    "Not in the table's stream (older than its retention or the window): {} in Kinesis, {} lake rows, {} failed",
-                    u.kinesis, u.lake, u.failed
+                    "\nOrders whose current lake row disagrees with the table: {disagreeing}"
                 )?;
+                if !named.is_empty() {
+                    current.write(out, format, ctx.color)?;
+                }
+                let verdict = if findings.has_losses() {
+                    "NOT RECONCILED: changes are missing or failed (first ids above; 'salesctl trace ORDER_ID' follows one)"
+                } else if findings.has_duplicates() {
+                    "reconciled, with duplicates (at-least-once delivery; orders_current keeps one row per change)"
+                } else {
+                    "reconciled: every change reached the lake exactly once"
+                };
+                writeln!(out, "\n{verdict}")?;
             }
-            if findings.failed_without_id > 0 {
-                writeln!(
-                    out,
-                    "{} records under errors/ carry no change id",
-                    findings.failed_without_id
-                )?;
+            OutputFormat::Json | OutputFormat::Csv => {
+                // One table per output: the stages (the current-state check in JSON lines too).
+                stage_table(findings, true).write(out, format, ctx.color)?;
+                if format == OutputFormat::Json {
+                    let summary = [
+                        ("stage", Cell::text("current_state")),
+                        ("disagreeing_orders", Cell::number(disagreeing)),
+                        (
+                            "unmatched_kinesis",
+                            Cell::number(findings.unmatched.kinesis),
+                        ),
+                        ("unmatched_lake_rows", Cell::number(findings.unmatched.lake)),
+                        (
+                            "failed_without_id",
+                            Cell::number(findings.failed_without_id),
+                        ),
+                        ("reconciled", Cell::Bool(!findings.has_losses())),
+                    ];
+                    writeln!(
+                        out,
+                        "{}",
+                        crate::render::json_object(summary.iter().map(|(n, c)| (*n, c)))
+                    )?;
+                }
             }
-            writeln!(
-                out,
-                "\nOrders whose current lake row disagrees with the table: {disagreeing}"
-            )?;
-            if !named.is_empty() {
-                current.write(&mut out, format, ctx.color)?;
-            }
-            let verdict = if findings.has_losses() {
-                "NOT RECONCILED: changes are missing or failed (first ids above; 'salesctl trace ORDER_ID' follows one)"
-            } else if findings.has_duplicates() {
-                "reconciled, with duplicates (at-least-once delivery; orders_current keeps one row per change)"
-            } else {
-                "reconciled: every change reached the lake exactly once"
-            };
-            writeln!(out, "\n{verdict}")?;
         }
-        OutputFormat::Json | OutputFormat::Csv => {
-            // One table per output: the stages (the current-state check in JSON lines too).
-            stage_table(findings, true).write(&mut out, format, ctx.color)?;
-            if format == OutputFormat::Json {
-                let summary = [
-                    ("stage", Cell::text("current_state")),
-                    ("disagreeing_orders", Cell::number(disagreeing)),
-                    (
-                        "unmatched_kinesis",
-                        Cell::number(findings.unmatched.kinesis),
-                    ),
-                    ("unmatched_lake_rows", Cell::number(findings.unmatched.lake)),
-                    (
-                        "failed_without_id",
-                        Cell::number(findings.failed_without_id),
-                    ),
-                    ("reconciled", Cell::Bool(!findings.has_losses())),
-                ];
-                writeln!(
-                    out,
-                    "{}",
-                    crate::render::json_object(summary.iter().map(|(n, c)| (*n, c)))
-                )?;
-            }
-        }
-    }
-    out.flush()?;
-    Ok(())
+        Ok(())
+    })
 }

@@ -9,7 +9,7 @@ use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::relay::{Relay, RelayOptions, RelayReport, Stages};
-use crate::render::{Cell, OutputFormat, Table};
+use crate::render::{Cell, Table};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -63,7 +63,8 @@ pub fn exit_status(report: &RelayReport) -> ExitStatus {
 
 /// Runs the relay as the flags say; returns its report and how long it took.
 pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, Duration)> {
-    if !ctx.targets_emulator().await? && !args.force {
+    // No AWS settings to load is no emulator either: the refusal comes first.
+    if !args.force && !ctx.targets_emulator().await.unwrap_or(false) {
         return Err(usage_error(
             "relay runs the Pipe and Firehose stages locally; on AWS the real services do it: use --local, or --force to run it anyway",
         ));
@@ -125,24 +126,8 @@ pub fn render_report(ctx: &Context, report: &RelayReport, elapsed: Duration) -> 
             Cell::number(report.totals.failed),
         ),
     ];
-    match ctx.output() {
-        OutputFormat::Table => {
-            let mut table = Table::new(["relay", "value"]);
-            for (name, value) in fields {
-                table.push(vec![Cell::text(name), value]);
-            }
-            table.write(
-                &mut std::io::stdout().lock(),
-                OutputFormat::Table,
-                ctx.color,
-            )?;
-        }
-        // One row: a JSON line, or a CSV header and row.
-        format => {
-            let mut table = Table::new(fields.iter().map(|(name, _)| *name));
-            table.push(fields.into_iter().map(|(_, value)| value).collect());
-            table.write(&mut std::io::stdout().lock(), format, ctx.color)?;
-        }
-    }
+    let mut row = Table::new(fields.iter().map(|(name, _)| *name));
+    row.push(fields.into_iter().map(|(_, value)| value).collect());
+    ctx.out().record("relay", &row)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::html_report::{self, BarsFigure, Page, SeriesFigure};
+use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
 use crate::sql::{REVENUE_DEFINITION, report_queries};
 use salesctl_core::forecast::{
@@ -142,7 +143,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if let Some(name) = &args.section {
         sections.retain(|s| s.name == name);
     }
-    let mut out = std::io::stdout().lock();
+    // Rendered whole, then written once through the output layer (a closed pipe ends quietly).
+    let mut out = Vec::new();
     match format {
         OutputFormat::Json => write_json_lines(&mut out, engine.name(), &sections)?,
         OutputFormat::Csv => {
@@ -158,7 +160,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
         OutputFormat::Table => write_for_people(&mut out, ctx, &args, &sections, &outlooks)?,
     }
-    out.flush()?;
+    to_stdout(|stdout| stdout.write_all(&out))?;
     for line in stats {
         crate::render::note_wrapped(&line.to_string());
     }

@@ -22,7 +22,9 @@ pub async fn apply(
     let progress = StackProgress::new(&format!("stack '{}'", stack.name()));
     let mut stop = ctx.shutdown_signal();
     let outcome = stack
-        .apply(options, dry_run, &mut stop, &mut |event| progress.event(event))
+        .apply(options, dry_run, &mut stop, &mut |event| {
+            progress.event(event)
+        })
         .await;
     progress.finish();
     outcome

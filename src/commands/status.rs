@@ -84,7 +84,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     ] {
         push(name, "live", value.map_or(Cell::Null, Cell::text), None);
     }
-    table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
+    ctx.out().table(&table)?;
 
     let stack_ok = state.status.ends_with("_COMPLETE") && !state.status.contains("ROLLBACK");
     let bad: Vec<String> = resources

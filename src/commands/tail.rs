@@ -15,6 +15,7 @@ use crate::commands::activity::Activity;
 use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
+use crate::output::{is_closed_pipe, to_stdout};
 use crate::render::{OutputFormat, output_width, truncate};
 use crate::stream::dynamodb::DynamoDbStream;
 use crate::stream::kinesis::KinesisStream;
@@ -357,13 +358,12 @@ impl View {
             }
         }
         self.take_csv()?;
-        let mut stdout = std::io::stdout().lock();
-        if let Err(e) = stdout.write_all(&self.buffer).and_then(|()| stdout.flush()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
+        if let Err(e) = to_stdout(|stdout| stdout.write_all(&self.buffer)) {
+            if is_closed_pipe(&e) {
                 // `| head`: the reader left, which is a normal way to stop.
                 return Ok(true);
             }
-            return Err(anyhow::anyhow!("cannot write to stdout: {e}"));
+            return Err(e);
         }
         if let (Some(checkpoint), Some(sequence)) = (checkpoint, last_handled) {
             checkpoint.advance(shard_id, sequence);

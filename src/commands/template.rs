@@ -1,8 +1,6 @@
 //! `salesctl template`: the stack's CloudFormation template as deployed, or (`--parameters`)
 //! the parameters for the current settings, so a user can deploy it with their own tooling.
 
-use std::io::Write as _;
-
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::render::{Cell, OutputFormat, Table};
@@ -28,7 +26,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 format.name()
             )));
         }
-        write!(std::io::stdout().lock(), "{TEMPLATE}")?;
+        ctx.out().text(TEMPLATE)?;
         return Ok(ExitStatus::SUCCESS);
     }
     // No AWS call: an unset bucket is left empty and the template derives its name.
@@ -37,19 +35,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let options = DeployOptions::initial(chrono::Utc::now());
     let parameters = names.parameters(&ctx.settings, &options);
     parameters.validate()?;
-    let mut out = std::io::stdout().lock();
     match ctx.requested_output {
-        None | Some(OutputFormat::Json) => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&parameters.to_json())?
-        )?,
-        Some(format) => {
+        // CloudFormation's own parameter file, which `aws cloudformation deploy` takes.
+        None | Some(OutputFormat::Json) => ctx
+            .out()
+            .text(&serde_json::to_string_pretty(&parameters.to_json())?)?,
+        Some(_) => {
             let mut table = Table::new(["parameter", "value"]);
             for (key, value) in parameters.iter() {
                 table.push(vec![Cell::text(key), Cell::text(value)]);
             }
-            table.write(&mut out, format, ctx.color)?;
+            ctx.out().table(&table)?;
         }
     }
     Ok(ExitStatus::SUCCESS)

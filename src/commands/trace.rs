@@ -10,6 +10,7 @@ use crate::audit;
 use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, service_error};
 use crate::lake::{DATA_PREFIX, ERROR_ROOT, Lake};
+use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table};
 use salesctl_core::change::ChangeRecord;
 
@@ -128,22 +129,25 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         )));
     }
     let (table, missing) = journey(&sightings);
-    let mut out = std::io::stdout().lock();
-    table.write(&mut out, ctx.output(), ctx.color)?;
-    if ctx.output() == OutputFormat::Table {
-        if missing.is_empty() {
-            writeln!(out, "every change of {order} reached the lake")?;
-        } else {
-            for line in &missing {
-                writeln!(out, "missing: {line}")?;
+    let output = ctx.out();
+    if output.format == OutputFormat::Table {
+        // For a person the verdict follows the journey on stdout; pipes get rows only.
+        to_stdout(|out| {
+            table.write(out, output.format, output.color)?;
+            if missing.is_empty() {
+                writeln!(out, "every change of {order} reached the lake")
+            } else {
+                missing
+                    .iter()
+                    .try_for_each(|line| writeln!(out, "missing: {line}"))
             }
-        }
+        })?;
     } else {
+        output.table(&table)?;
         for line in &missing {
             crate::say!("salesctl: missing: {line}");
         }
     }
-    out.flush()?;
     Ok(if missing.is_empty() {
         ExitStatus::SUCCESS
     } else {

@@ -61,12 +61,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
     let stdout = io::stdout().lock();
     let stderr = io::stderr().lock();
-    let report = match transform_input(input, stdout, stderr, &options, &|| ctx.is_shutting_down())
-    {
-        Ok(report) => report,
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitStatus::SUCCESS),
-        Err(error) => return Err(error).context("cannot transform the input"),
-    };
+    // A closed stdout comes back as BrokenPipe, which the binary ends quietly (exit 0), as
+    // for every verb.
+    let report = transform_input(input, stdout, stderr, &options, &|| ctx.is_shutting_down())
+        .context("cannot transform the input")?;
     Ok(if report.interrupted {
         ExitStatus::INTERRUPTED
     } else if report.failed > 0 {

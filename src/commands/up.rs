@@ -11,7 +11,6 @@ use crate::commands::stack_progress;
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::lambda_build;
-use crate::render::{Cell, Table};
 use crate::stack::deploy::{Deployed, PlannedChange};
 use crate::stack::{DeployOptions, StackNames};
 
@@ -70,6 +69,15 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::SUCCESS)
 }
 
+/// One planned or applied change, as `up` shows it.
+#[derive(serde::Serialize)]
+struct ChangeRow<'a> {
+    action: String,
+    resource: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
 /// The change set on stdout (a table, JSON lines or CSV), the outcome in one line on stderr.
 fn report(
     ctx: &Context,
@@ -88,15 +96,15 @@ fn report(
         Deployed::Planned(changes) => (changes, "dry run: nothing changed".to_string()),
         Deployed::Done { changes, status } => (changes, status.clone()),
     };
-    let mut table = Table::new(["action", "resource", "type"]);
-    for change in changes {
-        table.push(vec![
-            Cell::text(change.verb()),
-            Cell::text(&change.logical_id),
-            Cell::text(change.resource_type.trim_start_matches("AWS::")),
-        ]);
-    }
-    table.write(&mut std::io::stdout().lock(), ctx.output(), ctx.color)?;
+    let rows: Vec<ChangeRow> = changes
+        .iter()
+        .map(|change| ChangeRow {
+            action: change.verb(),
+            resource: &change.logical_id,
+            kind: change.resource_type.trim_start_matches("AWS::"),
+        })
+        .collect();
+    ctx.out().rows(&rows)?;
     let verb = if dry_run { "would change" } else { "changed" };
     crate::say!(
         "salesctl: stack '{}': {outcome}; {verb} {} resources",

@@ -238,7 +238,10 @@ mod tests {
         let at = |s: &str| {
             StartPosition::AtTimestamp(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc))
         };
-        assert_eq!(start_position_at("10m", now), Ok(at("2026-11-20T09:50:00Z")));
+        assert_eq!(
+            start_position_at("10m", now),
+            Ok(at("2026-11-20T09:50:00Z"))
+        );
         assert_eq!(start_position_at("2h", now), Ok(at("2026-11-20T08:00:00Z")));
         assert_eq!(
             start_position_at("2026-11-20T08:15:02+01:00", now),

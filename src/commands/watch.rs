@@ -2,7 +2,7 @@
 //! second per stage, freshness, lag, in-flight, errors, newest rows), or JSON lines with `-o json`.
 
 use std::collections::{HashSet, VecDeque};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -293,11 +293,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         last = now_counts;
         match screen.as_mut() {
             Some(s) => s.draw(&ctx.settings.table, &figures, &histories, &lake.newest)?,
-            None => {
-                let mut out = std::io::stdout().lock();
-                writeln!(out, "{}", figures.json())?;
-                out.flush()?;
-            }
+            None => ctx.out().text(&figures.json())?,
         }
         taken += 1;
         if args.samples.is_some_and(|n| taken >= n) {

@@ -522,7 +522,12 @@ mod tests {
 
     #[test]
     fn cache_paths_stay_inside_the_cache() {
-        let dir = cache_dir(Path::new("/cache"), "http://127.0.0.1:4566", "lake", "../../etc/");
+        let dir = cache_dir(
+            Path::new("/cache"),
+            "http://127.0.0.1:4566",
+            "lake",
+            "../../etc/",
+        );
         assert!(
             dir.components().all(|c| c.as_os_str() != ".."),
             "{}",

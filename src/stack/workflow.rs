@@ -74,9 +74,9 @@ impl<'a> Stack<'a> {
 
     /// The stack's state, or an error that names the stack and `next` (what to run first).
     pub async fn existing(&self, next: &str) -> anyhow::Result<StackState> {
-        self.state().await?.ok_or_else(|| {
-            service_error(format!("stack '{}' not found: {next}", self.name()))
-        })
+        self.state()
+            .await?
+            .ok_or_else(|| service_error(format!("stack '{}' not found: {next}", self.name())))
     }
 
     /// Checks `options` against the template's own rules, before anything slow (a build)

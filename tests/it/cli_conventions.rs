@@ -242,6 +242,122 @@ fn a_closed_stdout_ends_quietly_and_a_closed_stderr_never_panics() {
     );
 }
 
+/// Runs `args` with stdout already closed (`| head -0`): returns exit code and stderr.
+fn with_closed_stdout(cmd: &mut Command) -> (i32, String) {
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_verb_and_format_ends_quietly_when_stdout_is_closed() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) =
+        run(s
+            .salesctl()
+            .args(["generate", "--interval", "0s", "--count", "20"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(s
+        .salesctl()
+        .args(["relay", "--drain", "--buffer-interval", "1s"]));
+    assert_eq!(code, 0, "{stderr}");
+    let id = crate::common::any_lake_order_id(&s);
+    let input = crate::common::fixture("pipe-insert.json");
+    let input = input.to_str().unwrap();
+    let verbs: Vec<Vec<&str>> = vec![
+        vec!["up"],
+        vec!["status"],
+        vec!["generate", "--interval", "0s", "--count", "3"],
+        vec!["relay", "--drain", "--buffer-interval", "1s"],
+        vec!["tail-cdc"],
+        vec!["query", "SELECT order_id, total FROM orders_cdc"],
+        vec!["report"],
+        vec!["report", "--section", "cdc_mix"],
+        vec!["reconcile"],
+        vec!["trace", &id],
+        vec!["watch", "--samples", "1"],
+        vec!["template"],
+        vec!["template", "--parameters"],
+        vec!["policy"],
+        vec!["transform", input],
+        vec!["completions", "bash"],
+        vec!["completions", "fish"],
+        vec!["completions", "powershell"],
+        vec!["man"],
+    ];
+    let mut ran = 0;
+    for verb in &verbs {
+        for format in [None, Some("json"), Some("csv"), Some("table")] {
+            let mut cmd = s.salesctl();
+            cmd.args(verb);
+            if let Some(format) = format {
+                cmd.args(["-o", format]);
+            }
+            let (code, stderr) = with_closed_stdout(&mut cmd);
+            let lower = stderr.to_lowercase();
+            assert!(
+                !lower.contains("broken pipe") && !lower.contains("panicked"),
+                "{verb:?} -o {format:?}: {stderr}"
+            );
+            // A format the verb refuses is a usage error said before anything is written;
+            // everything else ends with success however little of it was read.
+            if code == 2 {
+                assert!(
+                    stderr.contains("-o") || stderr.contains("drop"),
+                    "{verb:?} -o {format:?}: {stderr}"
+                );
+                continue;
+            }
+            assert_eq!(code, 0, "{verb:?} -o {format:?}: {stderr}");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 50, "only {ran} verb and format pairs ran");
+
+    // `| head -1`: the reader leaves after the first line, mid-output (the rows are more
+    // than a pipe buffers, so a later write fails).
+    for format in ["csv", "json", "table"] {
+        let mut child = s
+            .salesctl()
+            .args([
+                "query",
+                "-o",
+                format,
+                "SELECT * FROM orders_cdc CROSS JOIN (VALUES (1), (2), (3), (4)) AS t(n)",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 1];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "query -o {format} | head -1: {stderr}"
+        );
+        assert!(!stderr.to_lowercase().contains("broken pipe"), "{stderr}");
+    }
+}
+
 #[test]
 fn completions_man_page_and_version_details() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
@@ -409,17 +525,7 @@ fn every_verb_honours_or_rejects_each_output_format() {
     assert!(stderr.contains("JSON only"), "{stderr}");
 
     // The verbs that print rows: JSON lines, CSV with one header and even rows, a table.
-    let id = run(s.salesctl().args([
-        "query",
-        "-o",
-        "csv",
-        "SELECT order_id FROM orders_cdc LIMIT 1",
-    ]))
-    .1
-    .lines()
-    .nth(1)
-    .expect("an order id")
-    .to_string();
+    let id = crate::common::any_lake_order_id(&s);
     let verbs: [&[&str]; 6] = [
         &["status"],
         &["reconcile"],

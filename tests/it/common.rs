@@ -407,6 +407,66 @@ pub async fn stream_records(
     all
 }
 
+/// How long a test waits for a process it started to get ready (a lock taken, a screen
+/// drawn): far longer than it ever takes, so only a real hang fails.
+pub const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// Polls `ready` every 50 ms until it answers `Ok`, and returns that value. `ready` answers
+/// `Err(what it saw)`; after `deadline` the test fails naming `what` it waited for and the
+/// last thing seen. Stands in for a sleep: as fast as the condition, never flaky.
+pub fn wait_until<T>(
+    what: &str,
+    deadline: Duration,
+    mut ready: impl FnMut() -> Result<T, String>,
+) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        match ready() {
+            Ok(value) => return value,
+            Err(seen) if started.elapsed() >= deadline => {
+                panic!("waited {deadline:?} for {what}; last saw: {seen}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// A child's pipe read on a thread as it arrives: a test can wait for some text in it and
+/// still assert on all of it once the pipe closes.
+pub struct Capture {
+    text: std::sync::Arc<Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Capture {
+    pub fn start(mut pipe: impl Read + Send + 'static) -> Capture {
+        let text = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = text.clone();
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend_from_slice(&chunk[..n]);
+            }
+        });
+        Capture { text, reader }
+    }
+
+    /// What has arrived so far.
+    pub fn so_far(&self) -> String {
+        String::from_utf8_lossy(&self.text.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// All of it, once the writer has closed the pipe.
+    pub fn finish(self) -> String {
+        let Capture { text, reader } = self;
+        let _ = reader.join();
+        let text = text.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&text).into_owned()
+    }
+}
+
 #[test]
 fn a_command_past_its_deadline_is_killed_and_fails_naming_itself() {
     let started = std::time::Instant::now();
@@ -426,4 +486,55 @@ fn a_command_past_its_deadline_is_killed_and_fails_naming_itself() {
         "{message}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_wait_past_its_deadline_fails_naming_what_it_waited_for_and_saw() {
+    let mut polls = 0;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until("the moon", Duration::from_millis(200), || {
+            polls += 1;
+            Err::<(), _>(format!("poll {polls}"))
+        })
+    }));
+    let message = outcome.expect_err("an unmet condition must fail its test");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("the moon") && message.contains("poll "),
+        "{message}"
+    );
+    assert!((2..=10).contains(&polls), "polled {polls} times");
+    assert_eq!(
+        wait_until("at once", Duration::ZERO, || Ok::<_, String>(7)),
+        7
+    );
+}
+
+/// One order id from the session's lake (the local engine's answer), for verbs that take one.
+pub fn any_lake_order_id(s: &Session) -> String {
+    run(s.salesctl().args([
+        "query",
+        "-o",
+        "csv",
+        "SELECT order_id FROM orders_cdc LIMIT 1",
+    ]))
+    .1
+    .lines()
+    .nth(1)
+    .expect("an order id in the lake")
+    .to_string()
+}
+
+/// A new bucket in the session's emulator.
+pub async fn create_bucket(clients: &Clients, bucket: &str) {
+    clients
+        .s3
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating bucket {bucket}: {e}"));
 }

@@ -5,6 +5,7 @@ mod aws_rules;
 mod cli_conventions;
 mod common;
 mod generate;
+mod lake;
 mod pipeline_e2e;
 mod query_athena;
 mod query_local;

@@ -3,10 +3,10 @@
 //! RUNNING. Covers the header row, column types, big results, the cost line, Ctrl-C and
 //! cancellation by someone else.
 
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::Session;
+use crate::common::{Capture, READY_WITHIN, Session, wait_until};
 
 const WORKGROUP: &str = "salesctl";
 
@@ -200,21 +200,24 @@ async fn more_than_a_thousand_rows_come_back_complete() {
     assert_eq!(lines[2500], "o2499,2499.05");
 }
 
+fn query_command(s: &Session) -> Command {
+    let mut cmd = s.salesctl();
+    cmd.args([
+        "query",
+        "--engine",
+        "athena",
+        "-o",
+        "json",
+        "SELECT count(*) FROM orders_cdc",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    cmd
+}
+
 fn spawn_query(s: &Session) -> Child {
-    s.salesctl()
-        .args([
-            "query",
-            "--engine",
-            "athena",
-            "-o",
-            "json",
-            "SELECT count(*) FROM orders_cdc",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    query_command(s).spawn().unwrap()
 }
 
 /// The id of the one query the emulator knows, once the binary has started it.
@@ -244,16 +247,37 @@ async fn ctrl_c_stops_the_query_on_athena_and_exits_130() {
     let s = crate::common::session();
     let clients = create_workgroup(&s).await;
     set_transition(&s, 100_000);
-    let child = spawn_query(&s);
+    // Its log says each time it has polled the query's state.
+    let mut child = query_command(&s)
+        .env("SALESCTL_LOG", "salesctl::sql::athena=info")
+        .spawn()
+        .unwrap();
+    let log = Capture::start(child.stderr.take().unwrap());
     let id = started_query(&clients).await;
-    // Let it poll at least once, then press Ctrl-C.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let killed = std::process::Command::new("kill")
+    // Once it has polled at least once, press Ctrl-C.
+    let polled = format!("query_execution_id={id}");
+    wait_until(
+        "a first poll of the query ('athena query state' on stderr)",
+        READY_WITHIN,
+        || {
+            let text = log.so_far();
+            if text
+                .lines()
+                .any(|l| l.contains("athena query state") && l.contains(&polled))
+            {
+                Ok(())
+            } else {
+                Err(format!("stderr {text:?}"))
+            }
+        },
+    );
+    let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let (code, stdout, stderr) = finish(child);
+    let (code, stdout, _) = finish(child);
+    let stderr = log.finish();
     assert_eq!(code, 130, "{stderr}");
     assert_eq!(stdout, "");
     assert!(

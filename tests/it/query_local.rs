@@ -447,13 +447,7 @@ async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
     let s = crate::common::session();
     let clients = s.clients().await;
     let bucket = "lake-query-test";
-    clients
-        .s3
-        .create_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
+    crate::common::create_bucket(&clients, bucket).await;
     for (relative, text) in lake_files() {
         put(&clients, bucket, &format!("orders/{relative}"), text).await;
     }

@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::Blob;
 use serde_json::Value;
 
-use crate::common::{Session, generate_changes, run, session, stream_records};
+use crate::common::{
+    Capture, READY_WITHIN, Session, generate_changes, run, session, stream_records, wait_until,
+};
 
 fn ok(s: &Session, args: &[&str]) -> String {
     let (code, stdout, stderr) = run(s.salesctl().args(args));
@@ -34,12 +36,12 @@ fn stage<'a>(lines: &'a [Value], name: &str) -> &'a Value {
 }
 
 /// The ids in a `first_*` cell: "id (order), id (order, 2×)".
+/// The change ids of a JSON list of findings (`[{"change_id": …, "order_id": …}, …]`).
 fn ids(cell: &Value) -> BTreeSet<String> {
-    cell.as_str()
-        .unwrap_or("")
-        .split("), ")
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split(' ').next().unwrap().to_string())
+    cell.as_array()
+        .unwrap_or_else(|| panic!("a list of findings, not {cell}"))
+        .iter()
+        .map(|finding| finding["change_id"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -370,7 +372,21 @@ fn watch_prints_json_samples_and_draws_then_quits_on_q_in_a_terminal() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("util-linux script");
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    let output = Capture::start(child.stdout.take().unwrap());
+    // Press q once the first screen is drawn: the terminal is in raw mode by then, so the
+    // key reaches watch at once instead of waiting in the line buffer.
+    wait_until(
+        "the first watch screen ('changes/s' and 'newest' in the pseudo-terminal)",
+        READY_WITHIN,
+        || {
+            let text = output.so_far();
+            if text.contains("changes/s") && text.contains("newest") {
+                Ok(())
+            } else {
+                Err(format!("{text:?}"))
+            }
+        },
+    );
     use std::io::Write as _;
     child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
     let started = std::time::Instant::now();
@@ -384,7 +400,7 @@ fn watch_prints_json_samples_and_draws_then_quits_on_q_in_a_terminal() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    let screen = String::from_utf8_lossy(&out.stdout);
+    let screen = output.finish();
     assert!(out.status.success(), "{screen}");
     assert!(
         screen.contains("\u{1b}[?1049h"),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Session, generate_changes, run, session};
+use crate::common::{READY_WITHIN, Session, generate_changes, run, session, state_dir, wait_until};
 
 fn relay_command(s: &Session, dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = s.salesctl();
@@ -34,6 +34,20 @@ fn spawn_follow(s: &Session, dir: &std::path::Path) -> Child {
     .stderr(Stdio::piped())
     .spawn()
     .expect("start relay")
+}
+
+/// The text of every `relay.lock` below `dir` (each names its holder: "pid N since ...").
+fn lock_texts(dir: &std::path::Path) -> Vec<String> {
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            texts.extend(lock_texts(&path));
+        } else if path.file_name().is_some_and(|n| n == "relay.lock") {
+            texts.push(std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    texts
 }
 
 /// Every change the table's stream holds, by event id, read with the SDK.
@@ -83,7 +97,22 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
     // A follows from one directory; a second relay, from another directory, is refused at
     // once, naming the first.
     let mut first = spawn_follow(&s, dir_a.path());
-    std::thread::sleep(Duration::from_millis(700));
+    let holder = format!("pid {} ", first.id());
+    wait_until(
+        "the first relay to hold the stack's relay.lock",
+        READY_WITHIN,
+        || {
+            if let Some(status) = first.try_wait().unwrap() {
+                panic!("the first relay exited ({status}) before taking the lock");
+            }
+            let locks = lock_texts(state_dir());
+            if locks.iter().any(|text| text.starts_with(&holder)) {
+                Ok(())
+            } else {
+                Err(format!("lock texts {locks:?}, none starting {holder:?}"))
+            }
+        },
+    );
     let started = Instant::now();
     let (code, _, stderr) = run(&mut relay_command(&s, dir_b.path(), &["--drain"]));
     assert_eq!(code, 253, "a second relay is refused: {stderr}");

@@ -46,16 +46,36 @@ fn row_of(input: &str) -> String {
 #[test]
 fn the_repository_fixtures_are_what_their_names_say() {
     for (name, event, format) in [
-        ("pipe-insert.json", EventType::Insert, SourceFormat::StreamsRecord),
-        ("pipe-modify.json", EventType::Modify, SourceFormat::StreamsRecord),
-        ("pipe-remove.json", EventType::Remove, SourceFormat::StreamsRecord),
-        ("kds-insert.json", EventType::Insert, SourceFormat::KinesisDataStreams),
+        (
+            "pipe-insert.json",
+            EventType::Insert,
+            SourceFormat::StreamsRecord,
+        ),
+        (
+            "pipe-modify.json",
+            EventType::Modify,
+            SourceFormat::StreamsRecord,
+        ),
+        (
+            "pipe-remove.json",
+            EventType::Remove,
+            SourceFormat::StreamsRecord,
+        ),
+        (
+            "kds-insert.json",
+            EventType::Insert,
+            SourceFormat::KinesisDataStreams,
+        ),
     ] {
         let record = decoded(name);
-        assert_eq!((record.event_type, record.format), (event, format), "{name}");
+        assert_eq!(
+            (record.event_type, record.format),
+            (event, format),
+            "{name}"
+        );
     }
-    let event: serde_json::Value =
-        serde_json::from_slice(&fixture("firehose-event.json")).expect("the Firehose event is JSON");
+    let event: serde_json::Value = serde_json::from_slice(&fixture("firehose-event.json"))
+        .expect("the Firehose event is JSON");
     let records = event["records"].as_array().expect("a records array");
     let decodable = records
         .iter()

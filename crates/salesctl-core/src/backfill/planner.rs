@@ -42,7 +42,8 @@ impl ArrivalPlanner {
     /// Checks the profile and the window and prepares the stream. Errors when the window is
     /// empty or longer than [`MAX_WINDOW_DAYS`], or when the expected count passes
     /// [`MAX_PLANNED_ORDERS`]. The seed is salted, so the same seed can be given to the
-    /// [`OrderGenerator`] without correlating arrivals with the orders' contents.
+    /// [`OrderGenerator`](crate::order::OrderGenerator) without correlating arrivals with the
+    /// orders' contents.
     pub fn new(
         profile: &DemandProfile,
         start: DateTime<Utc>,

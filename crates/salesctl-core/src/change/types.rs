@@ -112,7 +112,7 @@ pub struct ChangeRecord {
 }
 
 impl Default for ChangeRecord {
-    /// An empty record, useful only as reusable storage for [`decode_into`].
+    /// An empty record, useful only as reusable storage for [`decode_into`](super::decode_into).
     fn default() -> Self {
         ChangeRecord {
             format: SourceFormat::StreamsRecord,
