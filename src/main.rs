@@ -26,6 +26,9 @@ const LONG_VERSION: &str = concat!(
     "\nemulator: moto (scripts/local-aws)"
 );
 
+/// The stack of the threads verbs run on.
+const VERB_STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let command = Cli::command().long_version(LONG_VERSION);
     let cli = match command
@@ -64,7 +67,13 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Verbs run on a thread with a large stack (and the runtime's workers too): SQL planning
+    // and deep JSON recurse, and a query at the nesting bound must not find 8 MiB too small.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(VERB_STACK_BYTES)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             return fail(
@@ -74,9 +83,22 @@ fn main() -> ExitCode {
         }
     };
     let verbose = cli.global.verbose > 0;
-    let result = runtime.block_on(run(cli));
-    // Background SDK tasks must not hold the process after the verb is done.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    let verb = std::thread::Builder::new()
+        .name("salesctl-verb".into())
+        .stack_size(VERB_STACK_BYTES)
+        .spawn(move || {
+            let result = runtime.block_on(run(cli));
+            // Background SDK tasks must not hold the process after the verb is done.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            result
+        });
+    let result = match verb.map(std::thread::JoinHandle::join) {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(anyhow::anyhow!(
+            "salesctl stopped on an internal error (a bug): run with -v and report it"
+        )),
+        Err(e) => Err(anyhow::anyhow!("cannot start a thread for the verb: {e}")),
+    };
     match result {
         Ok(status) => ExitCode::from(status.0),
         Err(e) => fail(&e, verbose),

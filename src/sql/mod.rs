@@ -9,6 +9,7 @@
 pub mod athena;
 pub mod lake_arrow;
 pub mod local;
+pub mod shape;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,7 @@ impl QueryEngine {
         sql: &str,
         each: &mut dyn FnMut(Vec<Cell>),
     ) -> anyhow::Result<(Vec<String>, String)> {
+        shape::check_nesting(sql)?;
         match self {
             QueryEngine::Athena(engine) => engine.execute(sql, each).await,
             QueryEngine::Local(engine) => engine.execute(sql, each).await,
