@@ -64,8 +64,12 @@ impl Clients {
         {
             check_region_name(region)?;
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+        if let Some(region) = &settings.region
+            && settings.effective_endpoint().is_some()
+        {
+            check_region_label(region)?;
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -90,9 +94,22 @@ impl Clients {
         // the flags never named, and salesctl must then behave as on the emulator too.
         let endpoint = loaded.endpoint_url().map(Endpoint::parse).transpose()?;
         let emulator = endpoint.as_ref().is_some_and(|e| e.emulator);
+        if emulator && let Some(region) = loaded.region() {
+            check_emulator_region(region.as_ref())?;
+        }
+        // On the emulator an HTTP 500 is an answer (a call it does not implement), not a
+        // transient fault: three quick tries, not ten over a minute.
+        let retries = if emulator {
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_max_backoff(Duration::from_millis(500))
+        } else {
+            RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+        };
         let config = loaded
             .to_builder()
             .timeout_config(timeouts(emulator))
+            .retry_config(retries)
             .build();
         if config.region().is_none() {
             return Err(config_error(
@@ -175,6 +192,42 @@ impl Clients {
         let account = self.account_id().await?;
         Ok(settings.lake_bucket(&account, self.region()))
     }
+}
+
+/// The regions the pinned emulator (moto 5.2.5) serves: botocore's endpoint data. Another name
+/// makes it answer every call with HTTP 500, which looked like a silent endpoint after retries.
+const EMULATOR_REGIONS: [&str; 46] = [
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
+    "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
+    "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+    "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1",
+    "eu-central-2", "eu-isoe-west-1", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
+    "eu-west-2", "eu-west-3", "eusc-de-east-1", "il-central-1", "me-central-1", "me-south-1",
+    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1",
+    "us-iso-east-1", "us-iso-west-1", "us-isob-east-1", "us-isob-west-1", "us-isof-east-1",
+    "us-isof-south-1", "us-west-1", "us-west-2",
+];
+
+fn check_emulator_region(region: &str) -> anyhow::Result<()> {
+    if EMULATOR_REGIONS.contains(&region) {
+        return Ok(());
+    }
+    Err(config_error(format!(
+        "region '{region}' is not one the emulator serves (it answers every call with HTTP 500): pass --region us-east-1, or another AWS region"
+    )))
+}
+
+/// With a custom endpoint any region name is allowed, but the SDK puts it into host names,
+/// so it must be a DNS label.
+fn check_region_label(region: &str) -> anyhow::Result<()> {
+    let label = regex::Regex::new(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+        .expect("the label pattern is valid");
+    if label.is_match(region) {
+        return Ok(());
+    }
+    Err(config_error(format!(
+        "region '{region}' cannot be used in a host name (letters, digits and '-' only): pass --region like us-east-1"
+    )))
 }
 
 /// Rejects what cannot be a region name (`mars-north-9`, `eu-west`) before any request: the
@@ -455,6 +508,15 @@ mod tests {
         }
         for bad in ["mars-north-9", "eu-west", "US-EAST-1", "us-east-1 ", ""] {
             assert!(check_region_name(bad).is_err(), "{bad:?}");
+        }
+        // The emulator knows real regions only; a custom endpoint needs a host label.
+        assert!(check_emulator_region("eu-west-1").is_ok());
+        let message = check_emulator_region("eu-west-9").unwrap_err().to_string();
+        assert!(message.contains("'eu-west-9'") && message.contains("--region us-east-1"));
+        assert!(check_region_label("minio-local").is_ok());
+        for bad in ["bad_region", "", "-x", "a b"] {
+            let message = check_region_label(bad).unwrap_err().to_string();
+            assert!(message.contains(&format!("'{bad}'")), "{message}");
         }
     }
 }

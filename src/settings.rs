@@ -187,29 +187,53 @@ impl FileSettings {
     pub fn load(path: Option<&Path>, user_config: Option<&Path>) -> anyhow::Result<FileSettings> {
         let mut layers = Figment::new();
         if let Some(user) = user_config.filter(|p| p.is_file()) {
+            readable(user, "remove it or fix it")?;
             layers = layers.merge(Toml::file_exact(user));
         }
         match path {
             Some(p) => {
-                if let Err(e) = std::fs::metadata(p) {
-                    return Err(config_error(format!(
-                        "cannot read config file {}: {e}: fix the path given by --config or SALESCTL_CONFIG",
-                        p.display()
-                    )));
-                }
+                readable(p, "fix the path given by --config or SALESCTL_CONFIG")?;
                 layers = layers.merge(Toml::file_exact(p));
             }
             None if Path::new("salesctl.toml").is_file() => {
+                readable(Path::new("salesctl.toml"), "fix or remove ./salesctl.toml")?;
                 layers = layers.merge(Toml::file_exact("salesctl.toml"));
             }
             None => {}
         }
         layers.extract().map_err(|e| {
+            let fix = match &e.kind {
+                figment::error::Kind::UnknownField(..) => "rename or remove that key",
+                figment::error::Kind::Message(text) if text.contains("parse error") => {
+                    "fix the TOML at the line and column named"
+                }
+                _ => "fix the value of that key",
+            };
             let message = e.to_string().replace('\n', " ");
-            config_error(format!(
-                "config file is invalid: {message}: fix or remove that key"
-            ))
+            config_error(format!("config file is invalid: {message}: {fix}"))
         })
+    }
+}
+
+/// A config file must be a readable UTF-8 file; each way it is not gets its own fix.
+fn readable(path: &Path, fix: &str) -> anyhow::Result<()> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(config_error(format!(
+            "config file {shown} is a directory: pass the path of a TOML file"
+        )));
+    }
+    match std::fs::read(path) {
+        Ok(bytes) if std::str::from_utf8(&bytes).is_err() => Err(config_error(format!(
+            "config file {shown} is not text (not UTF-8): pass the path of a TOML file"
+        ))),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(config_error(format!(
+            "cannot read config file {shown}: permission denied: make it readable (chmod u+r) or {fix}"
+        ))),
+        Err(e) => Err(config_error(format!(
+            "cannot read config file {shown}: {e}: {fix}"
+        ))),
     }
 }
 
@@ -269,6 +293,24 @@ pub fn resolve(
     s.local = overrides.local;
     if s.local && s.region.is_none() {
         s.region = Some(LOCAL_REGION.to_string());
+    }
+    for (what, flag, value) in [
+        ("stack prefix", "--stack-prefix", Some(&s.stack_prefix)),
+        ("table", "--table", Some(&s.table)),
+        ("stream", "--stream", Some(&s.stream)),
+        ("bucket", "--bucket", s.bucket.as_ref()),
+        ("pipe", "pipe", Some(&s.pipe)),
+        ("firehose", "firehose", Some(&s.firehose)),
+        ("lambda", "lambda", Some(&s.lambda)),
+        ("glue_database", "glue_database", Some(&s.glue_database)),
+        ("glue_table", "glue_table", Some(&s.glue_table)),
+        ("workgroup", "workgroup", Some(&s.workgroup)),
+    ] {
+        if value.is_some_and(|v| v.trim().is_empty()) {
+            return Err(config_error(format!(
+                "the {what} name is empty (from {flag}, its SALESCTL_ variable or a config file): give a name, or leave it out for the default"
+            )));
+        }
     }
     if let Some(local) = &env.local_endpoint {
         s.local_endpoint = local.clone();
@@ -387,6 +429,21 @@ mod tests {
             message.contains("SALESCTL_LOCAL_ENDPOINT=\"garbage\""),
             "{message}"
         );
+    }
+
+    #[test]
+    fn empty_names_are_refused_by_name() {
+        let message = resolve(
+            FileSettings::default(),
+            Overrides {
+                table: Some(String::new()),
+                ..Overrides::default()
+            },
+            &Environment::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(message.contains("table name is empty") && message.contains("--table"), "{message}");
     }
 
     #[test]

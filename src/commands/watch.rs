@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, Paragraph, Sparkline};
 
 use crate::audit;
 use crate::commands::values;
+use crate::aws::ServiceResultExt;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::lake::{ERROR_ROOT, Lake, ObjectEntry};
@@ -226,6 +227,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     let aws = ctx.aws().await?;
     let bucket = aws.bucket(&ctx.settings).await?;
+    // The followers below only count what they read, so a stream that is not there must be
+    // named now, not shown as zero changes a second.
+    aws.kinesis
+        .describe_stream_summary()
+        .stream_name(&ctx.settings.stream)
+        .send()
+        .await
+        .or_missing(
+            || format!("Kinesis stream '{}'", ctx.settings.stream),
+            "--stream",
+        )?;
     let counters = Arc::new(Mutex::new(Counters::default()));
     follow(
         audit::table_stream(aws, &ctx.settings).await?,

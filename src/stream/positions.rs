@@ -134,8 +134,20 @@ impl Checkpoint {
                 });
             }
             Err(e) => {
+                let fix = match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => {
+                        "make it readable and writable, or pass another --checkpoint"
+                    }
+                    std::io::ErrorKind::InvalidData => {
+                        "it is not a tail-cdc checkpoint (not text): delete it to start over, or pass another --checkpoint"
+                    }
+                    std::io::ErrorKind::IsADirectory => {
+                        "it is a directory: pass a file path, e.g. --checkpoint tail.json"
+                    }
+                    _ => "pass another --checkpoint",
+                };
                 return Err(config_error(format!(
-                    "cannot read checkpoint {}: {e}: fix its permissions or pass another --checkpoint",
+                    "cannot read checkpoint {}: {e}: {fix}",
                     path.display()
                 )));
             }

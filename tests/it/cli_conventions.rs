@@ -208,6 +208,87 @@ fn bad_urls_regions_and_missing_settings_are_one_line_at_once() {
     assert!(stderr.contains("--region"), "{stderr}");
 }
 
+#[test]
+fn wrong_settings_on_the_emulator_fail_at_once_naming_the_value_and_the_fix() {
+    let s = session();
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("binary");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x81]).unwrap();
+    let binary = binary.to_str().unwrap();
+    let endpoint = s.endpoint().to_string();
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            vec!["--region", "eu-west-9", "status"],
+            &["'eu-west-9'", "--region us-east-1"],
+        ),
+        (
+            vec![
+                "--endpoint-url",
+                &endpoint,
+                "--region",
+                "bad_region",
+                "status",
+            ],
+            &["'bad_region'", "--region"],
+        ),
+        (
+            vec!["--table", "", "status"],
+            &["table name is empty", "--table"],
+        ),
+        (
+            vec!["--config", "/", "status"],
+            &["is a directory", "TOML file"],
+        ),
+        (
+            vec!["--config", binary, "status"],
+            &["not text", "TOML file"],
+        ),
+        (
+            vec!["tail-cdc", "--checkpoint", binary],
+            &["not a tail-cdc checkpoint", "--checkpoint"],
+        ),
+        (
+            vec!["query", "--engine", "athena", "SELECT 1"],
+            &["drop --engine athena", "local engine"],
+        ),
+        (
+            vec![
+                "-o",
+                "json",
+                "watch",
+                "--stream",
+                "no-such",
+                "--samples",
+                "1",
+            ],
+            &["'no-such'", "--stream"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let started = Instant::now();
+        let (code, stdout, stderr) = run(s.salesctl().args(&args));
+        assert_ne!(code, 0, "{args:?}: {stdout}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+        for needle in needles {
+            assert!(stderr.contains(needle), "{args:?}: {needle:?} in {stderr}");
+        }
+    }
+    let (code, _, stderr) = run(s
+        .salesctl()
+        .env("SALESCTL_LOCAL_ENDPOINT", "garbage")
+        .args(["status"]));
+    assert_eq!(code, 253);
+    assert!(
+        stderr.contains("SALESCTL_LOCAL_ENDPOINT=\"garbage\""),
+        "{stderr}"
+    );
+}
+
 /// stdout (and stderr) whose reader is already gone.
 fn closed_pipe() -> Stdio {
     let (reader, writer) = std::io::pipe().unwrap();
