@@ -26,8 +26,10 @@ pub struct Cli {
 }
 
 /// Options accepted before or after any verb, as in the AWS CLI. The AWS_* variables keep
-/// their usual meaning through aws-config's own resolution.
+/// their usual meaning through aws-config's own resolution. In a verb's `--help` they come
+/// under their own heading, after the verb's options, as the AWS CLI's help does.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Named profile from ~/.aws/config (default: AWS_PROFILE, then "default").
     #[arg(long, global = true, value_name = "NAME")]

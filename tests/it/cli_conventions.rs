@@ -440,6 +440,48 @@ fn every_verb_and_format_ends_quietly_when_stdout_is_closed() {
 }
 
 #[test]
+fn each_verbs_help_lists_its_own_options_then_the_global_ones() {
+    for verb in ["query", "up", "generate", "tail-cdc", "reconcile", "status"] {
+        let (code, help, _) = bare_run(&[verb, "--help"]);
+        assert_eq!(code, 0);
+        let own = help.find("Options:").expect("an Options heading");
+        let global = help
+            .find("Global options:")
+            .expect("a Global options heading");
+        assert!(own < global, "{verb}: own options first:\n{help}");
+        // A flag's own line starts with it (after its short form, if any).
+        let declares =
+            |part: &str, flag: &str| {
+                part.lines().any(|line| {
+                    let line = line.trim_start();
+                    let line = line.split_once(", ").map_or(line, |(short, rest)| {
+                        if short.len() == 2 { rest } else { line }
+                    });
+                    line.starts_with(&format!("{flag} ")) || line == flag
+                })
+            };
+        for flag in [
+            "--profile",
+            "--region",
+            "--endpoint-url",
+            "--local",
+            "--output",
+            "--config",
+            "--table",
+        ] {
+            assert!(
+                declares(&help[global..], flag),
+                "{verb}: {flag} under Global options:\n{help}"
+            );
+            assert!(
+                !declares(&help[own..global], flag),
+                "{verb}: {flag} is not one of the verb's own options"
+            );
+        }
+    }
+}
+
+#[test]
 fn completions_man_page_and_version_details() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let (code, stdout, stderr) = bare_run(&["completions", shell]);
