@@ -17,6 +17,13 @@ pub struct Args {
     /// New orders to write (updates and deletes come on top).
     #[arg(long, default_value = "300", value_parser = values::positive_count, allow_negative_numbers = true)]
     pub orders: u64,
+    /// How far back the first demo writes past orders (a forecast needs 14 full days for its
+    /// weekly model; 4 weeks give it a backtest too).
+    #[arg(long, value_name = "WINDOW", default_value = "28d")]
+    pub history: String,
+    /// Past orders on an average day of that history.
+    #[arg(long, value_name = "N", default_value = "60", value_parser = values::positive_count, allow_negative_numbers = true)]
+    pub history_orders_per_day: u64,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
@@ -35,30 +42,48 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let ctx = &ctx.with_default_output(OutputFormat::Table);
     let started = Instant::now();
     let count = args.orders.to_string();
+    // History only into a new stack: a second demo adds today's orders to the same series.
+    let new_stack = ctx.stack().await?.state().await?.is_none();
     step(
         ctx,
-        "1/5 provision the stack",
+        "1/6 provision the stack",
         "salesctl up",
         up::run(ctx, args_from(&[])?),
     )
     .await?;
+    if new_stack {
+        let window = args.history.as_str();
+        let per_day = args.history_orders_per_day.to_string();
+        step(
+            ctx,
+            "2/6 write past orders, so the report has a series to forecast",
+            &format!("salesctl generate --backfill {window} --orders-per-day {per_day}"),
+            generate::run(
+                ctx,
+                args_from(&["--backfill", window, "--orders-per-day", &per_day])?,
+            ),
+        )
+        .await?;
+    } else {
+        crate::say!("\n== 2/6 history: already written by an earlier demo");
+    }
     step(
         ctx,
-        "2/5 write orders, then update and delete some",
+        "3/6 write today's orders, then update and delete some",
         &format!("salesctl generate --interval 0s --count {count}"),
         generate::run(ctx, args_from(&["--interval", "0s", "--count", &count])?),
     )
     .await?;
     step(
         ctx,
-        "3/5 move the changes through the pipe and firehose stages into S3",
+        "4/6 move the changes through the pipe and firehose stages into S3",
         "salesctl relay --drain --buffer-interval 1s",
         relay::run(ctx, args_from(&["--drain", "--buffer-interval", "1s"])?),
     )
     .await?;
     step(
         ctx,
-        "4/5 reports on the lake",
+        "5/6 reports on the lake",
         "salesctl report",
         report::run(ctx, args_from(&[])?),
     )
@@ -66,7 +91,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let sql = "SELECT status, count(*) AS orders, sum(total) AS value FROM orders_current GROUP BY status ORDER BY orders DESC";
     step(
         ctx,
-        "5/5 ask your own question",
+        "6/6 ask your own question",
         &format!("salesctl query \"{sql}\""),
         query::run(ctx, args_from(&[sql])?),
     )

@@ -1,10 +1,13 @@
 //! salesctl, the CLI crate: AWS plumbing, the stream layer, the local relay, SQL engines and
 //! the verbs on top. The pure data model and transform live in `salesctl-core`.
 //!
-//! Layers, bottom to top (a module imports only from layers below it):
-//! `error`, `diag` -> `settings`, `aws`, `render` -> `lake` -> `stream`, `table_writer`, `sql`,
-//! `stack`, `relay`, `cdc_view`, `lambda_build`, `chart`, `html_report`, `audit` -> `context` ->
-//! `commands` -> `cli`.
+//! Layers, bottom to top (a module imports only from layers below it; `scripts/check-layers`
+//! holds the rules CI checks):
+//! `error`, `diag` -> `endpoint`, `settings`, `aws`, `render`, `output`, `spill` -> `lake` ->
+//! `stream`, `table_writer`, `sql`, `stack`, `relay`, `cdc_view`, `lambda_build`, `chart`,
+//! `html_report`, `audit` -> `context` (the only reader of the environment) -> `commands` (the
+//! verbs and their shared helpers `values`, `engine`, `activity`, `stack_progress`; no verb
+//! imports another) -> `demo` (a script of verbs) -> `cli`.
 
 pub mod audit;
 pub mod aws;

@@ -203,7 +203,9 @@ fn outlooks_per_currency(by_day: &Table, today: NaiveDate) -> Vec<CurrencyOutloo
                 .min(daily.len());
             let backtest =
                 forecast::backtest(&daily.truncated(full_days), &BacktestConfig::default());
-            let history = (0..daily.len())
+            // Full days only: today's partial total drawn before the forecast looked like a
+            // collapse to zero. The forecast starts at today instead.
+            let history = (0..full_days)
                 .filter_map(|i| Some((daily.day(i)?, daily.values()[i])))
                 .collect();
             Some(CurrencyOutlook {
@@ -749,6 +751,10 @@ mod tests {
         assert_eq!(usd.outlook.history_days, 35);
         assert_eq!(usd.outlook.days.len(), 7);
         assert_eq!(usd.outlook.days[0].day, today);
+        assert!(
+            usd.history.iter().all(|(day, _)| *day < today),
+            "the chart's history holds full days only"
+        );
         assert!(
             !usd.outlook.notes.is_empty(),
             "says the partial day was left out"
