@@ -133,7 +133,11 @@ pub fn zip_bootstrap(binary: &[u8]) -> anyhow::Result<Vec<u8>> {
 /// The `bootstrap` entry of a Lambda zip and its unix mode.
 pub fn bootstrap_in_zip(zip: &[u8]) -> anyhow::Result<(Vec<u8>, Option<u32>)> {
     let mut archive = zip::ZipArchive::new(Cursor::new(zip))
-        .map_err(|e| config_error(format!("the Lambda zip is not a valid zip file: {e}")))?;
+        .map_err(|e| {
+            config_error(format!(
+                "the Lambda zip is not a valid zip file ({e}): pass the zip 'salesctl deploy-lambda' builds, or zip the binary as 'bootstrap' (zip -j bootstrap.zip bootstrap)"
+            ))
+        })?;
     let mut entry = archive.by_name("bootstrap").map_err(|_| {
         config_error(
             "the Lambda zip has no 'bootstrap' entry at its root: zip the binary as 'bootstrap'",
@@ -157,14 +161,27 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    /// Inspects a zip: its bootstrap entry, the glibc it needs, and refuses one that needs
-    /// a glibc newer than provided.al2023 has or is built for the other architecture.
+    /// Inspects a zip: its bootstrap entry, the glibc it needs, and refuses one whose
+    /// bootstrap is not executable, needs a glibc newer than provided.al2023 has or is built
+    /// for the other architecture.
     pub fn from_zip(
         zip: Vec<u8>,
         zip_path: Option<PathBuf>,
         arch: Arch,
     ) -> anyhow::Result<Artifact> {
-        let (binary, _mode) = bootstrap_in_zip(&zip)?;
+        let (binary, mode) = bootstrap_in_zip(&zip)?;
+        // Lambda keeps the zip's unix modes and runs `bootstrap` as a user that is not its
+        // owner: without read and execute for everyone the function never starts
+        // (Runtime.InvalidEntrypoint, permission denied), and every record fails.
+        let runnable = |m: u32| m & 0o005 == 0o005;
+        if !mode.is_some_and(runnable) {
+            let mode = mode.map_or("no unix mode (zipped on Windows?)".to_string(), |m| {
+                format!("mode {:04o}", m & 0o7777)
+            });
+            return Err(config_error(format!(
+                "the bootstrap in the Lambda zip is not executable ({mode}) and Lambda could not start it: 'chmod 755 bootstrap' and zip it again on Linux or macOS ('zip -j lambda.zip bootstrap'), or let 'salesctl deploy-lambda' build it"
+            )));
+        }
         let facts = elf_facts(&binary).ok();
         if let Some(f) = &facts {
             if f.machine != arch.elf_machine() {
@@ -503,6 +520,29 @@ mod tests {
         assert_eq!(mode.map(|m| m & 0o777), Some(0o755));
         let a = Artifact::from_zip(zip, None, Arch::X86_64).unwrap();
         assert!(!a.is_elf);
+    }
+
+    #[test]
+    fn a_bootstrap_that_is_not_executable_is_refused() {
+        let zip_with = |options: zip::write::SimpleFileOptions| {
+            let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            writer.start_file("bootstrap", options).unwrap();
+            writer.write_all(b"#!/bin/sh\n").unwrap();
+            writer.finish().unwrap().into_inner()
+        };
+        let plain = zip::write::SimpleFileOptions::default();
+        for mode in [0o644, 0o744, 0o750] {
+            let err =
+                Artifact::from_zip(zip_with(plain.unix_permissions(mode)), None, Arch::X86_64)
+                    .unwrap_err()
+                    .to_string();
+            assert!(err.contains("not executable"), "{mode:o}: {err}");
+            assert!(err.contains(&format!("{mode:04o}")), "{err}");
+            assert!(err.contains("chmod 755"), "{err}");
+        }
+        assert!(
+            Artifact::from_zip(zip_with(plain.unix_permissions(0o755)), None, Arch::X86_64).is_ok()
+        );
     }
 
     #[test]

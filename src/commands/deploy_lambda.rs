@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use crate::commands::stack_progress;
 use crate::context::Context;
 use crate::error::ExitStatus;
-use crate::lambda_build;
+use crate::lambda_build::{self, Arch};
 use crate::render::Table;
 use crate::stack::DeployOptions;
 use crate::stack::deploy::Deployed;
+use crate::stack::workflow::StackChoice;
 
 /// What `deploy-lambda` did.
 #[derive(serde::Serialize)]
@@ -38,9 +39,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let existing = stack
         .existing("run 'salesctl up' first (it creates the bucket the code goes to)")
         .await?;
-    let mut options = DeployOptions::chosen(Some(&existing), None, args.function.choice());
+    let mut options = DeployOptions::chosen(
+        Some(&existing),
+        StackChoice::default(),
+        args.function.choice(),
+    );
     stack.validate(&options)?;
-    let arch = args.function.arch;
+    // New code is what this verb deploys, so any architecture may come with it.
+    stack.check_update(Some(&existing), &options, true)?;
+    // Built for the stack's architecture unless --arch names another.
+    let arch = Arch::named(&options.architecture).unwrap_or(Arch::X86_64);
     let artifact = match &args.zip {
         Some(path) => lambda_build::load_zip(path, arch)?,
         None => {

@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         "no bucket left".to_string()
     } else if args.keep_data {
         format!(
-            "bucket '{}' kept with its data (--keep-data); 'salesctl down --yes' removes it",
+            "bucket '{}' kept with its data (--keep-data): the next 'salesctl up' brings it back into the stack; to delete it and its data instead, 'salesctl down --yes'",
             names.bucket
         )
     } else {

@@ -64,11 +64,8 @@ impl EngineArgs {
                 if aws.targets_emulator() {
                     let workgroup = self.workgroup.as_deref().unwrap_or(&ctx.settings.workgroup);
                     let listed = aws.athena.list_work_groups().send().await;
-                    let exists = listed.is_ok_and(|l| {
-                        l.work_groups()
-                            .iter()
-                            .any(|w| w.name() == Some(workgroup))
-                    });
+                    let exists = listed
+                        .is_ok_and(|l| l.work_groups().iter().any(|w| w.name() == Some(workgroup)));
                     if !exists {
                         return Err(usage_error(format!(
                             "the emulator has no Athena workgroup '{workgroup}' (it stores Athena resources but runs no SQL): drop --engine athena, the local engine is the one that runs here"

@@ -46,9 +46,10 @@ pub fn arch_parser() -> impl TypedValueParser<Value = Arch> {
 /// The function's flags `up` and `deploy-lambda` share.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FunctionArgs {
-    /// Lambda architecture (and Rust target) to build and run on.
-    #[arg(long, default_value = "x86_64", value_parser = arch_parser())]
-    pub arch: Arch,
+    /// Lambda architecture (and Rust target) to build and run on (default: the stack's,
+    /// else x86_64). A change needs code for it in the same run.
+    #[arg(long, value_parser = arch_parser())]
+    pub arch: Option<Arch>,
     /// Function memory in MB (default: the stack's, else 256).
     #[arg(long, value_parser = values::bounded_u32(128, 10240), allow_negative_numbers = true)]
     pub memory: Option<u32>,
@@ -65,7 +66,7 @@ impl FunctionArgs {
     /// The function settings these flags choose for the stack workflow.
     pub fn choice(&self) -> FunctionChoice<'static> {
         FunctionChoice {
-            architecture: self.arch.lambda_name(),
+            architecture: self.arch.map(Arch::lambda_name),
             memory_mb: self.memory,
             timeout_seconds: self.timeout,
         }

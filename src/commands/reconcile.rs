@@ -19,7 +19,8 @@ use crate::stream::StartPosition;
 use salesctl_core::change::ChangeRecord;
 use salesctl_core::lake_schema::current_rank_key;
 use salesctl_core::reconcile::{
-    Disagreement, Findings, Ledger, Named, OrderState, compare_current, merge_disagreements,
+    Disagreement, Findings, Ledger, Named, OrderState, Verdict, compare_current,
+    merge_disagreements,
 };
 
 #[derive(Debug, clap::Args)]
@@ -59,13 +60,43 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
 
     render(ctx, &findings, disagreeing, &named)?;
-    Ok(
-        if findings.has_losses() || (args.strict && findings.has_duplicates()) {
-            ExitStatus::FAILURE
-        } else {
-            ExitStatus::SUCCESS
-        },
-    )
+    // The stages and the current state together: a window with nothing missing (an empty
+    // one, `--since` in the future) does not reconcile orders whose lake row is out of date.
+    Ok(if findings.verdict(disagreeing).fails(args.strict) {
+        ExitStatus::FAILURE
+    } else {
+        ExitStatus::SUCCESS
+    })
+}
+
+/// The verdict line of the table view: what failed, the stages' losses and the orders whose
+/// current lake row disagrees with the table alike.
+fn verdict_text(findings: &Findings, disagreeing: u64) -> String {
+    match findings.verdict(disagreeing) {
+        Verdict::Reconciled => "reconciled: every change reached the lake exactly once, and every order's current lake row is the table's".to_string(),
+        Verdict::Duplicates => "reconciled, with duplicates (at-least-once delivery; orders_current keeps one row per change)".to_string(),
+        Verdict::NotReconciled => {
+            let mut what = Vec::new();
+            if findings.has_losses() {
+                what.push("changes are missing or failed (first ids above)".to_string());
+            }
+            match disagreeing {
+                0 => {}
+                1 => what.push("1 order's current lake row disagrees with the table (above)".to_string()),
+                n => what.push(format!(
+                    "{n} orders' current lake rows disagree with the table (the first above)"
+                )),
+            }
+            let mut text = format!("NOT RECONCILED: {}", what.join(", and "));
+            if disagreeing > 0 && !findings.has_losses() {
+                // Nothing is lost in the window: the lake is behind the table, or lost changes
+                // made before the window.
+                text.push_str("; changes still on their way count until they land (run it again after the relay or Firehose's buffer interval), older losses show without --since");
+            }
+            text.push_str("; 'salesctl trace ORDER_ID' follows one");
+            text
+        }
+    }
 }
 
 /// Reads every stage and matches them: the findings per stage, then the orders whose current
@@ -393,14 +424,7 @@ fn render(
                 if !named.is_empty() {
                     current.write(out, format, ctx.color)?;
                 }
-                let verdict = if findings.has_losses() {
-                    "NOT RECONCILED: changes are missing or failed (first ids above; 'salesctl trace ORDER_ID' follows one)"
-                } else if findings.has_duplicates() {
-                    "reconciled, with duplicates (at-least-once delivery; orders_current keeps one row per change)"
-                } else {
-                    "reconciled: every change reached the lake exactly once"
-                };
-                writeln!(out, "\n{verdict}")?;
+                writeln!(out, "\n{}", verdict_text(findings, disagreeing))?;
             }
             OutputFormat::Json | OutputFormat::Csv => {
                 // One table per output: the stages (the current-state check in JSON lines too).
@@ -418,7 +442,10 @@ fn render(
                             "failed_without_id",
                             Cell::number(findings.failed_without_id),
                         ),
-                        ("reconciled", Cell::Bool(!findings.has_losses())),
+                        (
+                            "reconciled",
+                            Cell::Bool(findings.verdict(disagreeing).is_reconciled()),
+                        ),
                     ];
                     writeln!(
                         out,

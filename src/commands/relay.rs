@@ -47,18 +47,38 @@ pub enum StageArg {
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let (report, elapsed) = relay(ctx, &args).await?;
     render_report(ctx, &report, elapsed)?;
+    if let Some(line) = undelivered_line(&report) {
+        crate::say!("salesctl: {line}");
+    }
     Ok(exit_status(&report))
 }
 
-/// Interrupted wins; then records that could not be transformed are a partial failure.
+/// Interrupted wins; then records that could not be transformed, or piped records that
+/// reached neither the lake nor `errors/`, are a partial failure.
 pub fn exit_status(report: &RelayReport) -> ExitStatus {
     if report.interrupted {
         ExitStatus::INTERRUPTED
-    } else if report.failed > 0 {
+    } else if report.failed > 0 || report.undelivered > 0 {
         ExitStatus::FAILURE
     } else {
         ExitStatus::SUCCESS
     }
+}
+
+/// The one line that says a drain's piped records did not all land, with the counts, where
+/// they are and what to do; `None` when they all did.
+pub fn undelivered_line(report: &RelayReport) -> Option<String> {
+    if report.undelivered == 0 {
+        return None;
+    }
+    let shards = match report.undelivered_shards.as_slice() {
+        [one] => format!("Kinesis shard {one}"),
+        many => format!("Kinesis shards {}", many.join(", ")),
+    };
+    Some(format!(
+        "{} of the {} records piped this run reached neither the lake nor errors/ (rows_written {}, processing_failed {}, duplicates_dropped {}): they are still in {shards}, unread by the firehose stage (likely a shard closed by a reshard that the emulator kept writing to); run 'salesctl relay --drain' again to deliver them, then 'salesctl reconcile' to check",
+        report.undelivered, report.piped, report.rows, report.failed, report.duplicates_dropped
+    ))
 }
 
 /// Runs the relay as the flags say; returns its report and how long it took.
@@ -112,6 +132,7 @@ pub fn render_report(ctx: &Context, report: &RelayReport, elapsed: Duration) -> 
         ("piped", Cell::number(report.piped)),
         ("rows_written", Cell::number(report.rows)),
         ("processing_failed", Cell::number(report.failed)),
+        ("piped_not_delivered", Cell::number(report.undelivered)),
         (
             "duplicates_dropped",
             Cell::number(report.duplicates_dropped),
@@ -130,4 +151,37 @@ pub fn render_report(ctx: &Context, report: &RelayReport, elapsed: Duration) -> 
     row.push(fields.into_iter().map(|(_, value)| value).collect());
     ctx.out().record("relay", &row)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undelivered_drain_fails_in_one_line_naming_counts_and_shards() {
+        let report = RelayReport {
+            piped: 100,
+            undelivered: 100,
+            undelivered_shards: vec!["shardId-000000000000".into()],
+            ..RelayReport::default()
+        };
+        assert_eq!(exit_status(&report), ExitStatus::FAILURE);
+        let line = undelivered_line(&report).unwrap();
+        assert!(!line.contains('\n'), "{line}");
+        for part in [
+            "100 of the 100 records piped",
+            "rows_written 0",
+            "shardId-000000000000",
+            "relay --drain",
+        ] {
+            assert!(line.contains(part), "{part}: {line}");
+        }
+        let delivered = RelayReport {
+            piped: 100,
+            rows: 100,
+            ..RelayReport::default()
+        };
+        assert_eq!(undelivered_line(&delivered), None);
+        assert_eq!(exit_status(&delivered), ExitStatus::SUCCESS);
+    }
 }

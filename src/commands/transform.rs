@@ -13,8 +13,8 @@ use crate::cdc_view::flat_row_from_change_line;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::render::OutputFormat;
-use salesctl_core::change::{self, ChangeRecord};
-use salesctl_core::transform::{TransformOptions, transform_event_with};
+use salesctl_core::lake_schema;
+use salesctl_core::transform::{RecordTransformer, TransformOptions, transform_event_with};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,8 +36,12 @@ pub struct Args {
 ///
 /// Bad input never hides good rows: a line that fails is reported on stderr as
 /// `line N: reason` and every other row is still printed; so is each record a Firehose answer
-/// marks ProcessingFailed. The exit status is 1 when anything failed. Blank lines are skipped;
-/// a closed stdout (`| head`) ends the run quietly.
+/// marks ProcessingFailed. A row the lake table cannot hold (`quantity: "many"`) fails like
+/// an undecodable record, naming the order and the column, as the Lambda and the relay fail it.
+/// The exit status is 1 when anything failed. Blank lines are skipped; a closed stdout
+/// (`| head`) ends the run quietly. Events whose records lack
+/// `dynamodb.ApproximateCreationDateTime` are answered with the Kinesis arrival time, and a
+/// last stderr line counts those rows.
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     // The output is the lake's own format (or the Lambda's answer): JSON, nothing else.
     if let Some(format) = ctx.requested_output
@@ -81,6 +85,8 @@ pub struct Report {
     pub ok: usize,
     /// Lines that failed, plus records answered ProcessingFailed.
     pub failed: usize,
+    /// Ok rows of events timed by the Kinesis arrival time (no ApproximateCreationDateTime).
+    pub arrival_fallbacks: usize,
     pub interrupted: bool,
 }
 
@@ -99,7 +105,7 @@ pub fn transform_input(
         errors,
         options,
         report: Report::default(),
-        record: ChangeRecord::default(),
+        transformer: RecordTransformer::new(),
         row: Vec::with_capacity(4096),
     };
     let mut line = Vec::new();
@@ -160,7 +166,7 @@ struct Session<'o, W: Write, E: Write> {
     errors: E,
     options: &'o TransformOptions,
     report: Report,
-    record: ChangeRecord,
+    transformer: RecordTransformer,
     row: Vec<u8>,
 }
 
@@ -176,7 +182,7 @@ impl<W: Write, E: Write> Session<'_, W, E> {
             return self.event(line_number, text);
         }
         if let Some(row) = flat_row_from_change_line(text) {
-            return match row {
+            return match row.and_then(|row| fits_the_lake(&row).map(|()| row)) {
                 Ok(row) => {
                     self.report.ok += 1;
                     self.out.write_all(row.as_bytes())
@@ -187,10 +193,9 @@ impl<W: Write, E: Write> Session<'_, W, E> {
                 }
             };
         }
-        match change::decode_into(text, &mut self.record) {
-            Ok(()) => {
-                self.row.clear();
-                self.record.write_flat_row(&mut self.row);
+        self.row.clear();
+        match self.transformer.transform_into(text, &mut self.row) {
+            Ok(_) => {
                 self.report.ok += 1;
                 self.out.write_all(&self.row)
             }
@@ -205,6 +210,7 @@ impl<W: Write, E: Write> Session<'_, W, E> {
         match transform_event_with(text, self.options) {
             Ok(done) => {
                 self.report.ok += done.ok;
+                self.report.arrival_fallbacks += done.arrival_fallbacks;
                 for failure in &done.failures {
                     self.fail(format_args!(
                         "line {line_number}: record {} ({}): {}",
@@ -228,8 +234,64 @@ impl<W: Write, E: Write> Session<'_, W, E> {
 
     fn finish(mut self) -> io::Result<Report> {
         self.out.flush()?;
+        let fallbacks = self.report.arrival_fallbacks;
+        if fallbacks > 0 {
+            let _ = writeln!(
+                self.errors,
+                "{fallbacks} row{} had no dynamodb.ApproximateCreationDateTime: their creation_datetime is the Kinesis arrival time (approximateArrivalTimestamp)",
+                if fallbacks == 1 { "" } else { "s" }
+            );
+        }
         Ok(self.report)
     }
+}
+
+/// A flat row built from a `tail-cdc -o json` line, checked against the lake schema as the
+/// transform checks the rows it writes.
+fn fits_the_lake(row: &str) -> Result<(), String> {
+    let members = raw_members(row).map_err(|e| format!("the row is not a JSON object: {e}"))?;
+    lake_schema::check_row(members.iter().map(|(name, value)| (name.as_str(), value.get())))
+        .map_err(|misfit| {
+            let key = members
+                .iter()
+                .find(|(name, _)| name == lake_schema::KEY_COLUMN)
+                .map_or_else(
+                    || "a row without order_id".to_string(),
+                    |(name, value)| format!("{name} {}", value.get()),
+                );
+            format!(
+                "the row of {key} does not fit the lake table {}: {misfit}",
+                lake_schema::TABLE
+            )
+        })
+}
+
+/// The row's members in order, each value as its exact JSON text.
+fn raw_members(row: &str) -> serde_json::Result<Vec<(String, &serde_json::value::RawValue)>> {
+    struct Members<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
+    impl<'de> Deserialize<'de> for Members<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Members<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut members = Vec::new();
+                    while let Some(entry) = map.next_entry()? {
+                        members.push(entry);
+                    }
+                    Ok(Members(members))
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
+    }
+    serde_json::from_str::<Members<'_>>(row).map(|m| m.0)
 }
 
 /// Reads one line without its `\n` / `\r\n`; false at the end of the input.
@@ -301,7 +363,7 @@ mod tests {
             Report {
                 ok: 2,
                 failed: 2,
-                interrupted: false
+                ..Report::default()
             }
         );
     }
@@ -329,8 +391,7 @@ mod tests {
             report,
             Report {
                 ok: 1,
-                failed: 0,
-                interrupted: false
+                ..Report::default()
             }
         );
     }
@@ -365,6 +426,43 @@ mod tests {
     }
 
     #[test]
+    fn a_row_the_lake_cannot_hold_is_reported_by_line() {
+        let many = INSERT.replace(r#""n":{"N":"2.50"}"#, r#""quantity":{"S":"many"}"#);
+        let tail_line = r#"{"cdc_event_type":"INSERT","cdc_event_id":"a","creation_datetime":"2026-11-20T08:15:02Z","keys":{"order_id":"o-7"},"new_image":{"order_id":"o-7","price":"abc"}}"#;
+        let (out, errors, report) = run_on(&format!("{INSERT}\n{many}\n{tail_line}\n"));
+        assert_eq!(out, format!("{INSERT_ROW}\n"));
+        assert_eq!(
+            errors,
+            "line 2: the row of k \"1\" does not fit the lake table orders_cdc: column quantity (int) cannot hold \"many\": not a whole number in digits\n\
+             line 3: the row of order_id \"o-7\" does not fit the lake table orders_cdc: column price (decimal(12,2)) cannot hold \"abc\": not a number\n"
+        );
+        assert_eq!((report.ok, report.failed), (1, 2));
+    }
+
+    #[test]
+    fn rows_timed_by_the_kinesis_arrival_are_counted() {
+        let untimed = INSERT.replace(r#""ApproximateCreationDateTime":1795162502,"#, "");
+        let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &untimed);
+        let event = format!(
+            r#"{{"records":[{{"recordId":"r1","approximateArrivalTimestamp":1795162502114,"data":"{data}"}}]}}"#
+        );
+        let (out, errors, report) = run_on(&event);
+        assert!(out.contains(r#""result":"Ok""#), "{out}");
+        assert_eq!(
+            errors,
+            "1 row had no dynamodb.ApproximateCreationDateTime: their creation_datetime is the Kinesis arrival time (approximateArrivalTimestamp)\n"
+        );
+        assert_eq!((report.ok, report.failed, report.arrival_fallbacks), (1, 0, 1));
+        // A stream record on its own line has no arrival time to fall back on.
+        let (_, errors, report) = run_on(&format!("{untimed}\n"));
+        assert_eq!(
+            errors,
+            "line 1: missing field dynamodb.ApproximateCreationDateTime\n"
+        );
+        assert_eq!(report.failed, 1);
+    }
+
+    #[test]
     fn empty_input_prints_nothing() {
         assert_eq!(
             run_on(""),
@@ -392,8 +490,8 @@ mod tests {
             report,
             Report {
                 ok: 1,
-                failed: 0,
-                interrupted: true
+                interrupted: true,
+                ..Report::default()
             }
         );
     }

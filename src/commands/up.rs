@@ -3,16 +3,19 @@
 //!
 //! A new stack is deployed in two steps: first without transform code (so no function,
 //! Firehose or pipe yet: nothing untransformed can reach the lake), then, once the zip is in
-//! the bucket by its content hash, with it.
+//! the bucket by its content hash, with it. Where the bucket exists already (an existing
+//! stack, or a bucket kept by `down --keep-data`, which comes back by import) the zip goes
+//! first and one change set carries it, so no version is published with the old code.
 
 use std::path::PathBuf;
 
 use crate::commands::stack_progress;
 use crate::context::Context;
 use crate::error::ExitStatus;
-use crate::lambda_build;
+use crate::lambda_build::{self, Arch};
 use crate::stack::deploy::{Deployed, PlannedChange};
-use crate::stack::{DeployOptions, StackNames};
+use crate::stack::workflow::{ParameterChange, StackChoice, parameter_changes};
+use crate::stack::{DeployOptions, StackNames, bucket};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,6 +33,10 @@ pub struct Args {
     /// 'salesctl deploy-lambda'.
     #[arg(long)]
     pub skip_lambda: bool,
+    /// Point-in-time recovery (continuous backups, 35 days) of the orders table: on or off
+    /// (default: the stack's, else on; about $0.20 per GB-month of table size).
+    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    pub point_in_time_recovery: Option<bool>,
     #[command(flatten)]
     pub function: super::FunctionArgs,
 }
@@ -37,17 +44,46 @@ pub struct Args {
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let stack = ctx.stack().await?;
     let existing = stack.state().await?;
-    let mut options = DeployOptions::chosen(existing.as_ref(), args.shards, args.function.choice());
-    // Checked here too, not only in `apply`: a bad setting must fail before a zip is
-    // built, which takes minutes.
+    let choice = StackChoice {
+        shards: args.shards,
+        point_in_time_recovery: args.point_in_time_recovery,
+    };
+    let mut options = DeployOptions::chosen(existing.as_ref(), choice, args.function.choice());
+    // Checked here too, not only in `apply`: a bad setting, a stack that needs a hand, a
+    // rename or an architecture without its code must fail before a zip is built, which
+    // takes minutes.
     stack.validate(&options)?;
-    let zip = lambda_zip(
+    stack.check_update(existing.as_ref(), &options, args.lambda_zip.is_some())?;
+    let kept = existing.as_ref().is_none_or(|s| s.is_under_review()) && stack.kept_bucket().await?;
+    if kept {
+        crate::say!(
+            "salesctl: bucket '{}' is still there with its data (kept by 'down --keep-data'): {} it back into the new stack with an IMPORT change set",
+            stack.names.bucket,
+            if args.dry_run {
+                "would bring"
+            } else {
+                "bringing"
+            }
+        );
+    }
+    let arch = Arch::named(&options.architecture).unwrap_or(Arch::X86_64);
+    let mut zip = lambda_zip(
         &args,
+        arch,
         stack.emulator,
         !options.code_key.is_empty(),
         ctx.build_env(),
     )
     .await?;
+    let bucket_ready = kept || existing.as_ref().is_some_and(|s| !s.is_under_review());
+    if bucket_ready && let Some(code) = zip.take_if(|code| !code.is_empty()) {
+        // A dry run names the key the zip would get, uploading nothing.
+        options.code_key = if args.dry_run {
+            bucket::code_key(&code)
+        } else {
+            stack.upload_code(code).await?
+        };
+    }
 
     let mut applied = stack_progress::apply(ctx, &stack, &options, args.dry_run).await?;
     if let Some(zip) = zip {
@@ -65,24 +101,36 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             }
         }
     }
-    report(ctx, &stack.names, &applied, args.dry_run)?;
+    // What the parameters change, also when no resource changes with them (a change set
+    // lists resources only).
+    let parameters = existing
+        .as_ref()
+        .filter(|s| !s.is_under_review())
+        .map(|s| parameter_changes(s, &stack.parameters(&options)))
+        .unwrap_or_default();
+    report(ctx, &stack.names, &applied, &parameters, args.dry_run)?;
     Ok(ExitStatus::SUCCESS)
 }
 
-/// One planned or applied change, as `up` shows it.
+/// One planned or applied change, as `up` shows it: a resource, or a parameter with its
+/// old and new value.
 #[derive(serde::Serialize)]
 struct ChangeRow<'a> {
     action: String,
     resource: &'a str,
     #[serde(rename = "type")]
     kind: &'a str,
+    /// For a parameter, "old -> new".
+    change: String,
 }
 
-/// The change set on stdout (a table, JSON lines or CSV), the outcome in one line on stderr.
+/// The change set and the parameters it changes on stdout (a table, JSON lines or CSV), the
+/// outcome in one line on stderr.
 fn report(
     ctx: &Context,
     names: &StackNames,
     deployed: &Deployed,
+    parameters: &[ParameterChange],
     dry_run: bool,
 ) -> anyhow::Result<()> {
     let (changes, outcome): (&[PlannedChange], String) = match deployed {
@@ -96,20 +144,28 @@ fn report(
         Deployed::Planned(changes) => (changes, "dry run: nothing changed".to_string()),
         Deployed::Done { changes, status } => (changes, status.clone()),
     };
-    let rows: Vec<ChangeRow> = changes
+    let mut rows: Vec<ChangeRow> = changes
         .iter()
         .map(|change| ChangeRow {
             action: change.verb(),
             resource: &change.logical_id,
             kind: change.resource_type.trim_start_matches("AWS::"),
+            change: String::new(),
         })
         .collect();
+    rows.extend(parameters.iter().map(|p| ChangeRow {
+        action: "set".to_string(),
+        resource: &p.name,
+        kind: "Parameter",
+        change: format!("{} -> {}", p.old.as_deref().unwrap_or("(unset)"), p.new),
+    }));
     ctx.out().rows(&rows)?;
     let verb = if dry_run { "would change" } else { "changed" };
     crate::say!(
-        "salesctl: stack '{}': {outcome}; {verb} {} resources",
+        "salesctl: stack '{}': {outcome}; {verb} {} resources and {} parameters",
         names.stack_name(),
-        changes.len()
+        changes.len(),
+        parameters.len()
     );
     Ok(())
 }
@@ -119,6 +175,7 @@ fn report(
 /// in-process there.
 async fn lambda_zip(
     args: &Args,
+    arch: Arch,
     emulator: bool,
     has_code: bool,
     build_env: lambda_build::BuildEnv,
@@ -127,7 +184,7 @@ async fn lambda_zip(
         return Ok(None);
     }
     if let Some(path) = &args.lambda_zip {
-        let artifact = lambda_build::load_zip(path, args.function.arch)?;
+        let artifact = lambda_build::load_zip(path, arch)?;
         crate::say!(
             "salesctl: lambda {}: {}",
             path.display(),
@@ -146,10 +203,10 @@ async fn lambda_zip(
         return Ok(None);
     }
     if let Some(path) = lambda_build::project_root()
-        .map(|root| lambda_build::artifact_path(&root, args.function.arch, &build_env))
+        .map(|root| lambda_build::artifact_path(&root, arch, &build_env))
         && path.is_file()
     {
-        let artifact = lambda_build::load_zip(&path, args.function.arch)?;
+        let artifact = lambda_build::load_zip(&path, arch)?;
         crate::say!(
             "salesctl: lambda: reusing {} ({})",
             path.display(),
@@ -160,11 +217,10 @@ async fn lambda_zip(
     if args.dry_run {
         crate::say!(
             "salesctl: the transform would be built for {}",
-            args.function.arch.lambda_name()
+            arch.lambda_name()
         );
         return Ok(Some(Vec::new()));
     }
-    let arch = args.function.arch;
     let artifact = {
         let installs = args.function.installs();
         tokio::task::spawn_blocking(move || lambda_build::build(arch, installs, &build_env))

@@ -13,8 +13,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 
 use crate::audit;
-use crate::commands::values;
 use crate::aws::ServiceResultExt;
+use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::lake::{ERROR_ROOT, Lake, ObjectEntry};

@@ -46,14 +46,22 @@ pub fn put_calls(records: &[RawRecord]) -> Vec<Range<usize>> {
     calls
 }
 
+/// Where Kinesis put one record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placed {
+    pub shard_id: String,
+    pub sequence_number: String,
+}
+
 /// Puts one call's records, re-sending rejected entries with backoff until all are
-/// acknowledged. Errors only when Kinesis keeps refusing.
+/// acknowledged; returns where each record went, in the order given. Errors only when
+/// Kinesis keeps refusing.
 pub async fn put_all(
     client: &aws_sdk_kinesis::Client,
     stream: &str,
     records: &[RawRecord],
-) -> anyhow::Result<()> {
-    let mut entries = records
+) -> anyhow::Result<Vec<Placed>> {
+    let entries = records
         .iter()
         .map(|record| {
             PutRecordsRequestEntry::builder()
@@ -62,11 +70,14 @@ pub async fn put_all(
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut placed = vec![Placed::default(); records.len()];
+    // Indexes into `records` of the entries not yet acknowledged.
+    let mut pending: Vec<usize> = (0..records.len()).collect();
     for attempt in 0..MAX_ATTEMPTS {
         let output = client
             .put_records()
             .stream_name(stream)
-            .set_records(Some(entries.clone()))
+            .set_records(Some(pending.iter().map(|i| entries[*i].clone()).collect()))
             .send()
             .await;
         let output = match output {
@@ -80,20 +91,29 @@ pub async fn put_all(
                     .service_context(|| format!("putting records into stream '{stream}'"));
             }
         };
-        if output.failed_record_count.unwrap_or(0) == 0 {
-            return Ok(());
+        let all_accepted = output.failed_record_count.unwrap_or(0) == 0;
+        let mut results = output.records.into_iter();
+        pending.retain(|index| match results.next() {
+            Some(result) if result.error_code.is_none() => {
+                placed[*index] = Placed {
+                    shard_id: result.shard_id.unwrap_or_default(),
+                    sequence_number: result.sequence_number.unwrap_or_default(),
+                };
+                false
+            }
+            // Rejected: sent again. An answer without a result for it counts as accepted
+            // when the call says none failed.
+            Some(_) => true,
+            None => !all_accepted,
+        });
+        if pending.is_empty() {
+            return Ok(placed);
         }
-        entries = entries
-            .into_iter()
-            .zip(output.records)
-            .filter(|(_, result)| result.error_code.is_some())
-            .map(|(entry, _)| entry)
-            .collect();
         tokio::time::sleep(backoff(attempt)).await;
     }
     Err(service_error(format!(
         "stream '{stream}' kept rejecting {} records: add shards or slow the writers",
-        entries.len()
+        pending.len()
     )))
 }
 

@@ -4,6 +4,10 @@
 //! Layout of the state directory (see [`default_state_dir`]):
 //! - `relay.lock`: held with an OS file lock while a relay runs (released when it dies, even
 //!   by kill -9); its text names the holder.
+//!
+//! Besides, `<state root>/relay/locks/<stack>.lock` ([`stack_lock_path`]) is held the same
+//! way, keyed by the stack's identity rather than by where its state is, so `--state-dir`
+//! cannot start a second live relay for the stack.
 //! - `pipe.json`: DynamoDB stream positions acknowledged by Kinesis; saved per PutRecords.
 //! - `firehose.json`: Kinesis positions whose rows are in S3, recent record fingerprints
 //!   (to drop copies a killed pipe stage re-put) and running totals; saved per flush.
@@ -19,8 +23,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use sha2::{Digest, Sha256};
+
 use crate::error::config_error;
-use crate::settings::Settings;
 use crate::stream::positions::{Positions, write_atomically};
 
 /// How many delivered fingerprints are remembered to drop the copies a killed pipe stage may
@@ -28,28 +33,69 @@ use crate::stream::positions::{Positions, write_atomically};
 const RECENT_IDS: usize = 20_000;
 
 const LOCK_FILE: &str = "relay.lock";
+/// Under the state root: one lock file per stack, whatever state directory its relay uses.
+const STACK_LOCKS: &str = "relay/locks";
+/// File names stay well under the usual 255-byte limit; longer ones end in a hash.
+const MAX_LOCK_NAME: usize = 200;
 const PIPE_FILE: &str = "pipe.json";
 const FIREHOSE_FILE: &str = "firehose.json";
 const PENDING_FILE: &str = "flush.pending.json";
 
+/// The stack a relay works on: what makes two relays the same relay, however they were
+/// started. `endpoint` is the canonical spelling (`None` for AWS), so `localhost`,
+/// `127.0.0.1` and a trailing slash are one stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackIdentity<'a> {
+    pub endpoint: Option<&'a str>,
+    pub region: &'a str,
+    pub table: &'a str,
+    pub stream: &'a str,
+    pub bucket: &'a str,
+}
+
+impl StackIdentity<'_> {
+    /// `<endpoint>-<region>`, readable in a path.
+    fn place(&self) -> String {
+        format!("{}-{}", slug(self.endpoint.unwrap_or("aws")), self.region)
+    }
+
+    /// `<table>+<stream>+<bucket>`, readable in a path (none of the three names can hold a
+    /// `+`, so the parts cannot run into each other).
+    fn names(&self) -> String {
+        slug(&format!("{}+{}+{}", self.table, self.stream, self.bucket))
+    }
+}
+
 /// Where a stack's relay keeps its state: `<root>/relay/<endpoint>-<region>/<table>+<stream>+<bucket>`
 /// under the state root the context resolved (`$SALESCTL_STATE_DIR`, else
 /// `$XDG_STATE_HOME/salesctl`, else `~/.local/state/salesctl`), so every directory a relay is
-/// started from finds the same state, and two stacks never share one. `endpoint` is the
-/// canonical spelling (`None` for AWS), so `localhost` and `127.0.0.1` are one stack.
+/// started from finds the same state, and two stacks never share one.
 pub fn default_state_dir(
     root: Option<&Path>,
-    endpoint: Option<&str>,
-    region: &str,
-    settings: &Settings,
-    bucket: &str,
+    stack: &StackIdentity<'_>,
 ) -> anyhow::Result<PathBuf> {
     let root = root.ok_or_else(|| {
         config_error("no place for the relay's state: set SALESCTL_STATE_DIR or HOME")
     })?;
-    let place = format!("{}-{region}", slug(endpoint.unwrap_or("aws")));
-    let stack = format!("{}+{}+{bucket}", settings.table, settings.stream);
-    Ok(root.join("relay").join(place).join(slug(&stack)))
+    Ok(root.join("relay").join(stack.place()).join(stack.names()))
+}
+
+/// The stack's own lock file, `<root>/relay/locks/<endpoint>-<region>+<table>+<stream>+<bucket>.lock`:
+/// the same for every relay of the stack whatever `--state-dir` it was given, so a second one
+/// is refused even when it keeps its state elsewhere. A name too long for a file system ends
+/// in a hash of the whole identity instead.
+pub fn stack_lock_path(root: &Path, stack: &StackIdentity<'_>) -> PathBuf {
+    let mut name = format!("{}+{}", stack.place(), stack.names());
+    if name.len() > MAX_LOCK_NAME {
+        let digest = Sha256::digest(name.as_bytes());
+        let hash: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        let mut cut = MAX_LOCK_NAME - hash.len() - 1;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name = format!("{}-{hash}", &name[..cut]);
+    }
+    root.join(STACK_LOCKS).join(format!("{name}.lock"))
 }
 
 /// Keeps a name readable in a path: letters, digits, `.`, `_`, `+` and `-`; the rest `-`.
@@ -152,62 +198,100 @@ pub struct PendingFlush {
 /// A stack's relay state directory, locked for this process.
 pub struct StateStore {
     dir: PathBuf,
-    /// Holds the OS lock until dropped (or the process dies).
-    _lock: File,
+    /// Hold the OS locks (the stack's, then the state directory's) until dropped or the
+    /// process dies.
+    _locks: Vec<File>,
+}
+
+/// Which lock a refusal is about, for its message.
+#[derive(Clone, Copy)]
+enum LockKind {
+    Stack,
+    StateDir,
+}
+
+/// Takes the OS lock on `path` (created if needed) and writes the holder into it: this pid,
+/// since when, and its state directory. A relay already holding it is a one-line error
+/// naming that relay.
+fn take_lock(path: &Path, kind: LockKind, state_dir: &Path) -> anyhow::Result<File> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| config_error(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "another relay".to_string(),
+                text => text.to_string(),
+            };
+            let what = match kind {
+                LockKind::Stack => "for this stack".to_string(),
+                LockKind::StateDir => format!("with the state directory {}", state_dir.display()),
+            };
+            return Err(config_error(format!(
+                "a relay is already running {what} ({holder}): stop it first, one relay per stack keeps the lake free of duplicates"
+            )));
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(config_error(format!(
+                "cannot lock {}: {e}: pass --state-dir DIR on a local disk (and SALESCTL_STATE_DIR for the stack's lock)",
+                path.display()
+            )));
+        }
+    }
+    let holder = format!(
+        "pid {} since {}, state {}",
+        std::process::id(),
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+        state_dir.display()
+    );
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(holder.as_bytes())?;
+    Ok(file)
 }
 
 impl StateStore {
-    /// Creates `dir` if needed and takes its lock; a relay already holding it is a one-line
-    /// error naming that relay.
+    /// Creates `dir` if needed and takes its lock alone (see [`StateStore::open`]).
     pub fn lock(dir: &Path) -> anyhow::Result<StateStore> {
+        StateStore::open(dir, None)
+    }
+
+    /// Takes the stack's lock at `stack_lock` ([`stack_lock_path`]) when there is one, then
+    /// creates `dir` if needed and takes its lock: a relay already holding either is a
+    /// one-line error naming that relay. The stack's lock is what stops a second relay
+    /// started with another `--state-dir`; without a state root (no HOME and no
+    /// SALESCTL_STATE_DIR) there is no place for it, and the state directory's lock is all
+    /// there is, so relays must then share one `--state-dir` to exclude each other.
+    pub fn open(dir: &Path, stack_lock: Option<&Path>) -> anyhow::Result<StateStore> {
+        let mut locks = Vec::new();
+        if let Some(path) = stack_lock {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    config_error(format!(
+                        "cannot create the relay lock directory {}: {e}: set SALESCTL_STATE_DIR to a writable directory",
+                        parent.display()
+                    ))
+                })?;
+            }
+            locks.push(take_lock(path, LockKind::Stack, dir)?);
+        }
         std::fs::create_dir_all(dir).map_err(|e| {
             config_error(format!(
                 "cannot create the relay state directory {}: {e}: pass --state-dir DIR",
                 dir.display()
             ))
         })?;
-        let path = dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| config_error(format!("cannot open {}: {e}", path.display())))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                let holder = if holder.is_empty() {
-                    "another relay".to_string()
-                } else {
-                    holder.to_string()
-                };
-                return Err(config_error(format!(
-                    "a relay is already running for this stack ({holder}; state {}): stop it first, one relay per stack keeps the lake free of duplicates",
-                    dir.display()
-                )));
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(config_error(format!(
-                    "cannot lock {}: {e}: pass --state-dir DIR on a local disk",
-                    path.display()
-                )));
-            }
-        }
-        let holder = format!(
-            "pid {} since {}",
-            std::process::id(),
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-        );
-        file.set_len(0)?;
-        file.rewind()?;
-        file.write_all(holder.as_bytes())?;
+        locks.push(take_lock(&dir.join(LOCK_FILE), LockKind::StateDir, dir)?);
         Ok(StateStore {
             dir: dir.to_path_buf(),
-            _lock: file,
+            _locks: locks,
         })
     }
 
@@ -397,6 +481,63 @@ mod tests {
         state.remember((0..RECENT_IDS + 5).map(|i| i.to_string()));
         assert_eq!(state.recent.len(), RECENT_IDS);
         assert_eq!(state.recent.front().map(String::as_str), Some("5"));
+    }
+
+    fn stack<'a>(endpoint: &'a str, table: &'a str) -> StackIdentity<'a> {
+        StackIdentity {
+            endpoint: Some(endpoint),
+            region: "us-east-1",
+            table,
+            stream: "salesctl-cdc",
+            bucket: "lake",
+        }
+    }
+
+    #[test]
+    fn the_stack_lock_refuses_a_second_relay_with_another_state_dir() {
+        let root = tempfile::tempdir().unwrap();
+        let lock = stack_lock_path(root.path(), &stack("http://127.0.0.1:4566", "orders"));
+        let first = StateStore::open(&root.path().join("a"), Some(&lock)).unwrap();
+        let message = StateStore::open(&root.path().join("b"), Some(&lock))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            message.contains("already running for this stack")
+                && message.contains(&format!("pid {}", std::process::id()))
+                && message.contains(&root.path().join("a").display().to_string()),
+            "names the holder and its state: {message}"
+        );
+        assert!(
+            !root.path().join("b").exists(),
+            "nothing is created for a refused relay"
+        );
+        // Another stack (another table) has its own lock.
+        let other = stack_lock_path(root.path(), &stack("http://127.0.0.1:4566", "other"));
+        assert_ne!(lock, other);
+        StateStore::open(&root.path().join("c"), Some(&other)).unwrap();
+        drop(first);
+        StateStore::open(&root.path().join("b"), Some(&lock))
+            .expect("free once the holder is gone");
+    }
+
+    #[test]
+    fn stack_lock_names_are_readable_and_bounded() {
+        let root = Path::new("/state");
+        assert_eq!(
+            stack_lock_path(root, &stack("http://127.0.0.1:4566", "orders")),
+            Path::new("/state/relay/locks/127.0.0.1-4566-us-east-1+orders+salesctl-cdc+lake.lock")
+        );
+        let long = "t".repeat(255);
+        let path = stack_lock_path(root, &stack("http://127.0.0.1:4566", &long));
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(name.len() <= MAX_LOCK_NAME + ".lock".len(), "{name}");
+        let longer = format!("{long}x");
+        assert_ne!(
+            path,
+            stack_lock_path(root, &stack("http://127.0.0.1:4566", &longer)),
+            "the hash tells long names apart"
+        );
     }
 
     #[test]

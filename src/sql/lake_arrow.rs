@@ -8,7 +8,8 @@ use salesctl_core::lake_schema::{COLUMNS, ColumnType};
 /// exact (no f64 anywhere between the JSON digits and the printed result).
 pub fn arrow_type(column_type: ColumnType) -> DataType {
     match column_type {
-        ColumnType::String => DataType::Utf8,
+        // Timestamps are ISO-8601 text in the lake, as in Glue (see ColumnType::Timestamp).
+        ColumnType::String | ColumnType::Timestamp => DataType::Utf8,
         ColumnType::Int => DataType::Int32,
         ColumnType::Boolean => DataType::Boolean,
         ColumnType::Decimal { precision, scale } => DataType::Decimal128(precision, scale),
@@ -42,5 +43,6 @@ mod tests {
         assert_eq!(type_of("price"), Some(DataType::Decimal128(12, 2)));
         assert_eq!(type_of("total"), Some(DataType::Decimal128(14, 2)));
         assert_eq!(type_of("is_deleted"), Some(DataType::Boolean));
+        assert_eq!(type_of("created_at"), Some(DataType::Utf8));
     }
 }

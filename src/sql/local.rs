@@ -35,6 +35,10 @@ pub struct LocalEngine {
     session: SessionContext,
     /// What the user named (a directory or an s3:// URL), for messages.
     source: String,
+    /// The directory the table reads (the mirror, for an S3 lake).
+    root: PathBuf,
+    /// For an S3 lake: the bucket and prefix the mirror copies, to name objects by key.
+    s3: Option<(String, String)>,
     files: usize,
     bytes: u64,
     shutdown: tokio::sync::watch::Receiver<bool>,
@@ -60,7 +64,10 @@ impl LocalEngine {
             dir = %dir.display(),
             "lake mirrored"
         );
-        LocalEngine::open_dir(&dir, format!("s3://{bucket}/{prefix}"), shutdown).await
+        let mut engine =
+            LocalEngine::open_dir(&dir, format!("s3://{bucket}/{prefix}"), shutdown).await?;
+        engine.s3 = Some((bucket.to_string(), prefix.to_string()));
+        Ok(engine)
     }
 
     /// Registers `orders_cdc` over every file below `dir/dt=…/hour=…/` (any name, with or
@@ -112,10 +119,73 @@ impl LocalEngine {
         Ok(LocalEngine {
             session,
             source,
+            root,
+            s3: None,
             files,
             bytes,
             shutdown,
         })
+    }
+
+    /// Every data file of the lake the engine cannot read, with the first line at fault: not
+    /// JSON, cut short, or a row the lake schema cannot hold
+    /// ([`salesctl_core::lake_schema::check_row`], the transform's own check). Reads every
+    /// file, so it is for after a failure, or for a caller such as reconcile that wants to
+    /// count what it cannot read (each entry says how many rows before the fault are whole).
+    pub fn unreadable_files(&self) -> Vec<Unreadable> {
+        unreadable_files(&self.root)
+    }
+
+    /// Where `relative` (`dt=…/hour=…/name`) lives for the user: the object's URL for an S3
+    /// lake, the file's path for a directory.
+    pub fn location_of(&self, relative: &Path) -> String {
+        let relative = relative.to_string_lossy();
+        match &self.s3 {
+            Some((bucket, prefix)) => format!("s3://{bucket}/{prefix}{relative}"),
+            None => self.root.join(relative.as_ref()).display().to_string(),
+        }
+    }
+
+    /// A read failure, named: the first unreadable object (key, line, problem) and the fix,
+    /// in one line. Other failures (or none found) keep the engine's own message.
+    async fn read_error(&self, error: DataFusionError) -> anyhow::Error {
+        if !is_read_error(&error) {
+            return execution_error(&self.source, error);
+        }
+        let root = self.root.clone();
+        let found = tokio::task::spawn_blocking(move || unreadable_files(&root))
+            .await
+            .unwrap_or_default();
+        let Some(first) = found.first() else {
+            return execution_error(&self.source, error);
+        };
+        let location = self.location_of(&first.relative);
+        let fix = match &self.s3 {
+            Some((bucket, _)) => format!(
+                "move it out of the table with 'aws s3 mv {location} s3://{bucket}/errors/unreadable/{}' or delete it",
+                first.relative.to_string_lossy()
+            ),
+            None => format!(
+                "move it out of {} (e.g. beside it, under errors/) or delete it",
+                self.root.display()
+            ),
+        };
+        let others = match found.len() - 1 {
+            0 => String::new(),
+            1 => format!(
+                "; 1 more object is unreadable too: {}",
+                self.location_of(&found[1].relative)
+            ),
+            more => format!(
+                "; {more} more objects are unreadable too, the next {}",
+                self.location_of(&found[1].relative)
+            ),
+        };
+        anyhow::anyhow!(
+            "the query failed reading the lake: {location} is unreadable at line {}: {}: {fix}, then run the query again{others}",
+            first.line,
+            first.problem
+        )
     }
 
     /// Set when the lake has no data file, so an empty answer is not mistaken for "no sales".
@@ -156,10 +226,10 @@ impl LocalEngine {
             .map(|f| f.name().clone())
             .collect();
         let mut shutdown = self.shutdown.clone();
-        let mut batches = frame
-            .execute_stream()
-            .await
-            .map_err(|e| execution_error(&self.source, e))?;
+        let mut batches = match frame.execute_stream().await {
+            Ok(batches) => batches,
+            Err(e) => return Err(self.read_error(e).await),
+        };
         let mut count = 0usize;
         loop {
             let batch = tokio::select! {
@@ -169,7 +239,10 @@ impl LocalEngine {
                 }
             };
             let Some(batch) = batch else { break };
-            let batch = batch.map_err(|e| execution_error(&self.source, e))?;
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => return Err(self.read_error(e).await),
+            };
             for row in batches_to_table(Vec::new(), std::slice::from_ref(&batch))?.rows {
                 count += 1;
                 each(row);
@@ -207,6 +280,185 @@ fn sql_error(e: DataFusionError) -> anyhow::Error {
 fn execution_error(source: &str, e: DataFusionError) -> anyhow::Error {
     let message = short_message(&e.find_root().strip_backtrace());
     anyhow::anyhow!("the query failed while reading the lake at {source}: {message}")
+}
+
+/// An error from reading the files (JSON the reader rejects, a value its column type cannot
+/// hold, I/O), as opposed to one from the query itself (an overflow, a division by zero).
+fn is_read_error(error: &DataFusionError) -> bool {
+    use datafusion::arrow::error::ArrowError;
+    let arrow = |e: &ArrowError| {
+        matches!(
+            e,
+            ArrowError::JsonError(_)
+                | ArrowError::ParseError(_)
+                | ArrowError::IoError(..)
+                | ArrowError::ExternalError(_)
+        )
+    };
+    match error.find_root() {
+        DataFusionError::ArrowError(e, _) => arrow(e),
+        DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => true,
+        DataFusionError::External(e) => e.downcast_ref::<ArrowError>().is_none_or(arrow),
+        _ => false,
+    }
+}
+
+/// A lake data file the engine cannot read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// Below the lake root: `dt=…/hour=…/name`.
+    pub relative: PathBuf,
+    /// The line (1-based) of the first problem.
+    pub line: usize,
+    /// What is wrong there, e.g. `the object ends inside this row (truncated)`.
+    pub problem: String,
+    /// Whole rows before that line.
+    pub rows_before: usize,
+}
+
+/// Every data file below `root` that [`check_lake_file`] rejects, in path order.
+pub fn unreadable_files(root: &Path) -> Vec<Unreadable> {
+    let mut files = partition_files(root);
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+        .into_iter()
+        .filter_map(|(path, _)| {
+            let relative = path.strip_prefix(root).ok()?.to_path_buf();
+            let fault = match std::fs::read(&path) {
+                Ok(bytes) => check_lake_file(&bytes).err()?,
+                Err(e) => LakeFileFault {
+                    line: 1,
+                    problem: format!("cannot be read ({e})"),
+                    rows_before: 0,
+                },
+            };
+            Some(Unreadable {
+                relative,
+                line: fault.line,
+                problem: fault.problem,
+                rows_before: fault.rows_before,
+            })
+        })
+        .collect()
+}
+
+/// Where and why a lake file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LakeFileFault {
+    pub line: usize,
+    pub problem: String,
+    pub rows_before: usize,
+}
+
+/// Reads a lake object as the engine does (JSON objects one after another, each row's values
+/// checked against the lake schema) and returns its row count, or the first fault.
+pub fn check_lake_file(bytes: &[u8]) -> Result<usize, LakeFileFault> {
+    use serde_json::value::RawValue;
+    let fault = |line: usize, problem: String, rows_before: usize| LakeFileFault {
+        line,
+        problem,
+        rows_before,
+    };
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Err(fault(
+            1,
+            "it is gzip-compressed, but the table reads plain NDJSON (turn compression off in Firehose)"
+                .into(),
+            0,
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        return Err(fault(
+            line,
+            format!("it holds bytes that are not text (not UTF-8 at byte {at}): garbage, not NDJSON rows"),
+            0,
+        ));
+    }
+    let mut rows = 0;
+    let mut line = 1;
+    let mut counted = 0;
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<&RawValue>();
+    loop {
+        // The next row starts after the whitespace that ends the previous one.
+        let start = bytes[stream.byte_offset()..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(bytes.len(), |skip| stream.byte_offset() + skip);
+        line += bytes[counted..start].iter().filter(|&&b| b == b'\n').count();
+        counted = start;
+        match stream.next() {
+            None => return Ok(rows),
+            Some(Ok(raw)) => {
+                let text = raw.get();
+                if !text.starts_with('{') {
+                    return Err(fault(line, "the row is not a JSON object".into(), rows));
+                }
+                let members = ordered_members(text).map_err(|e| {
+                    fault(line, format!("the row is not a JSON object ({e})"), rows)
+                })?;
+                if let Err(misfit) = salesctl_core::lake_schema::check_row(
+                    members.iter().map(|(name, value)| (name.as_str(), value.get())),
+                ) {
+                    let key = salesctl_core::lake_schema::KEY_COLUMN;
+                    let whose = members
+                        .iter()
+                        .find(|(name, _)| name == key)
+                        .map_or_else(
+                            || "the row".to_string(),
+                            |(name, value)| format!("the row of {name} {}", value.get()),
+                        );
+                    return Err(fault(
+                        line,
+                        format!("{whose} does not fit the lake table: {misfit}"),
+                        rows,
+                    ));
+                }
+                rows += 1;
+            }
+            Some(Err(e)) => {
+                let text = e.to_string();
+                let reason = text.split(" at line ").next().unwrap_or(&text);
+                let problem = if e.is_eof() {
+                    "the object ends inside this row (a truncated object)".to_string()
+                } else if e.line() > line {
+                    format!(
+                        "the row is cut short: its JSON breaks at line {}, column {} ({reason})",
+                        e.line(),
+                        e.column()
+                    )
+                } else {
+                    format!(
+                        "the row is not whole JSON ({reason} at column {}): a cut or garbled line",
+                        e.column()
+                    )
+                };
+                return Err(fault(line, problem, rows));
+            }
+        }
+    }
+}
+
+/// An object's members in order, values as exact JSON text.
+fn ordered_members(text: &str) -> serde_json::Result<Vec<(String, &serde_json::value::RawValue)>> {
+    use serde::de::{Deserializer as _, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+    struct Members;
+    impl<'de> Visitor<'de> for Members {
+        type Value = Vec<(String, &'de RawValue)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut members = Vec::new();
+            while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                members.push(entry);
+            }
+            Ok(members)
+        }
+    }
+    serde_json::Deserializer::from_str(text).deserialize_map(Members)
 }
 
 /// Every result column becomes cells with exact text: decimals keep their scale ("1249.90"),

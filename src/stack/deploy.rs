@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, StackStatus,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, ResourceToImport,
+    StackStatus,
 };
 use tokio::sync::watch;
 
@@ -79,6 +80,48 @@ impl StackState {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// True for the empty stack CloudFormation makes for a new stack's first change set:
+    /// nothing is built yet.
+    pub fn is_under_review(&self) -> bool {
+        self.status == StackStatus::ReviewInProgress.as_str()
+    }
+}
+
+/// Why a stack in `state` cannot take a change set now, and what to do: one line, or `None`
+/// when it can. The advice never deletes data: a stack that must go is removed with
+/// `--keep-data`, and the next `up` brings the kept bucket back.
+pub fn refusal(stack: &str, state: &StackState) -> Option<String> {
+    let reason = state
+        .reason
+        .as_deref()
+        .map(|r| r.replace('\n', " "))
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "'salesctl status' shows the failed resource".to_string());
+    let remove = "'salesctl down --yes --keep-data' (the bucket and its data stay)";
+    let status = state.status.as_str();
+    Some(match status {
+        "ROLLBACK_COMPLETE" => format!(
+            "stack '{stack}' is ROLLBACK_COMPLETE: its creation failed and was rolled back ({reason}); fix that cause, remove the empty stack with {remove}, then run 'salesctl up' again"
+        ),
+        "ROLLBACK_FAILED" => format!(
+            "stack '{stack}' is ROLLBACK_FAILED: its creation failed and so did the rollback ({reason}); fix that cause, remove the stack with {remove}, then run 'salesctl up' again"
+        ),
+        "DELETE_FAILED" => format!(
+            "stack '{stack}' is DELETE_FAILED: a delete did not finish and some resources are gone ({reason}); fix that cause and finish the delete with {remove}, then 'salesctl up' creates the stack again"
+        ),
+        "UPDATE_ROLLBACK_FAILED" => format!(
+            "stack '{stack}' is UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback ({reason}); fix that cause, run 'aws cloudformation continue-update-rollback --stack-name {stack}' (add '--resources-to-skip ID' for a resource that cannot be fixed), and once 'salesctl status' shows UPDATE_ROLLBACK_COMPLETE run 'salesctl up' again"
+        ),
+        _ if status.ends_with("_IN_PROGRESS")
+            && status != StackStatus::ReviewInProgress.as_str() =>
+        {
+            format!(
+                "stack '{stack}' is busy ({status}): wait for it ('salesctl status'), then run this again"
+            )
+        }
+        _ => return None,
+    })
 }
 
 /// Talks to CloudFormation about one stack.
@@ -141,29 +184,73 @@ impl Deployer<'_> {
         let existing = self.state().await?;
         let change_set_type = match &existing {
             None => ChangeSetType::Create,
-            Some(state) if state.status == StackStatus::ReviewInProgress.as_str() => {
-                ChangeSetType::Create
-            }
-            Some(state) if state.status == StackStatus::RollbackComplete.as_str() => {
-                return Err(service_error(format!(
-                    "stack '{}' is ROLLBACK_COMPLETE after a failed create ({}): run 'salesctl down --yes', then 'salesctl up'",
-                    self.stack,
-                    state.reason.as_deref().unwrap_or("see 'salesctl status'")
-                )));
-            }
-            Some(state) if state.status.ends_with("_IN_PROGRESS") => {
-                return Err(service_error(format!(
-                    "stack '{}' is busy ({}): wait for it ('salesctl status'), then run this again",
-                    self.stack, state.status
-                )));
-            }
+            Some(state) if state.is_under_review() => ChangeSetType::Create,
             Some(state) => {
+                if let Some(problem) = refusal(self.stack, state) {
+                    return Err(service_error(problem));
+                }
                 if self.matches(state, template, parameters).await? {
                     return Ok(Deployed::NoChanges);
                 }
                 ChangeSetType::Update
             }
         };
+        self.change_set(
+            change_set_type,
+            template,
+            parameters,
+            None,
+            dry_run,
+            stop,
+            on_event,
+        )
+        .await
+    }
+
+    /// Creates a new stack holding only `resource`, an existing bucket named `bucket`, through
+    /// an IMPORT change set (CloudFormation adopts it: nothing is created or changed). The
+    /// template must declare that resource alone, with a DeletionPolicy.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_bucket(
+        &self,
+        template: &str,
+        parameters: &StackParameters,
+        resource: &str,
+        bucket: &str,
+        dry_run: bool,
+        stop: &mut watch::Receiver<bool>,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> anyhow::Result<Deployed> {
+        let import = ResourceToImport::builder()
+            .resource_type("AWS::S3::Bucket")
+            .logical_resource_id(resource)
+            .resource_identifier("BucketName", bucket)
+            .build();
+        self.change_set(
+            ChangeSetType::Import,
+            template,
+            parameters,
+            Some(import),
+            dry_run,
+            stop,
+            on_event,
+        )
+        .await
+    }
+
+    /// One change set of `kind`: described, then deleted (`dry_run`) or executed and watched.
+    /// A change set that cannot be executed is deleted with the empty stack it made.
+    #[allow(clippy::too_many_arguments)]
+    async fn change_set(
+        &self,
+        change_set_type: ChangeSetType,
+        template: &str,
+        parameters: &StackParameters,
+        import: Option<ResourceToImport>,
+        dry_run: bool,
+        stop: &mut watch::Receiver<bool>,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> anyhow::Result<Deployed> {
         let name = format!("salesctl-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
         let created = self
             .client
@@ -171,6 +258,7 @@ impl Deployer<'_> {
             .stack_name(self.stack)
             .change_set_name(&name)
             .change_set_type(change_set_type.clone())
+            .set_resources_to_import(import.map(|i| vec![i]))
             .template_body(template)
             .set_parameters(Some(
                 parameters
@@ -189,11 +277,15 @@ impl Deployer<'_> {
             .await
             .service_context(|| format!("creating a change set for stack '{}'", self.stack))?;
         let change_set = created.id.unwrap_or(name);
-        let changes = match self.wait_for_change_set(&change_set).await? {
-            Some(changes) => changes,
-            None => {
+        let changes = match self.wait_for_change_set(&change_set).await {
+            Ok(Some(changes)) => changes,
+            Ok(None) => {
                 self.discard(&change_set, &change_set_type).await;
                 return Ok(Deployed::NoChanges);
+            }
+            Err(error) => {
+                self.discard(&change_set, &change_set_type).await;
+                return Err(error);
             }
         };
         if dry_run {
@@ -201,13 +293,18 @@ impl Deployer<'_> {
             return Ok(Deployed::Planned(changes));
         }
         let since = chrono::Utc::now() - chrono::Duration::seconds(5);
-        self.client
+        let executed = self
+            .client
             .execute_change_set()
             .change_set_name(&change_set)
             .stack_name(self.stack)
             .send()
             .await
-            .service_context(|| format!("executing the change set of stack '{}'", self.stack))?;
+            .service_context(|| format!("executing the change set of stack '{}'", self.stack));
+        if let Err(error) = executed {
+            self.discard(&change_set, &change_set_type).await;
+            return Err(error);
+        }
         let status = self.settle(since, stop, on_event).await?;
         Ok(Deployed::Done { changes, status })
     }
@@ -317,9 +414,30 @@ impl Deployer<'_> {
         }
     }
 
+    /// After a failed import into a new stack: that stack holds nothing (the import was rolled
+    /// back, and the bucket's DeletionPolicy is Retain either way), so it is deleted and the
+    /// next `up` starts over instead of meeting a stack without its bucket.
+    pub async fn forget_failed_import(&self) {
+        let empty = |status: &str| {
+            status == StackStatus::ImportRollbackComplete.as_str()
+                || status == StackStatus::ReviewInProgress.as_str()
+        };
+        if let Ok(Some(state)) = self.state().await
+            && empty(&state.status)
+        {
+            let _ = self
+                .client
+                .delete_stack()
+                .stack_name(self.stack)
+                .send()
+                .await;
+        }
+    }
+
     /// Removes a change set that will not be executed; for a new stack the empty stack
     /// CloudFormation made for it (REVIEW_IN_PROGRESS) goes too.
     async fn discard(&self, change_set: &str, kind: &ChangeSetType) {
+        let new_stack = matches!(kind, ChangeSetType::Create | ChangeSetType::Import);
         let _ = self
             .client
             .delete_change_set()
@@ -327,9 +445,9 @@ impl Deployer<'_> {
             .stack_name(self.stack)
             .send()
             .await;
-        if *kind == ChangeSetType::Create
+        if new_stack
             && let Ok(Some(state)) = self.state().await
-            && state.status == StackStatus::ReviewInProgress.as_str()
+            && state.is_under_review()
         {
             let _ = self
                 .client
@@ -475,6 +593,63 @@ mod tests {
             change("Modify", Some("Conditional")).verb(),
             "modify (may replace)"
         );
+    }
+
+    fn state(status: &str, reason: Option<&str>) -> StackState {
+        StackState {
+            status: status.into(),
+            reason: reason.map(str::to_string),
+            parameters: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_stack_that_needs_a_hand_first_is_refused_with_what_to_do() {
+        let delete_failed = refusal(
+            "blue",
+            &state(
+                "DELETE_FAILED",
+                Some("The following resource(s) failed to delete: [CdcStream]."),
+            ),
+        )
+        .expect("DELETE_FAILED is not 'no changes'");
+        assert!(delete_failed.contains("DELETE_FAILED"), "{delete_failed}");
+        assert!(delete_failed.contains("[CdcStream]"), "{delete_failed}");
+        assert!(
+            delete_failed.contains("'salesctl down --yes --keep-data'"),
+            "{delete_failed}"
+        );
+        let rolled_back = refusal("blue", &state("ROLLBACK_COMPLETE", None)).unwrap();
+        assert!(
+            rolled_back.contains("--keep-data") && rolled_back.contains("'salesctl status'"),
+            "never advises deleting the bucket: {rolled_back}"
+        );
+        let stuck = refusal("blue", &state("UPDATE_ROLLBACK_FAILED", Some("a\nb"))).unwrap();
+        assert!(
+            stuck.contains("continue-update-rollback --stack-name blue"),
+            "{stuck}"
+        );
+        assert!(!stuck.contains('\n'), "one line: {stuck}");
+        for problem in [delete_failed, rolled_back, stuck] {
+            assert!(
+                !problem.contains("'salesctl down --yes'"),
+                "never advises deleting kept data: {problem}"
+            );
+        }
+        assert!(
+            refusal("blue", &state("UPDATE_IN_PROGRESS", None))
+                .unwrap()
+                .contains("busy")
+        );
+        for fine in [
+            "CREATE_COMPLETE",
+            "UPDATE_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "IMPORT_COMPLETE",
+            "REVIEW_IN_PROGRESS",
+        ] {
+            assert_eq!(refusal("blue", &state(fine, None)), None, "{fine}");
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct DeployOptions {
     pub architecture: String,
     pub memory_mb: u32,
     pub timeout_seconds: u32,
+    /// Point-in-time recovery (continuous backups) of the orders table.
+    pub point_in_time_recovery: bool,
     /// First day of the dt partition projection: the stack's creation date.
     pub projection_start: String,
 }
@@ -34,6 +36,7 @@ impl DeployOptions {
             architecture: "x86_64".into(),
             memory_mb: 256,
             timeout_seconds: 60,
+            point_in_time_recovery: true,
             projection_start: today.format("%Y-%m-%d").to_string(),
         }
     }
@@ -113,6 +116,7 @@ impl StackNames {
             .set("FunctionArchitecture", &options.architecture)
             .set("FunctionMemory", options.memory_mb)
             .set("FunctionTimeout", options.timeout_seconds)
+            .set("PointInTimeRecovery", options.point_in_time_recovery)
             .set("ProjectionStart", &options.projection_start);
         p
     }
@@ -136,6 +140,11 @@ mod tests {
         let parameters = names.parameters(&settings, &options);
         parameters.validate().expect("the defaults are valid");
         assert_eq!(parameters.get("TableName"), Some("blue-orders"));
+        assert_eq!(
+            parameters.get("PointInTimeRecovery"),
+            Some("true"),
+            "point-in-time recovery is on unless asked otherwise"
+        );
         let bad = names.parameters(
             &settings,
             &DeployOptions {

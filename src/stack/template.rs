@@ -17,6 +17,33 @@ pub const TEMPLATE: &str = include_str!("template.yaml");
 /// Where the transform zips go in the lake bucket, named by content.
 pub const CODE_PREFIX: &str = "lambda/";
 
+/// The lake bucket's logical id: the one resource `down --keep-data` leaves behind.
+pub const BUCKET_RESOURCE: &str = "LakeBucket";
+
+/// The template for bringing a kept bucket back into a new stack: the same parameters and
+/// conditions, and of the resources only the bucket, exactly as the full template declares
+/// it. An IMPORT change set may only import (it creates nothing) and takes no Outputs.
+pub fn import_template() -> String {
+    let (head, rest) = TEMPLATE
+        .split_once("\nResources:\n")
+        .expect("the template has a Resources section");
+    let start = rest
+        .find(&format!("\n  {BUCKET_RESOURCE}:\n"))
+        .map(|at| at + 1)
+        .expect("the template declares the bucket");
+    let mut block = String::new();
+    for (n, line) in rest[start..].lines().enumerate() {
+        // The block ends at the next line indented less than a property (the next resource,
+        // a comment between resources, or the next section).
+        if n > 0 && !line.is_empty() && !line.starts_with("    ") {
+            break;
+        }
+        block.push_str(line);
+        block.push('\n');
+    }
+    format!("{head}\nResources:\n{}\n", block.trim_end())
+}
+
 /// The parameters of one deployment, by the template's parameter names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StackParameters {
@@ -74,7 +101,7 @@ impl StackParameters {
 }
 
 /// The salesctl flag (or setting) behind a template parameter, for error messages.
-fn flag_of(name: &str) -> &'static str {
+pub fn flag_of(name: &str) -> &'static str {
     match name {
         "Prefix" => "--stack-prefix",
         "TableName" => "--table",
@@ -86,7 +113,12 @@ fn flag_of(name: &str) -> &'static str {
         "FunctionMemory" => "--memory",
         "FunctionTimeout" => "--timeout",
         "FunctionArchitecture" => "--arch",
+        "PointInTimeRecovery" => "--point-in-time-recovery",
+        "PipeName" => "pipe",
+        "DeliveryStreamName" => "firehose",
+        "FunctionName" => "lambda",
         "GlueDatabaseName" => "glue_database",
+        "WorkgroupName" => "workgroup",
         _ => "setting",
     }
 }
@@ -196,7 +228,7 @@ pub fn parameter_rules() -> BTreeMap<String, ParameterRule> {
                         .trim_start_matches('[')
                         .trim_end_matches(']')
                         .split(',')
-                        .map(|v| v.trim().to_string())
+                        .map(|v| v.trim().trim_matches('"').trim_matches('\'').to_string())
                         .collect(),
                 );
             }
@@ -208,10 +240,15 @@ pub fn parameter_rules() -> BTreeMap<String, ParameterRule> {
 
 /// The resources of the template: logical id and type, in template order.
 pub fn resources() -> Vec<(String, String)> {
+    resources_of(TEMPLATE)
+}
+
+/// The resources of a template in this one's layout.
+fn resources_of(template: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     let mut in_resources = false;
     let mut current: Option<String> = None;
-    for line in TEMPLATE.lines() {
+    for line in template.lines() {
         if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
             in_resources = line.trim_end() == "Resources:";
             continue;
@@ -303,6 +340,109 @@ mod tests {
         assert_eq!(type_of("OrdersTable"), Some("AWS::DynamoDB::Table"));
         assert_eq!(type_of("OrdersCurrentView"), Some("AWS::Glue::Table"));
         assert_eq!(resources.len(), 19, "{resources:?}");
+    }
+
+    /// The text of one resource (or section) of the template, up to the next one.
+    fn section(start: &str, end: &str) -> &'static str {
+        TEMPLATE
+            .split(start)
+            .nth(1)
+            .and_then(|rest| rest.split(end).next())
+            .unwrap_or_else(|| panic!("{start} section"))
+    }
+
+    #[test]
+    fn a_kept_bucket_is_imported_alone_exactly_as_declared() {
+        let import = import_template();
+        assert_eq!(
+            resources_of(&import),
+            vec![("LakeBucket".to_string(), "AWS::S3::Bucket".to_string())],
+            "an IMPORT change set creates nothing: {import}"
+        );
+        let declared = format!(
+            "  LakeBucket:{}",
+            section("\n  LakeBucket:", "\n  LakeBucketPolicy:")
+        );
+        assert!(
+            import.contains(declared.trim_end()),
+            "the same declaration: {import}"
+        );
+        assert!(
+            declared.contains("DeletionPolicy: Retain"),
+            "import needs one"
+        );
+        // The same parameters (salesctl passes them all) and the conditions the bucket uses;
+        // no Outputs (an import may not add them).
+        assert!(import.contains("\nParameters:\n") && import.contains("HasBucketName:"));
+        assert!(!import.contains("Outputs:"), "{import}");
+        assert!(import.starts_with("AWSTemplateFormatVersion"));
+    }
+
+    #[test]
+    fn the_pipe_drops_no_change_for_its_age() {
+        let pipe = section("  CdcPipe:", "\n  GlueDatabase:");
+        let age: i64 = pipe
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("MaximumRecordAgeInSeconds: "))
+            .expect("the age limit is stated")
+            .parse()
+            .unwrap();
+        // Pipes allows -1 (no limit) to 604800; -1 leaves it to the stream's retention.
+        assert_eq!(age, -1, "{pipe}");
+    }
+
+    #[test]
+    fn role_names_are_region_safe_and_fit_iam() {
+        let names: Vec<&str> = TEMPLATE
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("RoleName: !Sub "))
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        let longest_region = "us-isof-south-1";
+        for name in names {
+            assert!(
+                name.contains("${AWS::Region}"),
+                "{name} is global to the account"
+            );
+            let longest = name
+                .replace("${Prefix}", &"a".repeat(29))
+                .replace("${AWS::Region}", longest_region);
+            assert!(longest.len() <= 64, "{longest} is over IAM's 64");
+        }
+        // The operator policy names the same roles.
+        let policy = include_str!("operator-policy.json");
+        for role in ["lambda", "firehose", "pipe"] {
+            assert!(
+                policy.contains(&format!("role/${{Prefix}}-${{Region}}-{role}-role")),
+                "{role}"
+            );
+            assert!(
+                !policy.contains(&format!("role/${{Prefix}}-{role}-role")),
+                "{role}"
+            );
+        }
+        // A new role means a new version (a version keeps the role it was published with).
+        let version = section("  TransformVersion:", "\n  DeliveryStream:");
+        assert!(version.contains("role ${TransformRole}"), "{version}");
+    }
+
+    #[test]
+    fn the_table_has_point_in_time_recovery_and_the_queue_says_its_encryption() {
+        let rules = parameter_rules();
+        assert_eq!(
+            rules["PointInTimeRecovery"].allowed.as_deref(),
+            Some(&["true".to_string(), "false".to_string()][..])
+        );
+        let parameter = section("  PointInTimeRecovery:", "\n  ProjectionStart:");
+        assert!(parameter.contains("Default: \"true\""), "on by default");
+        let table = section("  OrdersTable:", "\n  CdcStream:");
+        assert!(
+            table.contains("PointInTimeRecoveryEnabled: !If [HasPointInTimeRecovery, true, false]"),
+            "{table}"
+        );
+        let queue = section("  PipeDeadLetterQueue:", "\n  # ----");
+        assert!(queue.contains("SqsManagedSseEnabled: true"), "{queue}");
+        assert!(!queue.contains("KmsMasterKeyId"), "one encryption, stated");
     }
 
     #[test]

@@ -10,20 +10,114 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::aws::Clients;
-use crate::error::service_error;
+use crate::error::{service_error, usage_error};
 use crate::settings::Settings;
-use crate::stack::deploy::{Deployed, Deployer, Event, StackState};
+use crate::stack::deploy::{self, Deployed, Deployer, Event, PlannedChange, StackState};
 use crate::stack::facts::resource_facts;
-use crate::stack::template::TEMPLATE;
+use crate::stack::template::{
+    BUCKET_RESOURCE, StackParameters, TEMPLATE, flag_of, import_template,
+};
 use crate::stack::{DeployOptions, StackNames, bucket};
 
 /// What a verb asks of the function; `None` keeps what the stack has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FunctionChoice<'a> {
     /// Lambda's architecture name (`x86_64`, `arm64`).
-    pub architecture: &'a str,
+    pub architecture: Option<&'a str>,
     pub memory_mb: Option<u32>,
     pub timeout_seconds: Option<u32>,
+}
+
+/// What a verb asks of the stack beyond the function; `None` keeps what the stack has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StackChoice {
+    pub shards: Option<u32>,
+    pub point_in_time_recovery: Option<bool>,
+}
+
+/// The parameters that name resources: CloudFormation can change one only by replacing the
+/// resource, which it refuses for a named resource that others depend on (the pipe, Firehose)
+/// and which would leave the table's items or the lake behind.
+const CUSTOM_NAMES: [&str; 8] = [
+    "TableName",
+    "StreamName",
+    "BucketName",
+    "PipeName",
+    "DeliveryStreamName",
+    "FunctionName",
+    "GlueDatabaseName",
+    "WorkgroupName",
+];
+
+/// One parameter a change set changes, as `up` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterChange {
+    pub name: String,
+    /// `None` for a parameter the stack does not have yet (a newer template's).
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// The parameters whose values `parameters` changes on the stack, in the template's order
+/// of names.
+pub fn parameter_changes(
+    existing: &StackState,
+    parameters: &StackParameters,
+) -> Vec<ParameterChange> {
+    parameters
+        .iter()
+        .filter(|(name, value)| existing.parameter(name) != Some(*value))
+        .map(|(name, value)| ParameterChange {
+            name: name.to_string(),
+            old: existing.parameter(name).map(str::to_string),
+            new: value.to_string(),
+        })
+        .collect()
+}
+
+/// Why `parameters` must not be applied to the existing stack, as the error to show; `None`
+/// when they may. Checked before anything is built or asked of CloudFormation:
+/// - a stack state that needs a hand first (a failed delete or rollback);
+/// - a new name for a named resource (`--table`, `--stream`, `--bucket`, the other names):
+///   CloudFormation would have to replace it;
+/// - a new architecture while the deployed code stays: Lambda would run the old
+///   architecture's `bootstrap` on the new one, so every record would fail the transform.
+///   `new_code` says code is deployed in the same run (built or given for that architecture).
+pub fn update_refusal(
+    stack: &str,
+    existing: &StackState,
+    parameters: &StackParameters,
+    new_code: bool,
+) -> Option<anyhow::Error> {
+    if let Some(problem) = deploy::refusal(stack, existing) {
+        return Some(service_error(problem));
+    }
+    let renamed: Vec<String> = CUSTOM_NAMES
+        .iter()
+        .filter_map(|name| {
+            let old = existing.parameter(name).filter(|v| !v.is_empty())?;
+            let new = parameters.get(name)?;
+            (old != new).then(|| format!("{} '{new}' (the stack has '{old}')", flag_of(name)))
+        })
+        .collect();
+    if !renamed.is_empty() {
+        return Some(usage_error(format!(
+            "stack '{stack}' was deployed with other names: {}; renaming replaces those resources, which CloudFormation cannot do for named resources (and the old ones would take their data along): keep the stack's names, or deploy the new ones as a second stack with --stack-prefix NAME, or rebuild with 'salesctl down --yes --keep-data' (deletes the table's items, keeps the bucket) then 'salesctl up'",
+            renamed.join(", ")
+        )));
+    }
+    let has_code = existing.parameter("CodeKey").is_some_and(|k| !k.is_empty());
+    // A stack without the parameter runs the template's default.
+    let deployed = existing
+        .parameter("FunctionArchitecture")
+        .unwrap_or("x86_64");
+    let asked = parameters.get("FunctionArchitecture").unwrap_or(deployed);
+    if has_code && !new_code && asked != deployed {
+        return Some(usage_error(format!(
+            "--arch {asked}: the deployed transform of stack '{stack}' is built for {deployed}, and Lambda would run it on {asked} (every record would fail); deploy code for {asked} in the same run ('salesctl deploy-lambda --arch {asked}', or 'salesctl up --arch {asked} --lambda-zip PATH'), or leave out --arch to keep {deployed}"
+        )));
+    }
+    None
 }
 
 /// One stack, opened once per verb.
@@ -79,14 +173,45 @@ impl<'a> Stack<'a> {
             .ok_or_else(|| service_error(format!("stack '{}' not found: {next}", self.name())))
     }
 
+    /// The template's parameters for `options` and this stack's names and settings.
+    pub fn parameters(&self, options: &DeployOptions) -> StackParameters {
+        self.names.parameters(self.settings, options)
+    }
+
     /// Checks `options` against the template's own rules, before anything slow (a build)
     /// or remote (a change set) happens.
     pub fn validate(&self, options: &DeployOptions) -> anyhow::Result<()> {
-        self.names.parameters(self.settings, options).validate()
+        self.parameters(options).validate()
+    }
+
+    /// Refuses what an update of `existing` with `options` cannot do (see [`update_refusal`]);
+    /// a new stack has nothing to refuse.
+    pub fn check_update(
+        &self,
+        existing: Option<&StackState>,
+        options: &DeployOptions,
+        new_code: bool,
+    ) -> anyhow::Result<()> {
+        match existing.filter(|state| !state.is_under_review()) {
+            Some(state) => update_refusal(self.name(), state, &self.parameters(options), new_code)
+                .map_or(Ok(()), Err),
+            None => Ok(()),
+        }
+    }
+
+    /// True when there is no stack yet but its bucket exists: kept by `down --keep-data` (or
+    /// by a failed create, since the stack retains it). [`Stack::apply`] imports it.
+    pub async fn kept_bucket(&self) -> anyhow::Result<bool> {
+        let no_stack = self
+            .state()
+            .await?
+            .is_none_or(|state| state.is_under_review());
+        Ok(no_stack && bucket::exists(self.aws, &self.names.bucket).await)
     }
 
     /// One change set: described only with `dry_run`, else executed and watched until the
-    /// stack settles, each event handed to `on_event`.
+    /// stack settles, each event handed to `on_event`. A new stack whose bucket was kept
+    /// takes it back first, through an IMPORT change set, so nothing is created over it.
     pub async fn apply(
         &self,
         options: &DeployOptions,
@@ -94,11 +219,71 @@ impl<'a> Stack<'a> {
         stop: &mut watch::Receiver<bool>,
         on_event: &mut dyn FnMut(&Event),
     ) -> anyhow::Result<Deployed> {
-        let parameters = self.names.parameters(self.settings, options);
+        let parameters = self.parameters(options);
         parameters.validate()?;
-        self.deployer()
+        let deployer = self.deployer();
+        if !self.kept_bucket().await? {
+            return deployer
+                .deploy(TEMPLATE, &parameters, dry_run, stop, on_event)
+                .await;
+        }
+        let imported = deployer
+            .import_bucket(
+                &import_template(),
+                &parameters,
+                BUCKET_RESOURCE,
+                &self.names.bucket,
+                dry_run,
+                stop,
+                on_event,
+            )
+            .await;
+        let imported = match imported {
+            Ok(imported) => imported,
+            Err(error) => {
+                deployer.forget_failed_import().await;
+                return Err(self.import_failed(&error));
+            }
+        };
+        // A dry run cannot update a stack that was not made: the rest is planned as a new
+        // stack's, less the bucket, which the import brings.
+        let rest = deployer
             .deploy(TEMPLATE, &parameters, dry_run, stop, on_event)
-            .await
+            .await?;
+        let rest = match rest {
+            Deployed::Planned(changes) => Deployed::Planned(
+                changes
+                    .into_iter()
+                    .filter(|c: &PlannedChange| c.logical_id != BUCKET_RESOURCE)
+                    .collect(),
+            ),
+            other => other,
+        };
+        Ok(imported.then(rest))
+    }
+
+    /// The one-line error for an import that did not happen: the bucket is untouched, and
+    /// what to do never deletes it.
+    fn import_failed(&self, error: &anyhow::Error) -> anyhow::Error {
+        let beside = "deploy beside it with --bucket NAME or --stack-prefix NAME";
+        let (cause, what_to_do) = if self.emulator {
+            (
+                format!("the emulator does not implement resource import ({error})"),
+                format!("on the emulator, {beside}; on AWS 'salesctl up' imports it"),
+            )
+        } else {
+            (
+                error.to_string(),
+                format!(
+                    "fix that cause and run 'salesctl up' again, or leave the bucket be and {beside}"
+                ),
+            )
+        };
+        service_error(format!(
+            "bucket '{}' (kept with its data) could not be imported into the new stack '{}': {cause}; the bucket and its objects are untouched and no stack was left behind: {what_to_do}",
+            self.names.bucket,
+            self.name()
+        ))
     }
 
     /// Deletes the stack and waits; false when there was none.
@@ -132,18 +317,24 @@ impl DeployOptions {
     /// rewrites the Glue table).
     pub fn chosen(
         existing: Option<&StackState>,
-        shards: Option<u32>,
+        stack: StackChoice,
         function: FunctionChoice<'_>,
     ) -> DeployOptions {
         let previous = |name: &str| existing.and_then(|s| s.parameter(name)).map(str::to_string);
         let previous_number = |name: &str| previous(name).and_then(|v| v.parse::<u32>().ok());
         let initial = DeployOptions::initial(chrono::Utc::now());
         DeployOptions {
-            shards: shards
+            shards: stack
+                .shards
                 .or(previous_number("ShardCount"))
                 .unwrap_or(initial.shards),
             code_key: previous("CodeKey").unwrap_or(initial.code_key),
-            architecture: function.architecture.to_string(),
+            // The deployed code is built for the stack's architecture: never a default.
+            architecture: function
+                .architecture
+                .map(str::to_string)
+                .or(previous("FunctionArchitecture"))
+                .unwrap_or(initial.architecture),
             memory_mb: function
                 .memory_mb
                 .or(previous_number("FunctionMemory"))
@@ -152,6 +343,10 @@ impl DeployOptions {
                 .timeout_seconds
                 .or(previous_number("FunctionTimeout"))
                 .unwrap_or(initial.timeout_seconds),
+            point_in_time_recovery: stack
+                .point_in_time_recovery
+                .or(previous("PointInTimeRecovery").map(|v| v == "true"))
+                .unwrap_or(initial.point_in_time_recovery),
             projection_start: previous("ProjectionStart").unwrap_or(initial.projection_start),
         }
     }
@@ -171,6 +366,10 @@ impl Deployed {
             ) => {
                 changes.extend(more);
                 Deployed::Done { changes, status }
+            }
+            (Deployed::Planned(mut changes), Deployed::Planned(more)) => {
+                changes.extend(more);
+                Deployed::Planned(changes)
             }
             (Deployed::NoChanges, second) => second,
             (first, Deployed::NoChanges) => first,
@@ -206,20 +405,177 @@ mod tests {
             ],
         };
         let function = FunctionChoice {
-            architecture: "arm64",
+            architecture: Some("arm64"),
             memory_mb: None,
             timeout_seconds: Some(90),
         };
-        let options = DeployOptions::chosen(Some(&stack), None, function);
+        let options = DeployOptions::chosen(Some(&stack), StackChoice::default(), function);
         assert_eq!(options.shards, 4);
         assert_eq!(options.code_key, "lambda/abc.zip");
         assert_eq!(options.memory_mb, 512);
         assert_eq!(options.timeout_seconds, 90);
         assert_eq!(options.projection_start, "2026-01-02");
         assert_eq!(options.architecture, "arm64");
-        let fresh = DeployOptions::chosen(None, Some(2), function);
+        let two = StackChoice {
+            shards: Some(2),
+            ..StackChoice::default()
+        };
+        let fresh = DeployOptions::chosen(None, two, function);
         assert_eq!((fresh.shards, fresh.memory_mb), (2, 256));
         assert!(fresh.code_key.is_empty());
+        assert!(fresh.point_in_time_recovery, "on by default");
+    }
+
+    fn stack_with(parameters: &[(&str, &str)]) -> StackState {
+        StackState {
+            status: "UPDATE_COMPLETE".into(),
+            reason: None,
+            parameters: parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn names() -> StackNames {
+        StackNames::new(
+            &Settings::with_prefix("salesctl"),
+            "123456789012",
+            "us-east-1",
+            "salesctl-lake-123456789012-us-east-1",
+        )
+    }
+
+    const NOTHING: FunctionChoice<'static> = FunctionChoice {
+        architecture: None,
+        memory_mb: None,
+        timeout_seconds: None,
+    };
+
+    #[test]
+    fn the_architecture_and_recovery_setting_are_the_stacks_unless_asked() {
+        // deploy-lambda --arch arm64 once; a plain `up --shards 4` must keep arm64.
+        let stack = stack_with(&[
+            ("FunctionArchitecture", "arm64"),
+            ("CodeKey", "lambda/abc.zip"),
+            ("PointInTimeRecovery", "false"),
+        ]);
+        let shards = StackChoice {
+            shards: Some(4),
+            ..StackChoice::default()
+        };
+        let options = DeployOptions::chosen(Some(&stack), shards, NOTHING);
+        assert_eq!(options.architecture, "arm64");
+        assert!(
+            !options.point_in_time_recovery,
+            "the stack's choice is kept"
+        );
+        assert_eq!(
+            DeployOptions::chosen(None, shards, NOTHING).architecture,
+            "x86_64"
+        );
+        // A stack from before the parameter existed gets it, on.
+        let older = stack_with(&[("CodeKey", "lambda/abc.zip")]);
+        assert!(DeployOptions::chosen(Some(&older), shards, NOTHING).point_in_time_recovery);
+    }
+
+    #[test]
+    fn a_new_architecture_needs_its_code_in_the_same_run() {
+        let stack = stack_with(&[
+            ("FunctionArchitecture", "arm64"),
+            ("CodeKey", "lambda/abc.zip"),
+        ]);
+        let settings = Settings::with_prefix("salesctl");
+        let x86 = FunctionChoice {
+            architecture: Some("x86_64"),
+            ..NOTHING
+        };
+        let options = DeployOptions::chosen(Some(&stack), StackChoice::default(), x86);
+        let parameters = names().parameters(&settings, &options);
+        let refused = update_refusal("salesctl", &stack, &parameters, false)
+            .expect("x86_64 over arm64 code is refused")
+            .to_string();
+        assert!(refused.contains("built for arm64"), "{refused}");
+        assert!(
+            refused.contains("salesctl deploy-lambda --arch x86_64"),
+            "{refused}"
+        );
+        assert!(!refused.contains('\n'));
+        assert!(
+            update_refusal("salesctl", &stack, &parameters, true).is_none(),
+            "with code for x86_64 in the same run it goes ahead"
+        );
+        // The stack's own architecture, or no code deployed yet: nothing to refuse.
+        let same = DeployOptions::chosen(Some(&stack), StackChoice::default(), NOTHING);
+        let same = names().parameters(&settings, &same);
+        assert!(update_refusal("salesctl", &stack, &same, false).is_none());
+        let no_code = stack_with(&[("FunctionArchitecture", "arm64"), ("CodeKey", "")]);
+        assert!(update_refusal("salesctl", &no_code, &parameters, false).is_none());
+    }
+
+    #[test]
+    fn renaming_a_named_resource_is_refused_with_what_to_do() {
+        let settings = Settings::with_prefix("salesctl");
+        let options = DeployOptions::chosen(None, StackChoice::default(), NOTHING);
+        let parameters = names().parameters(&settings, &options);
+        let mut deployed: Vec<(String, String)> = parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let stack = |deployed: &Vec<(String, String)>| StackState {
+            status: "UPDATE_COMPLETE".into(),
+            reason: None,
+            parameters: deployed.clone(),
+        };
+        assert!(update_refusal("salesctl", &stack(&deployed), &parameters, false).is_none());
+        for (name, old) in [
+            ("TableName", "orders-v1"),
+            ("StreamName", "cdc-v1"),
+            ("BucketName", "lake-v1"),
+            ("PipeName", "pipe-v1"),
+        ] {
+            for entry in deployed.iter_mut().filter(|(k, _)| k == name) {
+                entry.1 = old.to_string();
+            }
+        }
+        let refused = update_refusal("salesctl", &stack(&deployed), &parameters, false)
+            .expect("renames are refused")
+            .to_string();
+        for named in [
+            "--table 'salesctl-orders' (the stack has 'orders-v1')",
+            "--stream 'salesctl-cdc'",
+            "--bucket 'salesctl-lake-123456789012-us-east-1'",
+            "pipe 'salesctl-cdc-pipe'",
+            "--stack-prefix",
+        ] {
+            assert!(refused.contains(named), "{named}: {refused}");
+        }
+        assert!(!refused.contains("'salesctl down --yes'"), "{refused}");
+    }
+
+    #[test]
+    fn parameter_only_changes_are_listed_old_to_new() {
+        let stack = stack_with(&[("ShardCount", "0"), ("CodeKey", "lambda/a.zip")]);
+        let mut parameters = StackParameters::default();
+        parameters
+            .set("ShardCount", 3)
+            .set("CodeKey", "lambda/a.zip")
+            .set("PointInTimeRecovery", true);
+        assert_eq!(
+            parameter_changes(&stack, &parameters),
+            vec![
+                ParameterChange {
+                    name: "PointInTimeRecovery".into(),
+                    old: None,
+                    new: "true".into()
+                },
+                ParameterChange {
+                    name: "ShardCount".into(),
+                    old: Some("0".into()),
+                    new: "3".into()
+                },
+            ]
+        );
     }
 
     #[test]
@@ -241,5 +597,11 @@ mod tests {
         );
         assert_eq!(first.clone().then(Deployed::NoChanges), first);
         assert_eq!(Deployed::NoChanges.then(first.clone()), first);
+        assert_eq!(
+            Deployed::Planned(vec![change("LakeBucket")])
+                .then(Deployed::Planned(vec![change("OrdersTable")])),
+            Deployed::Planned(vec![change("LakeBucket"), change("OrdersTable")]),
+            "a dry run's import and the rest are listed together"
+        );
     }
 }

@@ -134,24 +134,13 @@ impl Session {
 
     /// The salesctl binary, pointed at this emulator, with no ambient AWS settings.
     pub fn salesctl(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
-        for var in [
-            "AWS_PROFILE",
-            "AWS_REGION",
-            "AWS_DEFAULT_REGION",
-            "AWS_ENDPOINT_URL",
-            "NO_COLOR",
-            "COLUMNS",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = salesctl_without_ambient_settings();
         cmd.env("SALESCTL_LOCAL_ENDPOINT", &self.emulator.endpoint)
             .env("XDG_CONFIG_HOME", state_dir())
             .env("SALESCTL_STATE_DIR", state_dir())
             .env("SALESCTL_CACHE_DIR", state_dir().join("cache"))
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .arg("--local")
-            .current_dir(std::env::temp_dir());
+            .arg("--local");
         cmd
     }
 }
@@ -243,12 +232,7 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// [`run`] with its own deadline.
 pub fn run_within(cmd: &mut Command, deadline: Duration) -> (i32, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run salesctl");
+    let mut child = start(cmd, Stdio::null(), Stdio::piped);
     // Readers on threads, so a chatty process never blocks on a full pipe; their results
     // come back on channels, so a killed process whose children still hold a pipe open
     // cannot stall the panic either.
@@ -338,19 +322,7 @@ pub async fn create_table(clients: &Clients, name: &str, key: &str) -> String {
 /// `salesctl generate` as fast as the table takes, with updates (30 %) and deletes (10 %);
 /// returns its JSON summary (inserted, updated, deleted, ...).
 pub fn generate_changes(s: &Session, count: &str) -> serde_json::Value {
-    let (code, _, stderr) = run(s.salesctl().args([
-        "generate",
-        "--interval",
-        "0s",
-        "--count",
-        count,
-        "--update-ratio",
-        "0.3",
-        "--delete-ratio",
-        "0.1",
-        "--output",
-        "json",
-    ]));
+    let (code, _, stderr) = run(s.salesctl().args(unpaced_generate(count)));
     assert_eq!(code, 0, "{stderr}");
     let summary = stderr
         .lines()
@@ -537,4 +509,126 @@ pub async fn create_bucket(clients: &Clients, bucket: &str) {
         .send()
         .await
         .unwrap_or_else(|e| panic!("creating bucket {bucket}: {e}"));
+}
+
+/// The salesctl binary with none of the ambient settings that would steer it (AWS profile,
+/// region and endpoint, `--local`, colour, terminal width), run from the temporary directory.
+pub fn salesctl_without_ambient_settings() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "SALESCTL_LOCAL",
+        "NO_COLOR",
+        "COLUMNS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.current_dir(std::env::temp_dir());
+    cmd
+}
+
+/// Starts `cmd` with `stdin`, its stdout and stderr each `output()`: `Stdio::piped` for a
+/// test that reads them as the process runs, `Stdio::null` to drop them.
+pub fn start(cmd: &mut Command, stdin: Stdio, output: fn() -> Stdio) -> Child {
+    cmd.stdin(stdin)
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+}
+
+/// The arguments of `salesctl generate` as fast as the table takes, `count` new orders with
+/// updates (30 %) and deletes (10 %), JSON output: what [`generate_changes`] runs.
+pub fn unpaced_generate(count: &str) -> Vec<&str> {
+    vec![
+        "generate",
+        "--interval",
+        "0s",
+        "--count",
+        count,
+        "--update-ratio",
+        "0.3",
+        "--delete-ratio",
+        "0.1",
+        "--output",
+        "json",
+    ]
+}
+
+/// A fresh session, clients for its emulator, and what `setup` first made in it with them (a
+/// table, a bucket, a stream).
+pub async fn session_with<T>(
+    setup: impl AsyncFnOnce(&Session, &Clients) -> T,
+) -> (Session, Clients, T) {
+    let s = session();
+    let clients = s.clients().await;
+    let made = setup(&s, &clients).await;
+    (s, clients, made)
+}
+
+/// A fresh session whose emulator holds the new bucket `bucket`, clients for it, and the
+/// bucket as a lake.
+pub async fn lake_session(bucket: &str) -> (Session, Clients, salesctl::lake::Lake) {
+    session_with(async |_, clients| {
+        create_bucket(clients, bucket).await;
+        salesctl::lake::Lake::new(&clients.s3, bucket)
+    })
+    .await
+}
+
+/// `salesctl report -o json` of the lake in the directory `dir` (the local engine), which
+/// must succeed; its stdout.
+pub fn report_of_directory(mut cmd: Command, dir: &Path) -> String {
+    let (code, stdout, stderr) = run(cmd.args([
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    stdout
+}
+
+/// Writes `item` into `table`, as a user of the table would.
+pub async fn put_item(
+    clients: &Clients,
+    table: &str,
+    item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) {
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("putting an item into {table}: {e}"));
+}
+
+/// Deletes the item whose `key` attribute is the string `value` from `table`.
+pub async fn delete_item(clients: &Clients, table: &str, key: &str, value: &str) {
+    clients
+        .dynamodb
+        .delete_item()
+        .table_name(table)
+        .key(
+            key,
+            aws_sdk_dynamodb::types::AttributeValue::S(value.into()),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("deleting {key} {value} from {table}: {e}"));
+}
+
+/// Asserts that each of `expected` is a whole line of `text`.
+pub fn assert_has_lines(text: &str, expected: &[&str]) {
+    let missing: Vec<&&str> = expected
+        .iter()
+        .filter(|line| !text.lines().any(|l| l == **line))
+        .collect();
+    assert!(missing.is_empty(), "{missing:?} missing from\n{text}");
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::{Session, create_table, run, session};
+use crate::common::{Session, create_table, run, session, session_with, unpaced_generate};
 use aws_sdk_dynamodb::types::Select;
 use salesctl::aws::Clients;
 
@@ -52,28 +52,19 @@ fn generate(s: &Session, args: &[&str]) -> (i32, String, String) {
     run(s.salesctl().arg("generate").args(args))
 }
 
+/// A fresh session whose emulator has the table `name` keyed by `key`, its clients, and the
+/// table's stream ARN.
+async fn table_session(name: &str, key: &str) -> (Session, Clients, String) {
+    session_with(async |_, clients| create_table(clients, name, key).await).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unpaced_run_counts_match_the_table_and_the_stream_exactly() {
-    let s = session();
-    let clients = s.clients().await;
-    let stream = create_table(&clients, "salesctl-orders", "order_id").await;
-    let (code, stdout, stderr) = generate(
-        &s,
-        &[
-            "--interval",
-            "0s",
-            "--count",
-            "300",
-            "--seed",
-            "42",
-            "--update-ratio",
-            "0.3",
-            "--delete-ratio",
-            "0.1",
-            "--output",
-            "json",
-        ],
-    );
+    let (s, clients, stream) = table_session("salesctl-orders", "order_id").await;
+    let (code, stdout, stderr) = run(s
+        .salesctl()
+        .args(unpaced_generate("300"))
+        .args(["--seed", "42"]));
     assert_eq!(code, 0, "{stderr}");
     let summary = summary_of(&stderr);
     let n = |k: &str| summary[k].as_u64().unwrap();
@@ -124,9 +115,7 @@ async fn unpaced_run_counts_match_the_table_and_the_stream_exactly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn paced_run_and_tutorial_schema() {
-    let s = session();
-    let clients = s.clients().await;
-    create_table(&clients, "tutorial", "orderid").await;
+    let (s, clients, _) = table_session("tutorial", "orderid").await;
     let started = std::time::Instant::now();
     let (code, stdout, stderr) = generate(
         &s,
@@ -174,9 +163,7 @@ async fn missing_table_is_one_clear_line_and_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_key_for_the_schema_is_refused_before_writing() {
-    let s = session();
-    let clients = s.clients().await;
-    create_table(&clients, "salesctl-orders", "order_id").await;
+    let (s, clients, _) = table_session("salesctl-orders", "order_id").await;
     let (code, _, stderr) = generate(
         &s,
         &["--schema", "tutorial", "--count", "3", "--interval", "0s"],

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use salesctl::lake::layout::{PROCESSING_FAILED, data_key, error_key, object_name};
-use salesctl::lake::{DATA_PREFIX, ERROR_ROOT, Lake};
+use salesctl::lake::{DATA_PREFIX, ERROR_ROOT};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
@@ -12,11 +12,7 @@ fn at(text: &str) -> DateTime<Utc> {
 
 #[tokio::test]
 async fn listings_page_past_a_thousand_keys_and_ranges_list_only_their_hours() {
-    let s = crate::common::session();
-    let clients = s.clients().await;
-    let bucket = "lake-module-test";
-    crate::common::create_bucket(&clients, bucket).await;
-    let lake = Lake::new(&clients.s3, bucket);
+    let (_session, _, lake) = crate::common::lake_session("lake-module-test").await;
 
     // 1,010 objects in 2026-11-20 hour 08, one each in hours 09 and 10 and the next day.
     let mut keys: Vec<String> = (0..1010)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Session, generate_changes, run, session};
+use crate::common::{Session, generate_changes, run, session, start};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 fn salesctl(s: &Session, args: &[&str]) -> (i32, String, String) {
@@ -119,9 +119,8 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     let second = generate_changes(&s, "1500");
     // Same state directory and environment as the restart below, so the restart must
     // resume from whatever the killed run committed or spooled.
-    let mut relay = s
-        .salesctl()
-        .args([
+    let mut relay = start(
+        s.salesctl().args([
             "relay",
             "--buffer-interval",
             "100ms",
@@ -129,12 +128,10 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
             "1",
             "--poll",
             "20ms",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ]),
+        Stdio::null(),
+        Stdio::null,
+    );
     std::thread::sleep(Duration::from_millis(1500));
     relay.kill().unwrap();
     relay.wait().unwrap();

@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Capture, READY_WITHIN, Session, wait_until};
+use crate::common::{Capture, READY_WITHIN, Session, report_of_directory, start, wait_until};
 
 const WORKGROUP: &str = "salesctl";
 
@@ -20,6 +20,15 @@ async fn create_workgroup(s: &Session) -> salesctl::aws::Clients {
         .await
         .unwrap();
     clients
+}
+
+/// A fresh session whose emulator has the workgroup, each query staying `times`
+/// GetQueryExecution calls in QUEUED, then as many in RUNNING; with its clients.
+async fn athena_session(times: u32) -> (Session, salesctl::aws::Clients) {
+    let s = crate::common::session();
+    let clients = create_workgroup(&s).await;
+    set_transition(&s, times);
+    (s, clients)
 }
 
 /// Each query stays `times` GetQueryExecution calls in QUEUED, then as many in RUNNING.
@@ -64,16 +73,11 @@ fn queue_result(s: &Session, columns: &[(&str, &str)], rows: &[Vec<Option<String
     );
 }
 
+/// A result row of `values`, `NULL` for a null.
 fn some(values: &[&str]) -> Vec<Option<String>> {
     values
         .iter()
-        .map(|v| {
-            if *v == "NULL" {
-                None
-            } else {
-                Some(v.to_string())
-            }
-        })
+        .map(|v| (*v != "NULL").then(|| v.to_string()))
         .collect()
 }
 
@@ -94,9 +98,7 @@ fn sample_rows() -> Vec<Vec<Option<String>>> {
 
 #[tokio::test]
 async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_header() {
-    let s = crate::common::session();
-    create_workgroup(&s).await;
-    set_transition(&s, 2);
+    let (s, _) = athena_session(2).await;
     queue_result(&s, &COLUMNS, &sample_rows());
     let (code, stdout, stderr) = crate::common::run(s.salesctl().env("NO_COLOR", "1").args([
         "query",
@@ -177,9 +179,7 @@ async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_he
 
 #[tokio::test]
 async fn more_than_a_thousand_rows_come_back_complete() {
-    let s = crate::common::session();
-    create_workgroup(&s).await;
-    set_transition(&s, 1);
+    let (s, _) = athena_session(1).await;
     let rows: Vec<Vec<Option<String>>> = (0..2500)
         .map(|i| some(&[&format!("o{i}"), &format!("{i}.05")]))
         .collect();
@@ -209,15 +209,12 @@ fn query_command(s: &Session) -> Command {
         "-o",
         "json",
         "SELECT count(*) FROM orders_cdc",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    ]);
     cmd
 }
 
 fn spawn_query(s: &Session) -> Child {
-    query_command(s).spawn().unwrap()
+    start(&mut query_command(s), Stdio::null(), Stdio::piped)
 }
 
 /// The id of the one query the emulator knows, once the binary has started it.
@@ -244,14 +241,13 @@ fn finish(child: Child) -> (i32, String, String) {
 
 #[tokio::test]
 async fn ctrl_c_stops_the_query_on_athena_and_exits_130() {
-    let s = crate::common::session();
-    let clients = create_workgroup(&s).await;
-    set_transition(&s, 100_000);
+    let (s, clients) = athena_session(100_000).await;
     // Its log says each time it has polled the query's state.
-    let mut child = query_command(&s)
-        .env("SALESCTL_LOG", "salesctl::sql::athena=info")
-        .spawn()
-        .unwrap();
+    let mut child = start(
+        query_command(&s).env("SALESCTL_LOG", "salesctl::sql::athena=info"),
+        Stdio::null(),
+        Stdio::piped,
+    );
     let log = Capture::start(child.stderr.take().unwrap());
     let id = started_query(&clients).await;
     // Once it has polled at least once, press Ctrl-C.
@@ -304,9 +300,7 @@ async fn ctrl_c_stops_the_query_on_athena_and_exits_130() {
 
 #[tokio::test]
 async fn a_query_cancelled_elsewhere_is_reported_with_a_non_zero_exit() {
-    let s = crate::common::session();
-    let clients = create_workgroup(&s).await;
-    set_transition(&s, 100_000);
+    let (s, clients) = athena_session(100_000).await;
     let child = spawn_query(&s);
     let id = started_query(&clients).await;
     clients
@@ -350,9 +344,7 @@ async fn a_missing_workgroup_is_a_service_error() {
 /// equal to the local engine's answers for a small lake give an identical report.
 #[tokio::test]
 async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
-    let s = crate::common::session();
-    create_workgroup(&s).await;
-    set_transition(&s, 1);
+    let (s, _) = athena_session(1).await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("dt=2026-11-20/hour=08");
     std::fs::create_dir_all(&lake).unwrap();
@@ -373,14 +365,7 @@ async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
         })
         .collect();
     std::fs::write(lake.join("part"), text).unwrap();
-    let (code, local, stderr) = crate::common::run(s.salesctl().args([
-        "report",
-        "--data",
-        dir.path().to_str().unwrap(),
-        "-o",
-        "json",
-    ]));
-    assert_eq!(code, 0, "{stderr}");
+    let local = report_of_directory(s.salesctl(), dir.path());
 
     // The same answers, as Athena would return them, in the report's query order.
     queue_result(

@@ -5,32 +5,45 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use aws_sdk_s3::primitives::ByteStream;
+use crate::common::{assert_has_lines, lake_session, report_of_directory, run, start};
 
-/// One flat row as the transform writes it.
-#[allow(clippy::too_many_arguments)]
-fn row(
-    order: &str,
-    product: &str,
-    quantity: u32,
-    price: &str,
-    total: &str,
-    status: &str,
-    created_day: &str,
-    event: &str,
-    sequence: &str,
-    creation_datetime: &str,
-) -> String {
-    format!(
-        "{{\"order_id\":\"{order}\",\"customer_id\":\"c-{order}\",\"product_name\":\"{product}\",\
-         \"category\":\"misc\",\"quantity\":{quantity},\"price\":{price},\"total\":{total},\
-         \"currency\":\"USD\",\"region\":\"us\",\"status\":\"{status}\",\
-         \"created_at\":\"{created_day}T08:00:00.000Z\",\"updated_at\":\"{created_day}T08:00:00.000Z\",\
-         \"cdc_event_type\":\"{event}\",\"cdc_event_id\":\"ev-{order}-{sequence}\",\
-         \"cdc_sequence_number\":\"{sequence}\",\"creation_datetime\":\"{creation_datetime}\",\
-         \"is_deleted\":{}}}\n",
-        event == "REMOVE"
-    )
+/// An order of these tests, as every change of it repeats it: id, product, quantity, price,
+/// total and the day it was created.
+type Order = [&'static str; 6];
+
+const ORDERS: [Order; 4] = [
+    ["o1", "Laptop", "1", "1249.90", "1249.90", "2026-11-20"],
+    ["o2", "Mouse", "2", "19.99", "39.98", "2026-11-20"],
+    ["o3", "Cable", "1", "0.10", "0.10", "2026-11-20"],
+    ["o4", "Cable", "2", "0.10", "0.20", "2026-11-21"],
+];
+
+/// The flat rows of `changes`, as the transform writes them: one change a line, its order id,
+/// status, event, sequence number and creation time.
+fn rows(changes: &str) -> String {
+    let mut rows = String::new();
+    for change in changes.lines().filter(|line| !line.trim().is_empty()) {
+        let [id, status, event, sequence, creation_datetime] = change
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap_or_else(|_| panic!("not a change: {change:?}"));
+        let &[order, product, quantity, price, total, created_day] = ORDERS
+            .iter()
+            .find(|order| order[0] == id)
+            .unwrap_or_else(|| panic!("no order {id}"));
+        rows.push_str(&format!(
+            "{{\"order_id\":\"{order}\",\"customer_id\":\"c-{order}\",\"product_name\":\"{product}\",\
+             \"category\":\"misc\",\"quantity\":{quantity},\"price\":{price},\"total\":{total},\
+             \"currency\":\"USD\",\"region\":\"us\",\"status\":\"{status}\",\
+             \"created_at\":\"{created_day}T08:00:00.000Z\",\"updated_at\":\"{created_day}T08:00:00.000Z\",\
+             \"cdc_event_type\":\"{event}\",\"cdc_event_id\":\"ev-{order}-{sequence}\",\
+             \"cdc_sequence_number\":\"{sequence}\",\"creation_datetime\":\"{creation_datetime}\",\
+             \"is_deleted\":{}}}\n",
+            event == "REMOVE"
+        ));
+    }
+    rows
 }
 
 /// The lake of these tests, as (relative path, NDJSON text). Four orders:
@@ -40,96 +53,19 @@ fn row(
 /// - o3 Cable 0.10 + o4 Cable 0.20: an exact 0.30, which f64 would print as 0.30000000000000004;
 /// - o4 also changes at millisecond precision after a whole-second change.
 fn lake_files() -> Vec<(&'static str, String)> {
-    let first = [
-        row(
-            "o1",
-            "Laptop",
-            1,
-            "1249.90",
-            "1249.90",
-            "PENDING",
-            "2026-11-20",
-            "INSERT",
-            "990000000000000000001",
-            "2026-11-20T08:15:02Z",
-        ),
-        row(
-            "o2",
-            "Mouse",
-            2,
-            "19.99",
-            "39.98",
-            "PENDING",
-            "2026-11-20",
-            "INSERT",
-            "990000000000000000002",
-            "2026-11-20T08:15:03Z",
-        ),
-        row(
-            "o3",
-            "Cable",
-            1,
-            "0.10",
-            "0.10",
-            "PAID",
-            "2026-11-20",
-            "INSERT",
-            "990000000000000000003",
-            "2026-11-20T08:15:04Z",
-        ),
-    ]
-    .concat();
-    let second = [
-        row(
-            "o1",
-            "Laptop",
-            1,
-            "1249.90",
-            "1249.90",
-            "PAID",
-            "2026-11-20",
-            "MODIFY",
-            "1000000000000000000004",
-            "2026-11-20T08:15:02Z",
-        ),
-        row(
-            "o2",
-            "Mouse",
-            2,
-            "19.99",
-            "39.98",
-            "PENDING",
-            "2026-11-20",
-            "REMOVE",
-            "1000000000000000000005",
-            "2026-11-21T09:00:00Z",
-        ),
-        row(
-            "o4",
-            "Cable",
-            2,
-            "0.10",
-            "0.20",
-            "PENDING",
-            "2026-11-21",
-            "INSERT",
-            "1000000000000000000006",
-            "2026-11-21T09:00:01Z",
-        ),
-        row(
-            "o4",
-            "Cable",
-            2,
-            "0.10",
-            "0.20",
-            "SHIPPED",
-            "2026-11-21",
-            "MODIFY",
-            "1000000000000000000007",
-            "2026-11-21T09:00:01.250Z",
-        ),
-    ]
-    .concat();
+    let first = rows(
+        "
+        o1 PENDING INSERT 990000000000000000001 2026-11-20T08:15:02Z
+        o2 PENDING INSERT 990000000000000000002 2026-11-20T08:15:03Z
+        o3 PAID    INSERT 990000000000000000003 2026-11-20T08:15:04Z",
+    );
+    let second = rows(
+        "
+        o1 PAID    MODIFY 1000000000000000000004 2026-11-20T08:15:02Z
+        o2 PENDING REMOVE 1000000000000000000005 2026-11-21T09:00:00Z
+        o4 PENDING INSERT 1000000000000000000006 2026-11-21T09:00:01Z
+        o4 SHIPPED MODIFY 1000000000000000000007 2026-11-21T09:00:01.250Z",
+    );
     vec![
         // Firehose object names have no extension; the relay's may end in .json.
         (
@@ -153,29 +89,18 @@ fn write_lake(dir: &Path) {
 
 /// The binary with no AWS settings at all: a local directory needs none.
 fn salesctl() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
-    for var in [
-        "AWS_PROFILE",
-        "AWS_REGION",
-        "AWS_ENDPOINT_URL",
-        "SALESCTL_LOCAL",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.current_dir(std::env::temp_dir());
+    crate::common::salesctl_without_ambient_settings()
+}
+
+/// `salesctl VERB --data DIR ARGS…`.
+fn on_directory(verb: &str, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = salesctl();
+    cmd.args([verb, "--data", dir.to_str().unwrap()]).args(args);
     cmd
 }
 
 fn query(dir: &Path, format: &str, sql: &str) -> String {
-    let (code, stdout, stderr) = crate::common::run(salesctl().args([
-        "query",
-        "--data",
-        dir.to_str().unwrap(),
-        "--output",
-        format,
-        sql,
-    ]));
+    let (code, stdout, stderr) = run(&mut on_directory("query", dir, &["--output", format, sql]));
     assert_eq!(code, 0, "query failed: {stderr}");
     stdout
 }
@@ -263,31 +188,16 @@ fn sql_comes_from_a_file_or_stdin() {
     write_lake(dir.path());
     let file = dir.path().join("q.sql");
     std::fs::write(&file, "SELECT count(*) AS n FROM orders_current;\n").unwrap();
-    let (code, stdout, stderr) = crate::common::run(salesctl().args([
+    let file = file.to_str().unwrap();
+    let (code, stdout, stderr) = run(&mut on_directory(
         "query",
-        "--data",
-        dir.path().to_str().unwrap(),
-        "-o",
-        "csv",
-        "--file",
-        file.to_str().unwrap(),
-    ]));
+        dir.path(),
+        &["-o", "csv", "--file", file],
+    ));
     assert_eq!((code, stdout.as_str()), (0, "n\n3\n"), "{stderr}");
 
-    let mut child = salesctl()
-        .args([
-            "query",
-            "--data",
-            dir.path().to_str().unwrap(),
-            "-o",
-            "csv",
-            "-",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut from_stdin = on_directory("query", dir.path(), &["-o", "csv", "-"]);
+    let mut child = start(&mut from_stdin, Stdio::piped(), Stdio::piped);
     child
         .stdin
         .take()
@@ -318,12 +228,7 @@ fn bad_sql_is_a_short_usage_error() {
         "SELECT * FROM no_such_table",
         "DROP TABLE orders_cdc",
     ] {
-        let (code, stdout, stderr) = crate::common::run(salesctl().args([
-            "query",
-            "--data",
-            dir.path().to_str().unwrap(),
-            sql,
-        ]));
+        let (code, stdout, stderr) = run(&mut on_directory("query", dir.path(), &[sql]));
         assert_eq!(code, 2, "{sql}: {stderr}");
         assert_eq!(stdout, "");
         assert_eq!(stderr.lines().count(), 1, "{sql}: {stderr}");
@@ -333,12 +238,7 @@ fn bad_sql_is_a_short_usage_error() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    let (code, _, stderr) = crate::common::run(salesctl().args([
-        "query",
-        "--data",
-        dir.path().to_str().unwrap(),
-        "  ; ",
-    ]));
+    let (code, _, stderr) = run(&mut on_directory("query", dir.path(), &["  ; "]));
     assert_eq!(code, 2);
     assert!(stderr.contains("no SQL to run"), "{stderr}");
 }
@@ -346,24 +246,13 @@ fn bad_sql_is_a_short_usage_error() {
 #[test]
 fn an_empty_or_missing_lake_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = crate::common::run(salesctl().args([
-        "query",
-        "--data",
-        dir.path().to_str().unwrap(),
-        "-o",
-        "csv",
-        "SELECT count(*) AS n FROM orders_cdc",
-    ]));
+    let sql = "SELECT count(*) AS n FROM orders_cdc";
+    let (code, stdout, stderr) = run(&mut on_directory("query", dir.path(), &["-o", "csv", sql]));
     assert_eq!((code, stdout.as_str()), (0, "n\n0\n"), "{stderr}");
     assert!(stderr.contains("holds no data files"), "{stderr}");
 
     let missing = dir.path().join("nope");
-    let (code, _, stderr) = crate::common::run(salesctl().args([
-        "query",
-        "--data",
-        missing.to_str().unwrap(),
-        "SELECT 1",
-    ]));
+    let (code, _, stderr) = run(&mut on_directory("query", &missing, &["SELECT 1"]));
     assert_eq!(code, 2);
     assert!(
         stderr.contains("cannot be read") && stderr.contains("--data"),
@@ -375,14 +264,7 @@ fn an_empty_or_missing_lake_says_so() {
 fn report_on_the_local_engine_as_json_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     write_lake(dir.path());
-    let (code, stdout, stderr) = crate::common::run(salesctl().args([
-        "report",
-        "--data",
-        dir.path().to_str().unwrap(),
-        "-o",
-        "json",
-    ]));
-    assert_eq!(code, 0, "{stderr}");
+    let stdout = report_of_directory(salesctl(), dir.path());
     // JSON lines: an `about` line, then one line per row with its section first; exact
     // decimal text on the wire (serde_json here parses into f64, so check the text).
     let lines: Vec<serde_json::Value> = stdout
@@ -391,7 +273,7 @@ fn report_on_the_local_engine_as_json_and_csv() {
         .collect();
     assert_eq!(lines[0]["section"], "about");
     assert_eq!(lines[0]["engine"], "local");
-    for expected in [
+    let expected = [
         "{\"section\":\"revenue_by_product\",\"product_name\":\"Laptop\",\"currency\":\"USD\",\"orders\":1,\"units\":1,\"revenue\":1249.90}",
         "{\"section\":\"revenue_by_product\",\"product_name\":\"Cable\",\"currency\":\"USD\",\"orders\":2,\"units\":3,\"revenue\":0.30}",
         "{\"section\":\"revenue_by_day\",\"day\":\"2026-11-20\",\"currency\":\"USD\",\"orders\":2,\"revenue\":1250.00}",
@@ -399,12 +281,8 @@ fn report_on_the_local_engine_as_json_and_csv() {
         "{\"section\":\"average_order_value\",\"currency\":\"USD\",\"orders\":3,\"revenue\":1250.20,\"average_order_value\":416.73}",
         "{\"section\":\"cdc_mix\",\"cdc_event_type\":\"INSERT\",\"events\":4}",
         "{\"section\":\"cdc_mix\",\"cdc_event_type\":\"REMOVE\",\"events\":1}",
-    ] {
-        assert!(
-            stdout.lines().any(|l| l == expected),
-            "{expected} missing from\n{stdout}"
-        );
-    }
+    ];
+    assert_has_lines(&stdout, &expected);
     // Two days of history: too little for any forecast, and the report says why.
     assert!(
         !lines.iter().any(|l| l["section"] == "forecast"),
@@ -417,44 +295,22 @@ fn report_on_the_local_engine_as_json_and_csv() {
     assert_eq!(model["full_days"], 2);
     assert!(model["reason"].as_str().unwrap().contains('2'), "{model}");
 
-    let (code, csv, stderr) = crate::common::run(salesctl().args([
-        "report",
-        "--data",
-        dir.path().to_str().unwrap(),
-        "-o",
-        "csv",
-        "--section",
-        "top_products",
-    ]));
+    let top_products = ["-o", "csv", "--section", "top_products"];
+    let (code, csv, stderr) = run(&mut on_directory("report", dir.path(), &top_products));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(csv, "product_name,units,orders\nCable,3,2\nLaptop,1,1\n");
 }
 
-async fn put(clients: &salesctl::aws::Clients, bucket: &str, key: &str, body: String) {
-    clients
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body.into_bytes()))
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
-    let s = crate::common::session();
-    let clients = s.clients().await;
     let bucket = "lake-query-test";
-    crate::common::create_bucket(&clients, bucket).await;
+    let (s, clients, lake) = lake_session(bucket).await;
+    let put = async |key: &str, text: String| lake.write(key, text.into_bytes()).await.unwrap();
     for (relative, text) in lake_files() {
-        put(&clients, bucket, &format!("orders/{relative}"), text).await;
+        put(&format!("orders/{relative}"), text).await;
     }
     // Failed records live under errors/, outside the table.
     put(
-        &clients,
-        bucket,
         "errors/processing-failed/dt=2026-11-20/hour=08/x",
         "junk\n".into(),
     )
@@ -466,7 +322,7 @@ async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
             .args(["query", "-o", "json"])
             .args(extra)
             .arg(sql);
-        crate::common::run(&mut cmd)
+        run(&mut cmd)
     };
     let sql = "SELECT count(*) AS n, sum(total) AS totals FROM orders_cdc";
     let (code, stdout, stderr) = run_query(sql, &["--data", "s3://lake-query-test/orders/"]);
@@ -487,27 +343,12 @@ async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
 
     // A new object, a rewritten one and a deleted one: the next query sees exactly the bucket.
     put(
-        &clients,
-        bucket,
         "orders/dt=2026-11-22/hour=10/salesctl-orders-1-2026-11-22-10-00-00-ffff",
-        row(
-            "o3",
-            "Cable",
-            1,
-            "0.10",
-            "0.10",
-            "PAID",
-            "2026-11-20",
-            "REMOVE",
-            "1000000000000000000008",
-            "2026-11-22T10:00:00Z",
-        ),
+        rows("o3 PAID REMOVE 1000000000000000000008 2026-11-22T10:00:00Z"),
     )
     .await;
     let (first_key, first_text) = &lake_files()[0];
     put(
-        &clients,
-        bucket,
         &format!("orders/{first_key}"),
         first_text
             .lines()

@@ -411,3 +411,50 @@ fn watch_prints_json_samples_and_draws_then_quits_on_q_in_a_terminal() {
     // Unchanged (blank) cells are skipped, so words arrive one by one.
     assert!(screen.contains("newest"), "drew the rows pane");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_whose_lake_row_disagrees_are_not_reconciled_whatever_the_window() {
+    let s = session();
+    ok(&s, &["up", "-o", "json"]);
+    generate_changes(&s, "20");
+    ok(
+        &s,
+        &["relay", "--drain", "--buffer-interval", "1s", "-o", "json"],
+    );
+    // More changes the relay has not carried: the table is ahead of the lake.
+    generate_changes(&s, "10");
+    for since in ["0s", "2099-01-01T00:00:00Z"] {
+        let (code, lines) = reconcile(&s, &["--since", since]);
+        let summary = stage(&lines, "current_state");
+        let disagreeing = summary["disagreeing_orders"].as_u64().unwrap();
+        assert!(disagreeing >= 10, "--since {since}: {summary}");
+        assert_eq!(summary["reconciled"], false, "--since {since}: {summary}");
+        assert_eq!(code, 1, "--since {since}: {lines:?}");
+        let (code, text, _) =
+            run(s
+                .salesctl()
+                .args(["reconcile", "--since", since, "-o", "table"]));
+        assert_eq!(code, 1, "{text}");
+        assert!(
+            text.contains("NOT RECONCILED") && text.contains(&format!("{disagreeing} orders")),
+            "--since {since}: the verdict names the disagreeing orders:\n{text}"
+        );
+    }
+
+    // Once the relay has carried them, the same windows reconcile.
+    ok(
+        &s,
+        &["relay", "--drain", "--buffer-interval", "1s", "-o", "json"],
+    );
+    let (code, lines) = reconcile(&s, &["--since", "0s"]);
+    let summary = stage(&lines, "current_state");
+    assert_eq!(
+        (
+            code,
+            summary["disagreeing_orders"].as_u64(),
+            &summary["reconciled"]
+        ),
+        (0, Some(0), &Value::Bool(true)),
+        "{lines:?}"
+    );
+}

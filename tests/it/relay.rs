@@ -218,3 +218,223 @@ async fn drain_exits_1_when_records_cannot_be_transformed() {
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["processing_failed"], 1, "{report}");
 }
+
+/// Waits until `relay` holds a `relay.lock` under the test's state root, naming its pid.
+fn wait_for_lock(relay: &mut Child) {
+    let holder = format!("pid {} ", relay.id());
+    wait_until(
+        "the relay to hold the stack's relay.lock",
+        READY_WITHIN,
+        || {
+            if let Some(status) = relay.try_wait().unwrap() {
+                panic!("the relay exited ({status}) before taking the lock");
+            }
+            let locks = lock_texts(state_dir());
+            if locks.iter().any(|text| text.starts_with(&holder)) {
+                Ok(())
+            } else {
+                Err(format!("lock texts {locks:?}, none starting {holder:?}"))
+            }
+        },
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_relay_is_refused_however_its_endpoint_is_spelled_or_its_state_dir_given() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().arg("up"));
+    assert_eq!(code, 0, "{stderr}");
+    generate_changes(&s, "200");
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = spawn_follow(&s, dir.path());
+    wait_for_lock(&mut first);
+
+    let port = s.emulator.port;
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_state = fresh.path().join("state").display().to_string();
+    let localhost = format!("http://localhost:{port}");
+    let slash = format!("http://127.0.0.1:{port}/");
+    let attempts: [(&str, Vec<&str>); 3] = [
+        ("localhost", vec!["--endpoint-url", &localhost]),
+        ("a trailing slash", vec!["--endpoint-url", &slash]),
+        ("a fresh --state-dir", vec!["--state-dir", &fresh_state]),
+    ];
+    for (what, extra) in attempts {
+        let started = Instant::now();
+        let mut args = vec!["--drain", "--buffer-interval", "1s"];
+        args.extend(extra);
+        let (code, stdout, stderr) = run(&mut relay_command(&s, dir.path(), &args));
+        assert_eq!(
+            code, 253,
+            "{what}: a second relay is refused: {stdout} {stderr}"
+        );
+        assert!(
+            stderr.contains("already running") && stderr.contains(&format!("pid {}", first.id())),
+            "{what}: names the running relay: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{what}: one line: {stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what}: refused at once"
+        );
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // The first relay's work, finished from its own state: every change once in the lake.
+    let (code, _, stderr) = run(&mut relay_command(
+        &s,
+        dir.path(),
+        &["--drain", "--buffer-interval", "1s", "--output", "json"],
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let changes = stream_changes(&s).await;
+    assert_eq!(
+        lake_counts(&s),
+        (changes.len() as u64, changes.len() as u64),
+        "lake rows, distinct events = stream changes: no refused relay wrote anything"
+    );
+}
+
+/// Splits the stream's first shard in two at the middle of its hash range.
+async fn split_first_shard(s: &Session) {
+    let clients = s.clients().await;
+    let shards = clients
+        .kinesis
+        .list_shards()
+        .stream_name("salesctl-cdc")
+        .send()
+        .await
+        .unwrap()
+        .shards
+        .unwrap_or_default();
+    let shard = shards
+        .iter()
+        .find(|shard| {
+            shard
+                .sequence_number_range
+                .as_ref()
+                .is_some_and(|r| r.ending_sequence_number.is_none())
+        })
+        .expect("an open shard");
+    let range = shard.hash_key_range.as_ref().unwrap();
+    let low: u128 = range.starting_hash_key.parse().unwrap();
+    let high: u128 = range.ending_hash_key.parse().unwrap();
+    clients
+        .kinesis
+        .split_shard()
+        .stream_name("salesctl-cdc")
+        .shard_to_split(&shard.shard_id)
+        .new_starting_hash_key((low / 2 + high / 2).to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `relay --drain -o json`: exit code and the summary.
+fn drain(s: &Session) -> (i32, serde_json::Value, String) {
+    let (code, stdout, stderr) = run(s.salesctl().args([
+        "relay",
+        "--drain",
+        "--buffer-interval",
+        "1s",
+        "--output",
+        "json",
+    ]));
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("a JSON summary ({e}): {stdout} {stderr}"));
+    (code, report, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_reshard_every_piped_record_reaches_the_lake_and_the_counts_say_so() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "--shards", "1"]));
+    assert_eq!(code, 0, "{stderr}");
+    generate_changes(&s, "30");
+    let (code, _, stderr) = drain(&s);
+    assert_eq!(code, 0, "{stderr}");
+    // The emulator closes the parent but keeps routing PutRecords to it (DESIGN.md §6); a
+    // drain with nothing new reads the closed parent to its end and its children (empty).
+    split_first_shard(&s).await;
+    let (code, _, stderr) = drain(&s);
+    assert_eq!(code, 0, "{stderr}");
+
+    generate_changes(&s, "100");
+    let (code, report, stderr) = drain(&s);
+    let piped = report["piped"].as_u64().unwrap();
+    let reached = ["rows_written", "processing_failed", "duplicates_dropped"]
+        .iter()
+        .map(|field| report[field].as_u64().unwrap())
+        .sum::<u64>();
+    eprintln!("after the split: {report}");
+    assert!(piped >= 100, "{report}");
+    assert_eq!(
+        (code, reached),
+        (0, piped),
+        "every record piped this run reached the lake: {report} {stderr}"
+    );
+    let changes = stream_changes(&s).await;
+    assert_eq!(
+        lake_counts(&s),
+        (changes.len() as u64, changes.len() as u64),
+        "lake rows, distinct events, stream changes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_following_relay_keeps_delivering_after_a_reshard() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "--shards", "1"]));
+    assert_eq!(code, 0, "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = relay_command(
+        &s,
+        dir.path(),
+        &[
+            "--buffer-interval",
+            "100ms",
+            "--poll",
+            "20ms",
+            "--output",
+            "json",
+        ],
+    )
+    // The reader's log says when it has read a closed shard to its end.
+    .env("SALESCTL_LOG", "salesctl=info")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start relay");
+    let log = crate::common::Capture::start(relay.stderr.take().unwrap());
+    let landed = |what: &str, changes: u64| {
+        wait_until(what, READY_WITHIN, || match lake_counts(&s) {
+            (rows, distinct) if rows == changes && distinct == changes => Ok(()),
+            seen => Err(format!("lake rows, distinct {seen:?}; {changes} changes")),
+        })
+    };
+    generate_changes(&s, "30");
+    landed(
+        "the first changes in the lake",
+        stream_changes(&s).await.len() as u64,
+    );
+    // Split while it follows; once it has read the closed parent to its end, the emulator
+    // keeps writing to that parent (DESIGN.md §6).
+    split_first_shard(&s).await;
+    wait_until("the relay to finish the split parent", READY_WITHIN, || {
+        let text = log.so_far();
+        if text.contains("finished shard shardId-000000000000") {
+            Ok(())
+        } else {
+            Err(text)
+        }
+    });
+    generate_changes(&s, "50");
+    landed(
+        "the changes made after the split in the lake",
+        stream_changes(&s).await.len() as u64,
+    );
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+}

@@ -269,6 +269,232 @@ async fn a_zip_adds_the_function_and_deploy_lambda_replaces_its_code() {
         .expect("--keep-data keeps the bucket and its objects");
 }
 
+/// A zip whose `bootstrap` has `mode`: what a zip made without `chmod +x` holds.
+fn zip_with_mode(dir: &Path, name: &str, mode: u32) -> PathBuf {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(mode);
+    writer.start_file("bootstrap", options).unwrap();
+    writer.write_all(b"#!/bin/sh\n").unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, writer.finish().unwrap().into_inner()).unwrap();
+    path
+}
+
+async fn object_count(s: &Session, bucket: &str) -> usize {
+    let clients = s.clients().await;
+    clients
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .map(|out| out.contents().len())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_architecture_stays_the_stacks_and_changes_only_with_its_code() {
+    let s = session();
+    let dir = tempfile::tempdir().unwrap();
+    let arm = stub_zip(dir.path(), "arm.zip", "arm64 build");
+    let (code, _, stderr) = salesctl(
+        &s,
+        &[
+            "up",
+            "--arch",
+            "arm64",
+            "--lambda-zip",
+            arm.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        parameter(&s, "FunctionArchitecture").await.as_deref(),
+        Some("arm64")
+    );
+
+    // A plain update keeps arm64: the deployed bootstrap is built for it.
+    let (code, _, stderr) = salesctl(&s, &["up", "--memory", "512"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        parameter(&s, "FunctionArchitecture").await.as_deref(),
+        Some("arm64")
+    );
+    assert_eq!(
+        parameter(&s, "FunctionMemory").await.as_deref(),
+        Some("512")
+    );
+
+    // Another architecture without code for it is refused before anything changes.
+    let key = parameter(&s, "CodeKey").await;
+    let (code, _, stderr) = salesctl(&s, &["up", "--arch", "x86_64"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("built for arm64"), "{stderr}");
+    assert!(
+        stderr.contains("salesctl deploy-lambda --arch x86_64"),
+        "says what to run: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        parameter(&s, "FunctionArchitecture").await.as_deref(),
+        Some("arm64")
+    );
+    assert_eq!(parameter(&s, "CodeKey").await, key);
+
+    // With its code in the same run it goes ahead.
+    let x86 = stub_zip(dir.path(), "x86.zip", "x86_64 build");
+    let (code, stdout, stderr) = salesctl(
+        &s,
+        &[
+            "deploy-lambda",
+            "--arch",
+            "x86_64",
+            "--zip",
+            x86.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(lines(&stdout)[0]["arch"], "x86_64", "{stdout}");
+    assert_eq!(
+        parameter(&s, "FunctionArchitecture").await.as_deref(),
+        Some("x86_64")
+    );
+    assert_ne!(parameter(&s, "CodeKey").await, key);
+    // deploy-lambda without --arch builds for the stack's architecture.
+    let again = stub_zip(dir.path(), "again.zip", "x86_64 again");
+    let (code, stdout, stderr) = salesctl(&s, &["deploy-lambda", "--zip", again.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(lines(&stdout)[0]["arch"], "x86_64", "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renames_of_named_resources_are_refused_before_cloudformation() {
+    let s = session();
+    let (code, _, stderr) = salesctl(&s, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    for (flag, name) in [
+        ("--table", "orders-v2"),
+        ("--stream", "cdc-v2"),
+        ("--bucket", "another-lake-bucket"),
+    ] {
+        let (code, _, stderr) = salesctl(&s, &[flag, name, "up", "--dry-run"]);
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} '{name}'")),
+            "names the flag and value: {stderr}"
+        );
+        assert!(
+            stderr.contains("--stack-prefix"),
+            "says what to do: {stderr}"
+        );
+        assert!(
+            !stderr.contains("'salesctl down --yes'"),
+            "never advises deleting data: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert_eq!(
+        parameter(&s, "TableName").await.as_deref(),
+        Some("salesctl-orders")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_lists_the_parameters_it_changes() {
+    let s = session();
+    let (code, _, stderr) = salesctl(&s, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = salesctl(&s, &["up", "--dry-run", "--shards", "3"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = lines(&stdout);
+    let shards = rows
+        .iter()
+        .find(|r| r["resource"] == "ShardCount")
+        .unwrap_or_else(|| panic!("ShardCount is listed: {rows:?}"));
+    assert_eq!(shards["action"], "set", "{shards}");
+    assert_eq!(shards["type"], "Parameter", "{shards}");
+    assert_eq!(shards["change"], "0 -> 3", "{shards}");
+    assert!(stderr.contains("1 parameters"), "{stderr}");
+    assert_eq!(parameter(&s, "ShardCount").await.as_deref(), Some("0"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bootstrap_that_is_not_executable_is_refused_before_upload() {
+    let s = session();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = zip_with_mode(dir.path(), "not-executable.zip", 0o644);
+    let (code, _, stderr) = salesctl(&s, &["up", "--lambda-zip", zip.to_str().unwrap()]);
+    assert_eq!(code, 253, "{stderr}");
+    assert!(stderr.contains("not executable (mode 0644)"), "{stderr}");
+    assert!(stderr.contains("chmod 755"), "{stderr}");
+    assert!(!stack_exists(&s).await, "nothing was created or uploaded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_bucket_is_taken_back_or_left_untouched_never_deleted() {
+    let s = session();
+    let (code, _, stderr) = salesctl(&s, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    let clients = s.clients().await;
+    clients
+        .s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("orders/dt=2026-12-01/hour=10/part-1")
+        .body(b"{}\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let (code, _, stderr) = salesctl(&s, &["down", "--yes", "--keep-data"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("brings it back"), "{stderr}");
+    assert!(
+        !stderr.contains("'salesctl down --yes' removes it"),
+        "only as the way to delete it: {stderr}"
+    );
+
+    // The dry run plans the import and the rest, and leaves nothing behind.
+    let (code, stdout, stderr) = salesctl(&s, &["up", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("IMPORT change set"), "{stderr}");
+    let rows = lines(&stdout);
+    let listed = |id: &str| rows.iter().filter(|r| r["resource"] == id).count();
+    assert_eq!(
+        listed("LakeBucket"),
+        1,
+        "imported, not added as well: {rows:?}"
+    );
+    assert_eq!(listed("OrdersTable"), 1, "{rows:?}");
+    assert!(!stack_exists(&s).await, "a dry run leaves no stack");
+
+    // On AWS the bucket is imported; the emulator has no resource import, so there `up`
+    // fails with what to do and leaves no stack. Either way the data stays.
+    let (code, _, stderr) = salesctl(&s, &["up"]);
+    if code == 0 {
+        assert!(stack_exists(&s).await);
+    } else {
+        assert_eq!(code, 254, "{stderr}");
+        let last = stderr.trim().lines().last().unwrap_or_default();
+        assert!(last.contains("could not be imported"), "{stderr}");
+        assert!(last.contains("untouched"), "{stderr}");
+        assert!(last.contains("--bucket NAME"), "says what to do: {stderr}");
+        assert!(!last.contains("'salesctl down --yes'"), "{stderr}");
+        assert!(!stack_exists(&s).await, "no half-made stack: {stderr}");
+        assert!(
+            clients
+                .dynamodb
+                .describe_table()
+                .table_name("salesctl-orders")
+                .send()
+                .await
+                .is_err(),
+            "nothing was created around the kept bucket"
+        );
+    }
+    assert_eq!(object_count(&s, BUCKET).await, 1, "the kept data is there");
+}
+
 #[test]
 fn bad_settings_are_refused_before_aws_is_asked() {
     let s = session();
@@ -322,7 +548,8 @@ fn template_prints_the_template_and_its_parameters() {
 type Salesctl<'a> = &'a dyn Fn(&[&str]) -> (i32, String, String);
 
 /// The release flow: up, 100 orders, every change on Kinesis, then the lake counts every
-/// order in `orders_current`, and down, whatever failed. The same function runs on the
+/// order in `orders_current`, an update (`up --shards 2`), on AWS `down --keep-data` and `up`
+/// again (the bucket imported, the count unchanged), and down, whatever failed. The same function runs on the
 /// emulator (where the relay stands in for the Pipe and Firehose, and the embedded engine
 /// for Athena) and, opt-in, on a real account: only the endpoint differs.
 fn release_flow(salesctl: Salesctl<'_>, local: bool) {
@@ -358,6 +585,31 @@ fn release_flow(salesctl: Salesctl<'_>, local: bool) {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout.lines().count(), 100, "{stdout}");
     // Firehose buffers up to BufferSeconds on AWS; the lake must count every order.
+    wait_for_orders(salesctl, local, 100);
+
+    // An update: provisioned shards, listed as the parameter it changes.
+    let (code, stdout, stderr) = salesctl(&["up", "--shards", "2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        lines(&stdout)
+            .iter()
+            .any(|r| r["resource"] == "ShardCount" && r["change"] == "0 -> 2"),
+        "{stdout}"
+    );
+    if !local {
+        // down --keep-data, then up: the kept bucket comes back by import (the emulator
+        // has no resource import) and the lake still counts every order.
+        let (code, _, stderr) = salesctl(&["down", "--yes", "--keep-data"]);
+        assert_eq!(code, 0, "{stderr}");
+        let (code, _, stderr) = salesctl(&["up"]);
+        assert_eq!(code, 0, "the kept bucket is imported: {stderr}");
+        assert!(stderr.contains("IMPORT"), "{stderr}");
+        wait_for_orders(salesctl, local, 100);
+    }
+}
+
+/// Waits until `orders_current` counts `expected` orders (Firehose buffers on AWS).
+fn wait_for_orders(salesctl: Salesctl<'_>, local: bool, expected: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
     loop {
         let (code, stdout, stderr) =
@@ -367,12 +619,12 @@ fn release_flow(salesctl: Salesctl<'_>, local: bool) {
             .first()
             .and_then(|r| r["n"].as_u64().or_else(|| r["n"].as_str()?.parse().ok()))
             .unwrap_or(0);
-        if n == 100 {
+        if n == expected {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the lake counted {n} of 100 orders"
+            "the lake counted {n} of {expected} orders"
         );
         std::thread::sleep(std::time::Duration::from_secs(if local { 1 } else { 30 }));
     }

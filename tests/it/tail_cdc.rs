@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::common::{Session, run, session};
+use crate::common::{Session, delete_item, put_item, run, session, session_with, start};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
@@ -83,12 +83,32 @@ fn changes(orders: usize) -> Vec<Change> {
     out
 }
 
-async fn create_stream(clients: &Clients, name: &str, shards: i32) {
+/// A fresh session whose emulator has the settings' Kinesis stream with `shards` shards, its
+/// clients, and the stream's name.
+async fn stream_session(shards: i32) -> (Session, Clients, String) {
+    session_with(async |s, clients| {
+        let stream = s.settings().stream;
+        clients
+            .kinesis
+            .create_stream()
+            .stream_name(&stream)
+            .shard_count(shards)
+            .send()
+            .await
+            .unwrap();
+        stream
+    })
+    .await
+}
+
+/// Splits shard 0 of `stream` in two at [`SPLIT_AT`].
+async fn split_first_shard(clients: &Clients, stream: &str) {
     clients
         .kinesis
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
+        .split_shard()
+        .stream_name(stream)
+        .shard_to_split("shardId-000000000000")
+        .new_starting_hash_key(SPLIT_AT)
         .send()
         .await
         .unwrap();
@@ -166,15 +186,21 @@ fn assert_once_in_key_order(lines: &[Value], expected: &[Change]) {
     assert_eq!(shown, written, "per-order order differs");
 }
 
-/// Asserts that `first` occurs in `text`, and `then` after it.
-fn assert_before(text: &str, first: &str, then: &str) {
-    let a = text
-        .find(first)
-        .unwrap_or_else(|| panic!("{first:?} missing from\n{text}"));
-    let b = text
-        .find(then)
-        .unwrap_or_else(|| panic!("{then:?} missing from\n{text}"));
-    assert!(a < b, "{first:?} should come before {then:?} in\n{text}");
+/// Asserts that the log `text` says shard 0 (the parent) finished, and only after that that
+/// each of `children` (shard numbers) was read.
+fn assert_children_read_after_parent(text: &str, children: [u32; 2]) {
+    let at = |said: &str| {
+        text.find(said)
+            .unwrap_or_else(|| panic!("{said:?} missing from\n{text}"))
+    };
+    let parent_finished = at("finished shard shardId-000000000000");
+    for child in children {
+        let child_read = at(&format!("reading shard shardId-{child:012}"));
+        assert!(
+            parent_finished < child_read,
+            "child {child} read before its parent finished:\n{text}"
+        );
+    }
 }
 
 fn tail(s: &Session, args: &[&str]) -> (i32, String, String) {
@@ -183,48 +209,29 @@ fn tail(s: &Session, args: &[&str]) -> (i32, String, String) {
     run(&mut cmd)
 }
 
+/// The JSON lines of a `tail-cdc` run that must succeed, and its stdout and stderr.
+fn tail_lines(s: &Session, args: &[&str]) -> (Vec<Value>, String, String) {
+    let (code, stdout, stderr) = tail(s, args);
+    assert_eq!(code, 0, "{stderr}");
+    (json_lines(&stdout), stdout, stderr)
+}
+
 #[tokio::test]
 async fn split_in_the_middle_every_change_read_once_in_key_order() {
-    let s = session();
-    let clients = s.clients().await;
-    let stream = s.settings().stream;
-    create_stream(&clients, &stream, 2).await;
+    let (s, clients, stream) = stream_session(2).await;
     let all = changes(60);
     let (first, rest) = all.split_at(all.len() / 2);
     put_changes(&clients, &stream, first).await;
-    clients
-        .kinesis
-        .split_shard()
-        .stream_name(&stream)
-        .shard_to_split("shardId-000000000000")
-        .new_starting_hash_key(SPLIT_AT)
-        .send()
-        .await
-        .unwrap();
+    split_first_shard(&clients, &stream).await;
     put_changes(&clients, &stream, rest).await;
 
-    let (code, stdout, stderr) = tail(&s, &["-v"]);
-    assert_eq!(code, 0, "{stderr}");
-    let lines = json_lines(&stdout);
+    let (lines, stdout, stderr) = tail_lines(&s, &["-v"]);
     assert_eq!(lines.len(), all.len());
     assert_once_in_key_order(&lines, &all);
     // The parent is read to its EndingSequenceNumber (the emulator never ends its iterator),
     // and only then its children. The emulator keeps routing puts to the closed parent, so
     // here the children hold nothing; on AWS the second half would come from them.
-    assert_before(
-        &stderr,
-        "finished shard shardId-000000000000",
-        "reading shard shardId-000000000002",
-    );
-    assert_before(
-        &stderr,
-        "finished shard shardId-000000000000",
-        "reading shard shardId-000000000003",
-    );
-    assert!(
-        stderr.contains("finished shard shardId-000000000000"),
-        "{stderr}"
-    );
+    assert_children_read_after_parent(&stderr, [2, 3]);
     // Exact images, numbers untouched.
     let first_line = lines
         .iter()
@@ -248,10 +255,7 @@ async fn split_in_the_middle_every_change_read_once_in_key_order() {
 
 #[tokio::test]
 async fn checkpoint_resumes_with_no_gap_and_no_repeat() {
-    let s = session();
-    let clients = s.clients().await;
-    let stream = s.settings().stream;
-    create_stream(&clients, &stream, 2).await;
+    let (s, clients, stream) = stream_session(2).await;
     let all = changes(40);
     let (first, later) = all.split_at(100);
     put_changes(&clients, &stream, first).await;
@@ -259,23 +263,17 @@ async fn checkpoint_resumes_with_no_gap_and_no_repeat() {
     let checkpoint = dir.path().join("tail.json");
     let cp = checkpoint.to_str().unwrap();
 
-    let (code, out1, stderr) = tail(&s, &["--checkpoint", cp, "--max", "37"]);
-    assert_eq!(code, 0, "{stderr}");
-    let (code, out2, stderr) = tail(&s, &["--checkpoint", cp]);
-    assert_eq!(code, 0, "{stderr}");
-    let (code, out3, _) = tail(&s, &["--checkpoint", cp]);
-    assert_eq!(code, 0);
-    assert_eq!(json_lines(&out1).len(), 37);
-    assert_eq!(json_lines(&out2).len(), 63);
-    assert_eq!(out3, "", "nothing new, nothing shown");
+    let (mut lines, ..) = tail_lines(&s, &["--checkpoint", cp, "--max", "37"]);
+    let (rest, ..) = tail_lines(&s, &["--checkpoint", cp]);
+    let (_, nothing, _) = tail_lines(&s, &["--checkpoint", cp]);
+    assert_eq!(lines.len(), 37);
+    assert_eq!(rest.len(), 63);
+    assert_eq!(nothing, "", "nothing new, nothing shown");
 
     put_changes(&clients, &stream, later).await;
-    let (code, out4, _) = tail(&s, &["--checkpoint", cp]);
-    assert_eq!(code, 0);
-    let mut lines = json_lines(&out1);
-    lines.extend(json_lines(&out2));
+    let (fresh, ..) = tail_lines(&s, &["--checkpoint", cp]);
+    lines.extend(rest);
     assert_once_in_key_order(&lines, first);
-    let fresh = json_lines(&out4);
     assert_once_in_key_order(&fresh, later);
 
     let saved: Value =
@@ -286,25 +284,16 @@ async fn checkpoint_resumes_with_no_gap_and_no_repeat() {
 
 #[tokio::test]
 async fn filters_and_the_table_view() {
-    let s = session();
-    let clients = s.clients().await;
-    let stream = s.settings().stream;
-    create_stream(&clients, &stream, 2).await;
+    let (s, clients, stream) = stream_session(2).await;
     let all = changes(9);
     put_changes(&clients, &stream, &all).await;
 
-    let (code, stdout, _) = tail(&s, &["--event", "modify"]);
-    assert_eq!(code, 0);
-    let lines = json_lines(&stdout);
+    let (lines, ..) = tail_lines(&s, &["--event", "modify"]);
     assert_eq!(lines.len(), 18);
     assert!(lines.iter().all(|l| l["cdc_event_type"] == "MODIFY"));
 
-    let (code, stdout, _) = tail(&s, &["--event", "insert,remove", "--key", "o-0003"]);
-    assert_eq!(code, 0);
-    assert_eq!(
-        event_ids(&json_lines(&stdout)),
-        ["ev-o-0003-0", "ev-o-0003-3"]
-    );
+    let (lines, ..) = tail_lines(&s, &["--event", "insert,remove", "--key", "o-0003"]);
+    assert_eq!(event_ids(&lines), ["ev-o-0003-0", "ev-o-0003-3"]);
 
     let mut table = s.salesctl();
     table.args(["tail-cdc", "--key", "o-0004", "--output", "table"]);
@@ -331,10 +320,7 @@ async fn filters_and_the_table_view() {
 
 #[tokio::test]
 async fn records_that_are_not_changes_are_shown_raw() {
-    let s = session();
-    let clients = s.clients().await;
-    let stream = s.settings().stream;
-    create_stream(&clients, &stream, 1).await;
+    let (s, clients, stream) = stream_session(1).await;
     let good = changes(1);
     put(
         &clients,
@@ -347,9 +333,7 @@ async fn records_that_are_not_changes_are_shown_raw() {
         ],
     )
     .await;
-    let (code, stdout, stderr) = tail(&s, &[]);
-    assert_eq!(code, 0, "{stderr}");
-    let lines = json_lines(&stdout);
+    let (lines, _, stderr) = tail_lines(&s, &[]);
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["raw"], "hello, not json");
     assert_eq!(lines[0]["raw_encoding"], "utf-8");
@@ -387,13 +371,9 @@ async fn missing_stream_or_table_is_one_line_naming_it() {
 
 #[tokio::test]
 async fn follow_reads_the_parent_to_its_end_then_its_children() {
-    let s = session();
-    let clients = s.clients().await;
-    let stream = s.settings().stream;
-    create_stream(&clients, &stream, 1).await;
-    let mut child = s
-        .salesctl()
-        .args([
+    let (s, clients, stream) = stream_session(1).await;
+    let mut child = start(
+        s.salesctl().args([
             "-v",
             "tail-cdc",
             "--output",
@@ -403,12 +383,10 @@ async fn follow_reads_the_parent_to_its_end_then_its_children() {
             "trim-horizon",
             "--timeout",
             "12s",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ]),
+        Stdio::null(),
+        Stdio::piped,
+    );
     // Write and split only once the tail reads the parent, so the split happens under it.
     let stderr = child.stderr.take().unwrap();
     let mut stderr_lines = BufReader::new(stderr).lines();
@@ -432,15 +410,7 @@ async fn follow_reads_the_parent_to_its_end_then_its_children() {
     });
     let all = changes(10);
     put_changes(&clients, &stream, &all).await;
-    clients
-        .kinesis
-        .split_shard()
-        .stream_name(&stream)
-        .shard_to_split("shardId-000000000000")
-        .new_starting_hash_key(SPLIT_AT)
-        .send()
-        .await
-        .unwrap();
+    split_first_shard(&clients, &stream).await;
     let output = child.wait_with_output().unwrap();
     log.push_str(&rest.join().unwrap());
     assert_eq!(output.status.code(), Some(0), "{log}");
@@ -449,24 +419,17 @@ async fn follow_reads_the_parent_to_its_end_then_its_children() {
     assert_once_in_key_order(&lines, &all);
     // The split was noticed while following: the parent finished at its ending sequence
     // number and both children (shards 1 and 2 of a one-shard stream) were picked up after it.
-    assert_before(
-        &log,
-        "finished shard shardId-000000000000",
-        "reading shard shardId-000000000002",
-    );
-    assert_before(
-        &log,
-        "finished shard shardId-000000000000",
-        "reading shard shardId-000000000001",
-    );
+    assert_children_read_after_parent(&log, [2, 1]);
 }
 
 #[tokio::test]
 async fn dynamodb_stream_source_shows_the_same_changes() {
-    let s = session();
-    let clients = s.clients().await;
-    let table = s.settings().table;
-    crate::common::create_table(&clients, &table, "order_id").await;
+    let (s, clients, table) = session_with(async |s, clients| {
+        let table = s.settings().table;
+        crate::common::create_table(clients, &table, "order_id").await;
+        table
+    })
+    .await;
     let item = |status: &str| {
         HashMap::from([
             ("order_id".to_owned(), AttributeValue::S("o-1".into())),
@@ -477,34 +440,11 @@ async fn dynamodb_stream_source_shows_the_same_changes() {
             ),
         ])
     };
-    clients
-        .dynamodb
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(item("PENDING")))
-        .send()
-        .await
-        .unwrap();
-    clients
-        .dynamodb
-        .put_item()
-        .table_name(&table)
-        .set_item(Some(item("PAID")))
-        .send()
-        .await
-        .unwrap();
-    clients
-        .dynamodb
-        .delete_item()
-        .table_name(&table)
-        .key("order_id", AttributeValue::S("o-1".into()))
-        .send()
-        .await
-        .unwrap();
+    put_item(&clients, &table, item("PENDING")).await;
+    put_item(&clients, &table, item("PAID")).await;
+    delete_item(&clients, &table, "order_id", "o-1").await;
 
-    let (code, stdout, stderr) = tail(&s, &["--source", "dynamodb-stream"]);
-    assert_eq!(code, 0, "{stderr}");
-    let lines = json_lines(&stdout);
+    let (lines, stdout, _) = tail_lines(&s, &["--source", "dynamodb-stream"]);
     let kinds: Vec<&str> = lines
         .iter()
         .map(|l| l["cdc_event_type"].as_str().unwrap())

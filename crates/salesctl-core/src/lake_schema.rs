@@ -1,5 +1,10 @@
 //! The one definition of the lake's `orders_cdc` table: columns, types and partition keys,
-//! shared by the Glue table (`salesctl up`) and the embedded SQL engine so the same SQL runs on both.
+//! shared by the Glue table (`salesctl up`) and the embedded SQL engine so the same SQL runs on both,
+//! and the check of a row against it ([`check_row`]) that keeps rows neither engine could read
+//! out of the lake.
+
+use std::borrow::Cow;
+use std::fmt;
 
 /// The table every flat row lands in, in Glue and in the local engine.
 pub const TABLE: &str = "orders_cdc";
@@ -14,17 +19,35 @@ pub enum ColumnType {
     String,
     Int,
     Boolean,
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
+    /// An ISO-8601 UTC time as text (`2026-11-20T08:15:02.114Z`): `string` in Glue and Utf8 in
+    /// Arrow, so both engines read it the same way and string order is time order (the JSON
+    /// SerDe's own timestamp type does not read ISO-8601), but checked as a time by the
+    /// transform.
+    Timestamp,
 }
 
 impl ColumnType {
     /// The Glue/Hive type string, e.g. `decimal(12,2)`.
     pub fn glue_type(self) -> String {
         match self {
-            ColumnType::String => "string".to_string(),
+            ColumnType::String | ColumnType::Timestamp => "string".to_string(),
             ColumnType::Int => "int".to_string(),
             ColumnType::Boolean => "boolean".to_string(),
             ColumnType::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
+        }
+    }
+}
+
+impl fmt::Display for ColumnType {
+    /// The type as a message names it: the Glue type, or `ISO-8601 UTC timestamp` text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColumnType::Timestamp => f.write_str("ISO-8601 UTC timestamp"),
+            other => f.write_str(&other.glue_type()),
         }
     }
 }
@@ -81,12 +104,12 @@ pub const COLUMNS: [Column; 17] = [
     ),
     col(
         "created_at",
-        ColumnType::String,
+        ColumnType::Timestamp,
         "order creation time, ISO-8601 UTC",
     ),
     col(
         "updated_at",
-        ColumnType::String,
+        ColumnType::Timestamp,
         "last change of the order, ISO-8601 UTC",
     ),
     col(
@@ -106,7 +129,7 @@ pub const COLUMNS: [Column; 17] = [
     ),
     col(
         "creation_datetime",
-        ColumnType::String,
+        ColumnType::Timestamp,
         "time of the change, ISO-8601 UTC",
     ),
     col(
@@ -125,6 +148,349 @@ pub const PARTITION_KEYS: [Column; 2] = [
     ),
     col("hour", ColumnType::String, "hour of that day, HH (UTC)"),
 ];
+
+/// The data column an attribute of that name lands in, as an index into [`COLUMNS`]. Names
+/// match regardless of ASCII case, as Athena's JSON SerDe (OpenX, `case.insensitive` by
+/// default) matches them: `Quantity` fills `quantity` there.
+pub fn column_index(name: &str) -> Option<usize> {
+    COLUMNS
+        .iter()
+        .position(|column| column.name.eq_ignore_ascii_case(name))
+}
+
+/// Why a JSON value does not fit a column. `Display` completes "cannot hold VALUE: …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueProblem {
+    #[error("{found}, not {expected}")]
+    WrongKind {
+        found: &'static str,
+        expected: &'static str,
+    },
+    #[error("not a whole number in digits")]
+    NotWhole,
+    #[error("outside int's range -2147483648 to 2147483647")]
+    IntOutOfRange,
+    #[error("not a number")]
+    NotANumber,
+    #[error("more than {scale} decimal places")]
+    TooManyDecimals { scale: i8 },
+    #[error("more than {digits} digits before the decimal point")]
+    TooManyIntegerDigits { digits: i16 },
+    #[error("not an ISO-8601 time such as 2026-11-20T08:15:02Z")]
+    NotATimestamp,
+    #[error("not in UTC (write it with Z)")]
+    NotUtc,
+    #[error(
+        "another attribute fills that column already (Athena matches column names regardless of case)"
+    )]
+    SecondAttribute,
+}
+
+/// One attribute of a row that the lake table cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misfit {
+    /// The attribute as the row names it.
+    pub attribute: String,
+    pub column: &'static str,
+    pub column_type: ColumnType,
+    /// The value's JSON text, shortened to [`MISFIT_VALUE_CHARS`] characters.
+    pub value: String,
+    pub problem: ValueProblem,
+}
+
+/// How much of a misfit value a message quotes.
+pub const MISFIT_VALUE_CHARS: usize = 40;
+
+impl fmt::Display for Misfit {
+    /// `column quantity (int) cannot hold "many": not a whole number`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.attribute != self.column {
+            write!(f, "attribute {:?} lands in ", self.attribute)?;
+        }
+        write!(
+            f,
+            "column {} ({}) cannot hold {}: {}",
+            self.column, self.column_type, self.value, self.problem
+        )
+    }
+}
+
+impl std::error::Error for Misfit {}
+
+/// Checks one JSON value (its exact text, as the flat row carries it) against a column type.
+/// `null` fits every column (all are nullable). What fits is what both engines read:
+/// - `string`: a JSON string (a number or object would fail DataFusion's reader);
+/// - `int`: a whole number in int's range, as a JSON number or a string of digits (both engines
+///   parse `"5"`; `2.5` is truncated by one and rejected by the other, so it does not fit);
+/// - `decimal(p,s)`: a number, or a string holding one, whose exact value has at most `s`
+///   decimal places (trailing zeros aside) and `p - s` integer digits: no engine rounds it;
+/// - `boolean`: `true` or `false`;
+/// - timestamp text: an RFC 3339 / ISO-8601 time in UTC.
+pub fn check_value(column_type: ColumnType, json: &str) -> Result<(), ValueProblem> {
+    let json = json.trim();
+    if json == "null" {
+        return Ok(());
+    }
+    let wrong = |expected: &'static str| ValueProblem::WrongKind {
+        found: json_kind(json),
+        expected,
+    };
+    match column_type {
+        ColumnType::String => match json.as_bytes().first() {
+            Some(b'"') => Ok(()),
+            _ => Err(wrong("a string")),
+        },
+        ColumnType::Boolean => match json {
+            "true" | "false" => Ok(()),
+            _ => Err(wrong("true or false")),
+        },
+        ColumnType::Timestamp => match string_content(json) {
+            Some(text) => check_timestamp(&text),
+            None => Err(wrong("a time as text")),
+        },
+        ColumnType::Int => match numeric_text(json) {
+            Some(text) => check_int(&text),
+            None => Err(wrong("a whole number")),
+        },
+        ColumnType::Decimal { precision, scale } => match numeric_text(json) {
+            Some(text) => check_decimal(&text, precision, scale),
+            None => Err(wrong("a number")),
+        },
+    }
+}
+
+/// Checks a whole flat row, `(name, JSON text)` per member, as the lake holds it.
+pub fn check_row<'a, N: AsRef<str>>(
+    members: impl IntoIterator<Item = (N, &'a str)>,
+) -> Result<(), Misfit> {
+    check_members(members, false)
+}
+
+/// Checks an item image before the flat row is written from it: members named exactly like a
+/// cdc column are left out of the row (the cdc column wins) and so are not checked, and the
+/// cdc columns the row adds count as filled.
+pub fn check_image<'a, N: AsRef<str>>(
+    members: impl IntoIterator<Item = (N, &'a str)>,
+) -> Result<(), Misfit> {
+    check_members(members, true)
+}
+
+/// The cdc columns' bits in a mask over [`COLUMNS`].
+const CDC_MASK: u32 = {
+    let mut mask = 0;
+    let mut index = 0;
+    while index < COLUMNS.len() {
+        let name = COLUMNS[index].name.as_bytes();
+        let mut cdc = 0;
+        while cdc < crate::change::CDC_COLUMNS.len() {
+            if bytes_equal(name, crate::change::CDC_COLUMNS[cdc].as_bytes()) {
+                mask |= 1 << index;
+            }
+            cdc += 1;
+        }
+        index += 1;
+    }
+    mask
+};
+
+const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < a.len() {
+        if a[index] != b[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
+}
+
+fn check_members<'a, N: AsRef<str>>(
+    members: impl IntoIterator<Item = (N, &'a str)>,
+    image: bool,
+) -> Result<(), Misfit> {
+    let mut filled: u32 = if image { CDC_MASK } else { 0 };
+    for (name, json) in members {
+        let name = name.as_ref();
+        let Some(index) = column_index(name) else {
+            continue;
+        };
+        let column = &COLUMNS[index];
+        if image && (CDC_MASK >> index) & 1 == 1 && name == column.name {
+            continue;
+        }
+        let bit = 1u32 << index;
+        let outcome = if filled & bit != 0 {
+            Err(ValueProblem::SecondAttribute)
+        } else {
+            check_value(column.column_type, json)
+        };
+        filled |= bit;
+        if let Err(problem) = outcome {
+            return Err(Misfit {
+                attribute: name.to_owned(),
+                column: column.name,
+                column_type: column.column_type,
+                value: shortened(json.trim(), MISFIT_VALUE_CHARS),
+                problem,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn json_kind(json: &str) -> &'static str {
+    match json.as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'{') => "an object",
+        Some(b'[') => "a list",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        _ => "not JSON",
+    }
+}
+
+/// The text of a string value, unescaped.
+fn string_content(json: &str) -> Option<Cow<'_, str>> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(json).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
+/// The text a numeric column parses: a JSON number, or the content of a string.
+fn numeric_text(json: &str) -> Option<Cow<'_, str>> {
+    match json.as_bytes().first()? {
+        b'"' => string_content(json),
+        b'-' | b'0'..=b'9' => Some(Cow::Borrowed(json)),
+        _ => None,
+    }
+}
+
+fn check_int(text: &str) -> Result<(), ValueProblem> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValueProblem::NotWhole);
+    }
+    let significant = digits.trim_start_matches('0');
+    // i32 has 10 digits; anything longer is out of range whatever its sign.
+    if significant.len() > 10 {
+        return Err(ValueProblem::IntOutOfRange);
+    }
+    let magnitude: i64 = significant.parse().unwrap_or(0);
+    let value = if text.starts_with('-') {
+        -magnitude
+    } else {
+        magnitude
+    };
+    if i32::try_from(value).is_err() {
+        return Err(ValueProblem::IntOutOfRange);
+    }
+    Ok(())
+}
+
+fn check_decimal(text: &str, precision: u8, scale: i8) -> Result<(), ValueProblem> {
+    let number = Number::parse(text).ok_or(ValueProblem::NotANumber)?;
+    let (integer_digits, decimal_places) = number.digits_needed();
+    if decimal_places > i64::from(scale) {
+        return Err(ValueProblem::TooManyDecimals { scale });
+    }
+    let integer_room = i16::from(precision) - i16::from(scale);
+    if integer_digits > i64::from(integer_room) {
+        return Err(ValueProblem::TooManyIntegerDigits {
+            digits: integer_room,
+        });
+    }
+    Ok(())
+}
+
+/// A number in JSON's grammar (leading zeros allowed), split into its parts.
+struct Number<'a> {
+    integer: &'a str,
+    fraction: &'a str,
+    /// Clamped to ±1,000,000: far beyond any precision, small enough for plain arithmetic.
+    exponent: i64,
+}
+
+impl<'a> Number<'a> {
+    fn parse(text: &'a str) -> Option<Number<'a>> {
+        let unsigned = text.strip_prefix('-').unwrap_or(text);
+        let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+            Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+            None => (unsigned, None),
+        };
+        let (integer, fraction) = match mantissa.split_once('.') {
+            Some((integer, fraction)) if !fraction.is_empty() => (integer, fraction),
+            Some(_) => return None,
+            None => (mantissa, ""),
+        };
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(integer) || !(fraction.is_empty() || all_digits(fraction)) {
+            return None;
+        }
+        let exponent = match exponent {
+            None => 0,
+            Some(text) => {
+                let (negative, digits) = match text.as_bytes().first() {
+                    Some(b'-') => (true, &text[1..]),
+                    Some(b'+') => (false, &text[1..]),
+                    _ => (false, text),
+                };
+                if !all_digits(digits) {
+                    return None;
+                }
+                let significant = digits.trim_start_matches('0');
+                let magnitude: i64 = if significant.len() > 7 {
+                    1_000_000
+                } else {
+                    significant.parse::<i64>().unwrap_or(0).min(1_000_000)
+                };
+                if negative { -magnitude } else { magnitude }
+            }
+        };
+        Some(Number {
+            integer,
+            fraction,
+            exponent,
+        })
+    }
+
+    /// The integer digits and decimal places the exact value needs (leading and trailing zeros
+    /// aside); `(0, 0)` for zero.
+    fn digits_needed(&self) -> (i64, i64) {
+        let digits = || self.integer.bytes().chain(self.fraction.bytes());
+        let Some(first) = digits().position(|b| b != b'0') else {
+            return (0, 0);
+        };
+        let count = self.integer.len() + self.fraction.len();
+        let last = count - 1 - digits().rev().position(|b| b != b'0').unwrap_or(0);
+        // The decimal point sits before digit number `point` of the digit sequence.
+        let point = self.integer.len() as i64 + self.exponent;
+        let integer_digits = (point - first as i64).max(0);
+        let decimal_places = (last as i64 + 1 - point).max(0);
+        (integer_digits, decimal_places)
+    }
+}
+
+fn check_timestamp(text: &str) -> Result<(), ValueProblem> {
+    let at = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| ValueProblem::NotATimestamp)?;
+    if at.offset().local_minus_utc() != 0 {
+        return Err(ValueProblem::NotUtc);
+    }
+    Ok(())
+}
+
+/// `text` cut to `chars` characters, with `…` when cut.
+fn shortened(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
 
 /// The SELECT behind `orders_current`: the latest row per order key, deleted orders left out,
 /// in SQL that both Trino (Athena) and DataFusion accept.
@@ -199,6 +565,208 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), COLUMNS.len() + PARTITION_KEYS.len());
+    }
+
+    const INT: ColumnType = ColumnType::Int;
+    const PRICE: ColumnType = ColumnType::Decimal {
+        precision: 12,
+        scale: 2,
+    };
+
+    #[test]
+    fn values_that_both_engines_read_fit() {
+        for (column_type, json) in [
+            (INT, "2"),
+            (INT, "-2147483648"),
+            (INT, "2147483647"),
+            (INT, "0007"),
+            (INT, r#""5""#),
+            (INT, "null"),
+            (PRICE, "1249.90"),
+            (PRICE, "1249.9"),
+            (PRICE, "1249.900000"),
+            (PRICE, "9999999999.99"),
+            (PRICE, "-9999999999.99"),
+            (PRICE, "1.5e2"),
+            (PRICE, "125E-2"),
+            (PRICE, "0.000"),
+            (PRICE, "0e999999999999"),
+            (PRICE, r#""12.50""#),
+            (ColumnType::String, r#""o-1""#),
+            (ColumnType::String, r#""a \"quoted\" \u00e9""#),
+            (ColumnType::Boolean, "false"),
+            (ColumnType::Timestamp, r#""2026-11-20T08:15:02Z""#),
+            (ColumnType::Timestamp, r#""2026-11-20T08:15:02.114Z""#),
+            (ColumnType::Timestamp, r#""2026-11-20T08:15:02+00:00""#),
+            (ColumnType::Timestamp, "null"),
+        ] {
+            assert_eq!(check_value(column_type, json), Ok(()), "{column_type} {json}");
+        }
+    }
+
+    #[test]
+    fn values_that_would_fail_a_query_do_not_fit() {
+        use ValueProblem::*;
+        let wrong = |found, expected| WrongKind { found, expected };
+        for (column_type, json, problem) in [
+            (INT, r#""many""#, NotWhole),
+            (INT, "2.5", NotWhole),
+            (INT, "2.0", NotWhole),
+            (INT, "1e2", NotWhole),
+            (INT, r#""""#, NotWhole),
+            (INT, "2147483648", IntOutOfRange),
+            (INT, "-2147483649", IntOutOfRange),
+            (INT, "123456789012345678901234567890", IntOutOfRange),
+            (INT, "true", wrong("a boolean", "a whole number")),
+            (INT, r#"{"n":1}"#, wrong("an object", "a whole number")),
+            (PRICE, r#""abc""#, NotANumber),
+            (PRICE, r#""1.""#, NotANumber),
+            (PRICE, r#""1e""#, NotANumber),
+            (PRICE, "1249.999", TooManyDecimals { scale: 2 }),
+            (PRICE, "1e-3", TooManyDecimals { scale: 2 }),
+            (PRICE, "10000000000", TooManyIntegerDigits { digits: 10 }),
+            (PRICE, "1e10", TooManyIntegerDigits { digits: 10 }),
+            (PRICE, "[1]", wrong("a list", "a number")),
+            (ColumnType::String, "5", wrong("a number", "a string")),
+            (ColumnType::String, r#"{"a":1}"#, wrong("an object", "a string")),
+            (ColumnType::Boolean, r#""true""#, wrong("a string", "true or false")),
+            (ColumnType::Timestamp, r#""yesterday""#, NotATimestamp),
+            (ColumnType::Timestamp, r#""2026-11-20""#, NotATimestamp),
+            (ColumnType::Timestamp, r#""2026-11-20T10:15:02+02:00""#, NotUtc),
+            (ColumnType::Timestamp, "1795162502", wrong("a number", "a time as text")),
+        ] {
+            assert_eq!(
+                check_value(column_type, json),
+                Err(problem),
+                "{column_type} {json}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_misfit_names_the_column_its_type_and_the_value() {
+        let misfit = check_row([("order_id", r#""o-1""#), ("quantity", r#""many""#)])
+            .expect_err("does not fit");
+        assert_eq!(
+            misfit.to_string(),
+            r#"column quantity (int) cannot hold "many": not a whole number in digits"#
+        );
+        let misfit = check_row([("Price", r#""abc""#)]).expect_err("does not fit");
+        assert_eq!(
+            misfit.to_string(),
+            r#"attribute "Price" lands in column price (decimal(12,2)) cannot hold "abc": not a number"#
+        );
+        let long = format!("\"{}\"", "x".repeat(100));
+        let misfit = check_row([("quantity", long.as_str())]).expect_err("does not fit");
+        assert_eq!(misfit.value.chars().count(), MISFIT_VALUE_CHARS + 1);
+        assert!(misfit.value.ends_with('…'));
+    }
+
+    #[test]
+    fn attributes_that_are_not_columns_pass_as_they_are() {
+        assert_eq!(
+            check_row([
+                ("orderid", "1"),
+                ("notes", r#"{"M":[1,2,{"x":true}]}"#),
+                ("tags", "[1,\"a\"]"),
+                ("quantity", "3"),
+            ]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn an_image_leaves_out_cdc_named_attributes_but_not_their_case_variants() {
+        // The row drops an attribute named exactly like a cdc column, so its value is moot.
+        assert_eq!(check_image([("is_deleted", r#""yes""#)]), Ok(()));
+        // A case variant stays in the row, where Athena reads it as the cdc column a second time.
+        let misfit = check_image([("IS_DELETED", "true")]).expect_err("second attribute");
+        assert_eq!(misfit.problem, ValueProblem::SecondAttribute);
+        let misfit =
+            check_row([("quantity", "1"), ("QUANTITY", "2")]).expect_err("second attribute");
+        assert_eq!((misfit.attribute.as_str(), misfit.column), ("QUANTITY", "quantity"));
+        // A whole row carries its cdc columns and checks them.
+        assert!(check_row([("is_deleted", r#""yes""#)]).is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use rust_decimal::Decimal;
+        use std::str::FromStr;
+
+        /// Number texts in JSON's grammar: sign, 1-20 integer digits, 0-8 fraction digits,
+        /// optional exponent.
+        fn number_text() -> impl Strategy<Value = String> {
+            (
+                any::<bool>(),
+                "[0-9]{1,20}",
+                proptest::option::of("[0-9]{1,8}"),
+                proptest::option::of(-12i32..12),
+            )
+                .prop_map(|(negative, integer, fraction, exponent)| {
+                    let mut text = String::new();
+                    if negative {
+                        text.push('-');
+                    }
+                    text.push_str(&integer);
+                    if let Some(fraction) = fraction {
+                        text.push('.');
+                        text.push_str(&fraction);
+                    }
+                    if let Some(exponent) = exponent {
+                        text.push_str(&format!("e{exponent}"));
+                    }
+                    text
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            /// decimal(p,s) fits exactly when rust_decimal, reading the same text exactly,
+            /// needs at most s decimal places and p - s integer digits.
+            #[test]
+            fn decimals_fit_exactly_when_the_exact_value_does(
+                text in number_text(),
+                (precision, scale) in (1u8..=18).prop_flat_map(|p| (Just(p), 0i8..=p as i8)),
+            ) {
+                let column_type = ColumnType::Decimal { precision, scale };
+                let exact = if text.contains('e') {
+                    Decimal::from_scientific(&text)
+                } else {
+                    Decimal::from_str_exact(&text)
+                };
+                // Beyond rust_decimal's 28 digits there is no oracle; the arithmetic is the same.
+                prop_assume!(exact.is_ok());
+                let exact = exact.unwrap_or_default().normalize();
+                let places = i64::from(exact.scale());
+                let integer_digits = exact.abs().trunc().to_string().trim_start_matches('0').len() as i64;
+                let fits = places <= i64::from(scale)
+                    && integer_digits <= i64::from(precision) - i64::from(scale);
+                prop_assert_eq!(check_value(column_type, &text).is_ok(), fits, "{}", text);
+                // A string holding the number is read the same way by both engines.
+                prop_assert_eq!(check_value(column_type, &format!("\"{text}\"")).is_ok(), fits);
+            }
+
+            /// int fits exactly the whole numbers in i32's range, written as digits.
+            #[test]
+            fn ints_fit_exactly_in_range(value in any::<i64>(), shift in 0u32..40) {
+                let value = value >> shift;
+                let fits = i32::try_from(value).is_ok();
+                prop_assert_eq!(check_value(ColumnType::Int, &value.to_string()).is_ok(), fits);
+                prop_assert_eq!(check_value(ColumnType::Int, &format!("{value}.5")).is_ok(), false);
+            }
+
+            /// Nothing panics, whatever the text.
+            #[test]
+            fn any_text_is_judged_without_panicking(text in ".{0,40}") {
+                for column in COLUMNS {
+                    let _ = check_value(column.column_type, &text);
+                    let _ = check_value(column.column_type, &format!("\"{text}\""));
+                }
+            }
+        }
     }
 
     #[test]

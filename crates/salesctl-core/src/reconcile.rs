@@ -122,6 +122,19 @@ impl Findings {
         self.stages.iter().any(|s| s.duplicated > 0)
     }
 
+    /// The verdict of these findings together with the current-state check: `disagreeing`
+    /// orders whose latest lake row is not the table's item. Both must hold: a change window
+    /// with nothing missing says nothing about orders whose lake row is out of date.
+    pub fn verdict(&self, disagreeing: u64) -> Verdict {
+        if self.has_losses() || disagreeing > 0 {
+            Verdict::NotReconciled
+        } else if self.has_duplicates() {
+            Verdict::Duplicates
+        } else {
+            Verdict::Reconciled
+        }
+    }
+
     /// Adds the findings of another part of the changes (parts split by id, so no change is
     /// in two); each list of named ids stays the first `sample` in id order, as one ledger
     /// over all the changes would name them.
@@ -145,6 +158,34 @@ impl Findings {
         self.unmatched.lake += other.unmatched.lake;
         self.unmatched.failed += other.unmatched.failed;
         self.failed_without_id += other.failed_without_id;
+    }
+}
+
+/// What a reconciliation concludes ([`Findings::verdict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every change reached the lake once and every order's current lake row is the table's.
+    Reconciled,
+    /// As [`Verdict::Reconciled`], with some changes delivered more than once (normal with
+    /// at-least-once delivery).
+    Duplicates,
+    /// Changes missing or failed, or orders whose current lake row disagrees with the table.
+    NotReconciled,
+}
+
+impl Verdict {
+    /// True unless something is missing, failed or out of date (duplicates reconcile).
+    pub fn is_reconciled(self) -> bool {
+        self != Verdict::NotReconciled
+    }
+
+    /// The run fails: not reconciled, or duplicated when `strict`.
+    pub fn fails(self, strict: bool) -> bool {
+        match self {
+            Verdict::NotReconciled => true,
+            Verdict::Duplicates => strict,
+            Verdict::Reconciled => false,
+        }
     }
 }
 
@@ -487,6 +528,28 @@ mod tests {
             }
             proptest::prop_assert_eq!(absorbed, whole.findings(sample));
         }
+    }
+
+    #[test]
+    fn disagreeing_orders_are_not_reconciled_even_with_every_change_delivered() {
+        let mut ledger = Ledger::new(None);
+        ledger.saw_in_stream(&id(1), "o-1", at(T));
+        ledger.saw_in_kinesis(&id(1), at(T));
+        ledger.saw_in_lake(&id(1), 1);
+        let clean = ledger.findings(5);
+        assert_eq!(clean.verdict(0), Verdict::Reconciled);
+        assert_eq!(clean.verdict(3), Verdict::NotReconciled);
+        assert!(!clean.verdict(3).is_reconciled() && clean.verdict(3).fails(false));
+        // An empty window (`--since` in the future) decides nothing by itself.
+        let empty = Ledger::new(Some(at(T))).findings(5);
+        assert_eq!(empty.verdict(0), Verdict::Reconciled);
+        assert_eq!(empty.verdict(743), Verdict::NotReconciled);
+        ledger.saw_in_lake(&id(1), 1);
+        let doubled = ledger.findings(5);
+        assert_eq!(doubled.verdict(0), Verdict::Duplicates);
+        assert!(doubled.verdict(0).is_reconciled());
+        assert!(!doubled.verdict(0).fails(false) && doubled.verdict(0).fails(true));
+        assert_eq!(doubled.verdict(1), Verdict::NotReconciled);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Deserialize;
 
-use crate::change::{self, ChangeRecord, DecodeError};
+use crate::change::{self, ChangeRecord, CreationTimeSource, DecodeError};
+use crate::lake_schema::{self, Misfit};
 
 /// The most bytes a response may have. Lambda's synchronous limit is "6 MB"; 6,000,000 bytes
 /// is under it whichever megabyte AWS means.
@@ -101,8 +102,56 @@ pub enum RecordOutcome {
         partition: PartitionKey,
     },
     Failed {
-        reason: DecodeError,
+        reason: RecordError,
     },
+}
+
+/// Why a record has no row in the lake. `Display` is one line naming the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The data is not a change record.
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    /// A change record whose row the lake table cannot hold.
+    #[error("{0}")]
+    Misfit(#[from] RowMisfit),
+}
+
+/// A row that does not fit the lake schema ([`lake_schema::check_image`]): written to the lake,
+/// it would make every query that reads its column fail, on Athena and on the local engine, for
+/// the whole table. Names the item by its key (the order id) and the attribute at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the row of {key} does not fit the lake table {table}: {misfit}", table = lake_schema::TABLE)]
+pub struct RowMisfit {
+    /// The item's key attributes as `name value` (JSON), e.g. `order_id "o-000000000042"`.
+    pub key: String,
+    pub misfit: Misfit,
+}
+
+impl RowMisfit {
+    fn of(record: &ChangeRecord, misfit: Misfit) -> RowMisfit {
+        let key = record
+            .keys
+            .iter()
+            .map(|(name, value)| {
+                let mut value = value.to_owned();
+                if let Some((at, _)) = value.char_indices().nth(lake_schema::MISFIT_VALUE_CHARS) {
+                    value.truncate(at);
+                    value.push('…');
+                }
+                format!("{name} {value}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        RowMisfit {
+            key: if key.is_empty() {
+                "an item without keys".to_owned()
+            } else {
+                key
+            },
+            misfit,
+        }
+    }
 }
 
 /// Transforms one record's (already base64-decoded) data. For loops over many records,
@@ -119,6 +168,7 @@ pub fn transform_record(data: &[u8]) -> RecordOutcome {
 #[derive(Debug, Default)]
 pub struct RecordTransformer {
     record: ChangeRecord,
+    arrival_fallbacks: u64,
 }
 
 impl RecordTransformer {
@@ -126,15 +176,44 @@ impl RecordTransformer {
         RecordTransformer::default()
     }
 
-    /// Appends the flat row of `data` to `row` (nothing is appended on error).
+    /// Appends the flat row of `data` to `row` (nothing is appended on error). A record
+    /// without `dynamodb.ApproximateCreationDateTime` fails; see
+    /// [`transform_with_arrival`](Self::transform_with_arrival).
     pub fn transform_into(
         &mut self,
         data: &[u8],
         row: &mut Vec<u8>,
-    ) -> Result<PartitionKey, DecodeError> {
-        change::decode_into(data, &mut self.record)?;
+    ) -> Result<PartitionKey, RecordError> {
+        self.transform_with_arrival(data, None, row)
+    }
+
+    /// Appends the flat row of `data` to `row` (nothing is appended on error): the record is
+    /// decoded, its row image checked against the lake schema
+    /// ([`lake_schema::check_image`]: attributes that are not lake columns pass as they are),
+    /// and the row written. A record without `dynamodb.ApproximateCreationDateTime` takes
+    /// `arrival`, the Kinesis record's arrival time, when given; each such fallback is counted
+    /// ([`arrival_fallbacks`](Self::arrival_fallbacks)).
+    pub fn transform_with_arrival(
+        &mut self,
+        data: &[u8],
+        arrival: Option<DateTime<Utc>>,
+        row: &mut Vec<u8>,
+    ) -> Result<PartitionKey, RecordError> {
+        let source = change::decode_into_with_arrival(data, &mut self.record, arrival)?;
+        if let Err(misfit) = lake_schema::check_image(self.record.row_image().iter()) {
+            return Err(RowMisfit::of(&self.record, misfit).into());
+        }
+        if source == CreationTimeSource::Arrival {
+            self.arrival_fallbacks += 1;
+        }
         self.record.write_flat_row(row);
         Ok(PartitionKey::from_datetime(&self.record.created_at))
+    }
+
+    /// Rows whose `creation_datetime` is the Kinesis arrival time because the record had no
+    /// `dynamodb.ApproximateCreationDateTime`, since this transformer was made.
+    pub fn arrival_fallbacks(&self) -> u64 {
+        self.arrival_fallbacks
     }
 
     /// The record decoded by the last successful [`transform_into`](Self::transform_into).
@@ -190,6 +269,9 @@ pub struct TransformedEvent {
     pub ok: usize,
     /// Every record answered `ProcessingFailed`, in order.
     pub failures: Vec<RecordFailure>,
+    /// `Ok` rows whose `creation_datetime` is the Kinesis arrival time (the record had no
+    /// `dynamodb.ApproximateCreationDateTime`).
+    pub arrival_fallbacks: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +288,8 @@ pub enum FailureReason {
     NotBase64(base64::DecodeError),
     #[error("{0}")]
     Decode(DecodeError),
+    #[error("{0}")]
+    Misfit(RowMisfit),
     #[error("the row did not fit in the {limit}-byte response")]
     ResponseFull { limit: usize },
 }
@@ -238,11 +322,82 @@ struct FirehoseRecord<'a> {
     /// Missing or `null` data is answered ProcessingFailed rather than failing the batch.
     #[serde(default, borrow)]
     data: Option<Text<'a>>,
+    #[serde(rename = "approximateArrivalTimestamp", default)]
+    approximate_arrival_timestamp: Millis,
+    #[serde(rename = "kinesisRecordMetadata", default)]
+    kinesis_record_metadata: Option<KinesisRecordMetadata>,
 }
 
 impl FirehoseRecord<'_> {
     fn data(&self) -> &str {
         self.data.as_ref().map_or("", |text| &text.0)
+    }
+
+    /// When the record reached the Kinesis stream: `kinesisRecordMetadata`'s
+    /// `approximateArrivalTimestamp` for a Kinesis source, else the record's own (when it
+    /// reached Firehose); epoch milliseconds.
+    fn arrival(&self) -> Option<DateTime<Utc>> {
+        let millis = self
+            .kinesis_record_metadata
+            .as_ref()
+            .and_then(|metadata| metadata.approximate_arrival_timestamp.0)
+            .or(self.approximate_arrival_timestamp.0)?;
+        DateTime::from_timestamp_millis(millis)
+    }
+}
+
+#[derive(Deserialize)]
+struct KinesisRecordMetadata {
+    #[serde(rename = "approximateArrivalTimestamp", default)]
+    approximate_arrival_timestamp: Millis,
+}
+
+/// Epoch milliseconds when the value is a number; anything else reads as absent, so an odd
+/// timestamp never fails the whole batch.
+#[derive(Default)]
+struct Millis(Option<i64>);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Millis;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("epoch milliseconds")
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<Millis, E> {
+                Ok(Millis(Some(value)))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<Millis, E> {
+                Ok(Millis(i64::try_from(value).ok()))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<Millis, E> {
+                Ok(Millis(
+                    (value.is_finite() && value.abs() < 9.0e15).then_some(value as i64),
+                ))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Millis, E> {
+                Ok(Millis(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Millis, E> {
+                Ok(Millis(None))
+            }
+            fn visit_unit<E>(self) -> Result<Millis, E> {
+                Ok(Millis(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Millis, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Millis(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Millis, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Millis(None))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -286,10 +441,15 @@ pub fn transform_event(event_json: &[u8]) -> Result<Vec<u8>, TransformError> {
 
 /// Answers a Firehose transformation event.
 ///
-/// Per record: base64-decode `data`, decode the change record (either format), write its flat
-/// row (one `\n`-terminated JSON line), base64-encode it. A record that cannot be decoded is
-/// answered `ProcessingFailed` with its original data, so Firehose files it under the error
-/// prefix and the rest of the batch goes through. `Dropped` is never used: deletes are rows.
+/// Per record: base64-decode `data`, decode the change record (either format), check its row
+/// against the lake schema, write its flat row (one `\n`-terminated JSON line), base64-encode
+/// it. A record that cannot be decoded, or whose row the lake table cannot hold (`quantity:
+/// "many"`: [`RowMisfit`]), is answered `ProcessingFailed` with its original data, so Firehose
+/// files it under the error prefix and the rest of the batch goes through; the reason is in
+/// [`TransformedEvent::failures`] (Firehose's error documents carry only its own code, so the
+/// Lambda logs it). A record without `dynamodb.ApproximateCreationDateTime` takes the Kinesis
+/// record's arrival time (`kinesisRecordMetadata.approximateArrivalTimestamp`, else the
+/// record's `approximateArrivalTimestamp`), counted in [`TransformedEvent::arrival_fallbacks`]. `Dropped` is never used: deletes are rows.
 /// Only an event that cannot be read at all (no `records`, a record without `recordId`) is an
 /// error, on which the Lambda fails and Firehose retries.
 ///
@@ -357,17 +517,25 @@ pub fn transform_event_with(
     let mut ok = 0;
     let mut failures = Vec::new();
 
+    let mut arrival_fallbacks = 0;
     for (index, record) in records.iter().enumerate() {
         let data = record.data();
+        let mut fell_back = false;
         decoded.clear();
         let transformed = STANDARD
             .decode_vec(data, &mut decoded)
             .map_err(FailureReason::NotBase64)
             .and_then(|()| {
                 row.clear();
-                transformer
-                    .transform_into(&decoded, &mut row)
-                    .map_err(FailureReason::Decode)
+                let fallbacks = transformer.arrival_fallbacks();
+                let partition = transformer
+                    .transform_with_arrival(&decoded, record.arrival(), &mut row)
+                    .map_err(|error| match error {
+                        RecordError::Decode(error) => FailureReason::Decode(error),
+                        RecordError::Misfit(misfit) => FailureReason::Misfit(misfit),
+                    })?;
+                fell_back = transformer.arrival_fallbacks() > fallbacks;
+                Ok(partition)
             });
         let separator = usize::from(index > 0);
         let outcome = transformed.and_then(|partition| {
@@ -410,6 +578,7 @@ pub fn transform_event_with(
                     out.extend_from_slice(ANSWER_TAIL);
                 }
                 ok += 1;
+                arrival_fallbacks += usize::from(fell_back);
             }
             Err(reason) => {
                 out.extend_from_slice(ANSWER_FAILED);
@@ -431,6 +600,7 @@ pub fn transform_event_with(
         records: records.len(),
         ok,
         failures,
+        arrival_fallbacks,
     })
 }
 

@@ -1,12 +1,15 @@
 //! The Firehose transformation contract: every recordId answered once and in order, only the
-//! three valid results, undecodable records echoed as ProcessingFailed, the 6 MB budget.
+//! three valid results, undecodable records and rows the lake cannot hold echoed as
+//! ProcessingFailed, the Kinesis arrival time for records without a creation time, the 6 MB
+//! budget.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use salesctl_core::transform::{
-    FailureReason, MAX_RESPONSE_BYTES, RecordOutcome, RecordResult, RecordTransformer,
-    TransformError, TransformOptions, transform_event, transform_event_with, transform_record,
+    FailureReason, MAX_RESPONSE_BYTES, RecordError, RecordOutcome, RecordResult,
+    RecordTransformer, TransformError, TransformOptions, transform_event, transform_event_with,
+    transform_record,
 };
 use serde::Deserialize;
 
@@ -403,7 +406,7 @@ fn single_records_transform_for_the_local_pipeline() {
     assert_eq!(
         transform_record(b"{}"),
         RecordOutcome::Failed {
-            reason: salesctl_core::change::DecodeError::MissingField("eventID")
+            reason: salesctl_core::change::DecodeError::MissingField("eventID").into()
         }
     );
     let mut transformer = RecordTransformer::new();
@@ -420,6 +423,206 @@ fn single_records_transform_for_the_local_pipeline() {
     );
     assert_eq!(RecordResult::ProcessingFailed.as_str(), "ProcessingFailed");
     assert_eq!(RecordResult::Dropped.to_string(), "Dropped");
+}
+
+/// `pipe-insert.json` with some attributes of its NewImage replaced (typed JSON values).
+fn pipe_insert_with(attributes: &[(&str, &str)]) -> String {
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&fixture("pipe-insert.json")).expect("JSON");
+    for (name, typed) in attributes {
+        record["dynamodb"]["NewImage"][*name] = serde_json::from_str(typed).expect("typed JSON");
+    }
+    record.to_string()
+}
+
+#[test]
+fn a_row_that_does_not_fit_the_lake_is_processing_failed_with_the_order_and_the_reason() {
+    let many = pipe_insert_with(&[("quantity", r#"{"S":"many"}"#)]);
+    let abc = pipe_insert_with(&[("price", r#"{"S":"abc"}"#)]);
+    let cents = pipe_insert_with(&[("price", r#"{"N":"12.345"}"#)]);
+    let as_text = pipe_insert_with(&[("quantity", r#"{"S":"3"}"#)]);
+    // Not lake columns: any shape passes as it is (the transform works for any table).
+    let extra = pipe_insert_with(&[
+        ("notes", r#"{"M":{"gift":{"BOOL":true}}}"#),
+        ("Tags", r#"{"SS":["a","b"]}"#),
+    ]);
+    let input = event(&[
+        ("many", &b64(&many)),
+        ("abc", &b64(&abc)),
+        ("cents", &b64(&cents)),
+        ("as-text", &b64(&as_text)),
+        ("extra", &b64(&extra)),
+    ]);
+    let done = transform_event_with(&input, &TransformOptions::default()).expect("answers");
+    let response = parse(&done.response);
+    let results: Vec<(&str, &str)> = response
+        .records
+        .iter()
+        .map(|a| (a.record_id.as_str(), a.result.as_str()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("many", "ProcessingFailed"),
+            ("abc", "ProcessingFailed"),
+            ("cents", "ProcessingFailed"),
+            ("as-text", "Ok"),
+            ("extra", "Ok"),
+        ]
+    );
+    // Failed records go back with their original data, for errors/processing-failed/.
+    assert_eq!(response.records[0].data, b64(&many));
+    let reasons: Vec<String> = done.failures.iter().map(|f| f.reason.to_string()).collect();
+    assert_eq!(
+        reasons,
+        [
+            r#"the row of order_id "o-000000000042" does not fit the lake table orders_cdc: column quantity (int) cannot hold "many": not a whole number in digits"#,
+            r#"the row of order_id "o-000000000042" does not fit the lake table orders_cdc: column price (decimal(12,2)) cannot hold "abc": not a number"#,
+            r#"the row of order_id "o-000000000042" does not fit the lake table orders_cdc: column price (decimal(12,2)) cannot hold 12.345: more than 2 decimal places"#,
+        ]
+    );
+    assert!(matches!(done.failures[0].reason, FailureReason::Misfit(_)));
+    let extra_row = decoded_data(&response.records[4]);
+    assert!(
+        extra_row.contains(r#""notes":{"gift":true}"#) && extra_row.contains(r#""Tags":["a","b"]"#),
+        "{extra_row}"
+    );
+    // The same check in the per-record path the relay uses.
+    match transform_record(many.as_bytes()) {
+        RecordOutcome::Failed {
+            reason: RecordError::Misfit(misfit),
+        } => {
+            assert_eq!(misfit.key, r#"order_id "o-000000000042""#);
+            assert_eq!(misfit.misfit.column, "quantity");
+        }
+        other => panic!("expected a misfit, got {other:?}"),
+    }
+}
+
+/// The sample event of the Pipes documentation ("Amazon DynamoDB stream as a source"): no
+/// `ApproximateCreationDateTime`.
+const PIPES_DOC_SAMPLE: &str = r#"{"eventID":"1","eventVersion":"1.0","dynamodb":{"Keys":{"Id":{"N":"101"}},"NewImage":{"Message":{"S":"New item!"},"Id":{"N":"101"}},"StreamViewType":"NEW_AND_OLD_IMAGES","SequenceNumber":"111","SizeBytes":26},"awsRegion":"us-west-2","eventName":"INSERT","eventSourceARN":"arn:aws:dynamodb:us-east-1:111122223333:table/EventSourceTable","eventSource":"aws:dynamodb"}"#;
+
+#[test]
+fn a_record_without_a_creation_time_takes_the_kinesis_arrival_time_and_is_counted() {
+    let data = b64(PIPES_DOC_SAMPLE);
+    let with_timestamp = b64(&String::from_utf8(fixture("pipe-insert.json")).expect("UTF-8"));
+    let input = serde_json::to_vec(&serde_json::json!({
+        "invocationId": "i",
+        "sourceKinesisStreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/salesctl-cdc",
+        "records": [
+            // A Kinesis source: the stream's arrival time wins over Firehose's.
+            {"recordId": "kinesis", "approximateArrivalTimestamp": 1_795_170_000_000u64, "data": data,
+             "kinesisRecordMetadata": {"shardId": "shardId-000000000000", "partitionKey": "101",
+                "approximateArrivalTimestamp": 1_795_162_502_114u64,
+                "sequenceNumber": "4954", "subsequenceNumber": 0}},
+            // Direct PUT: the record's own arrival time.
+            {"recordId": "direct", "approximateArrivalTimestamp": 1_795_166_102_000u64, "data": data},
+            // The record's own time is used when it has one.
+            {"recordId": "timed", "approximateArrivalTimestamp": 1_795_170_000_000u64, "data": with_timestamp},
+            // No time anywhere, or one that is not a number: the record fails, not the batch.
+            {"recordId": "none", "data": data},
+            {"recordId": "odd", "approximateArrivalTimestamp": "soon", "data": data,
+             "kinesisRecordMetadata": {"approximateArrivalTimestamp": [1]}},
+        ]
+    }))
+    .expect("serializes");
+    let options = TransformOptions {
+        partition_keys: true,
+        ..TransformOptions::default()
+    };
+    let done = transform_event_with(&input, &options).expect("answers");
+    let response = parse(&done.response);
+    let results: Vec<&str> = response.records.iter().map(|a| a.result.as_str()).collect();
+    assert_eq!(
+        results,
+        ["Ok", "Ok", "Ok", "ProcessingFailed", "ProcessingFailed"]
+    );
+    assert_eq!(done.arrival_fallbacks, 2);
+    let row = |index: usize| -> serde_json::Value {
+        serde_json::from_str(&decoded_data(&response.records[index])).expect("row")
+    };
+    assert_eq!(row(0)["creation_datetime"], "2026-11-20T08:15:02.114Z");
+    assert_eq!(row(0)["Message"], "New item!");
+    assert_eq!(row(1)["creation_datetime"], "2026-11-20T09:15:02.000Z");
+    assert_eq!(row(2)["creation_datetime"], "2026-11-20T08:15:02Z");
+    let hour = |index: usize| {
+        response.records[index]
+            .metadata
+            .as_ref()
+            .map(|m| m.partition_keys.hour.clone())
+    };
+    assert_eq!((hour(0), hour(1)), (Some("08".into()), Some("09".into())));
+    assert_eq!(
+        done.failures[0].reason.to_string(),
+        "missing field dynamodb.ApproximateCreationDateTime"
+    );
+
+    // The relay's path: the arrival time it read from Kinesis, counted by the transformer.
+    let mut transformer = RecordTransformer::new();
+    let mut rows = Vec::new();
+    let arrival = chrono::DateTime::from_timestamp_millis(1_795_162_502_114);
+    let partition = transformer
+        .transform_with_arrival(PIPES_DOC_SAMPLE.as_bytes(), arrival, &mut rows)
+        .expect("transforms");
+    assert_eq!(partition.to_string(), "dt=2026-11-20/hour=08");
+    transformer
+        .transform_with_arrival(&fixture("pipe-insert.json"), arrival, &mut rows)
+        .expect("transforms");
+    assert_eq!(transformer.arrival_fallbacks(), 1);
+    assert!(
+        transformer
+            .transform_into(PIPES_DOC_SAMPLE.as_bytes(), &mut rows)
+            .is_err()
+    );
+}
+
+/// A typed value for a lake column, and whether the lake can hold it.
+fn lake_value(column: &'static str) -> BoxedStrategy<(String, bool)> {
+    let fits = |typed: String| (typed, true);
+    let misfits = |typed: String| (typed, false);
+    match column {
+        "quantity" => prop_oneof![
+            any::<i32>().prop_map(move |n| fits(format!(r#"{{"N":"{n}"}}"#))),
+            (0u32..1000).prop_map(move |n| fits(format!(r#"{{"S":"{n}"}}"#))),
+            Just(fits(r#"{"NULL":true}"#.to_owned())),
+            (i64::from(i32::MAX) + 1..i64::MAX)
+                .prop_map(move |n| misfits(format!(r#"{{"N":"{n}"}}"#))),
+            (0u32..1000).prop_map(move |n| misfits(format!(r#"{{"N":"{n}.5"}}"#))),
+            "[a-z]{1,8}".prop_map(move |s| misfits(format!(r#"{{"S":"{s}"}}"#))),
+            Just(misfits(r#"{"BOOL":true}"#.to_owned())),
+        ]
+        .boxed(),
+        "price" => prop_oneof![
+            (0u64..10_000_000_000, 0u32..100)
+                .prop_map(move |(i, c)| fits(format!(r#"{{"N":"{i}.{c:02}"}}"#))),
+            (0u64..10_000_000_000).prop_map(move |i| fits(format!(r#"{{"S":"{i}.5"}}"#))),
+            (10_000_000_000u64..u64::MAX).prop_map(move |i| misfits(format!(r#"{{"N":"{i}"}}"#))),
+            (0u64..1000, 1u32..10)
+                .prop_map(move |(i, d)| misfits(format!(r#"{{"N":"{i}.12{d}"}}"#))),
+            "[a-z]{1,8}".prop_map(move |s| misfits(format!(r#"{{"S":"{s}"}}"#))),
+            Just(misfits(r#"{"L":[{"N":"1"}]}"#.to_owned())),
+        ]
+        .boxed(),
+        _ => prop_oneof![
+            ".{0,12}".prop_map(move |s| fits(serde_json::json!({ "S": s }).to_string())),
+            Just(fits(r#"{"NULL":true}"#.to_owned())),
+            (0u32..100).prop_map(move |n| misfits(format!(r#"{{"N":"{n}"}}"#))),
+            Just(misfits(r#"{"M":{"a":{"S":"b"}}}"#.to_owned())),
+        ]
+        .boxed(),
+    }
+}
+
+/// Anything at all under a name that is not a lake column.
+fn other_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,12}".prop_map(|s| serde_json::json!({ "S": s }).to_string()),
+        any::<i64>().prop_map(|n| format!(r#"{{"N":"{n}"}}"#)),
+        any::<bool>().prop_map(|b| format!(r#"{{"BOOL":{b}}}"#)),
+        Just(r#"{"M":{"a":{"L":[{"N":"1.5"}]}}}"#.to_owned()),
+        Just(r#"{"SS":["x","y"]}"#.to_owned()),
+    ]
 }
 
 fn record_data() -> impl Strategy<Value = String> {
@@ -472,6 +675,47 @@ proptest! {
                 }
                 other => prop_assert!(false, "invalid result {}", other),
             }
+        }
+    }
+
+    /// A row is answered Ok exactly when every lake column of it fits, and an Ok row holds
+    /// values both engines read: quantity an i32, price at most 2 decimal places.
+    #[test]
+    fn a_row_is_ok_exactly_when_the_lake_can_hold_it(
+        (quantity, quantity_fits) in lake_value("quantity"),
+        (price, price_fits) in lake_value("price"),
+        (product, product_fits) in lake_value("product_name"),
+        notes in other_value(),
+    ) {
+        let record = pipe_insert_with(&[
+            ("quantity", &quantity),
+            ("price", &price),
+            ("product_name", &product),
+            ("notes", &notes),
+        ]);
+        let done = transform_event_with(&event(&[("r", &b64(&record))]), &TransformOptions::default())
+            .expect("answers");
+        let fits = quantity_fits && price_fits && product_fits;
+        prop_assert_eq!(done.ok == 1, fits, "{:?}", done.failures);
+        let response = parse(&done.response);
+        if fits {
+            let row: serde_json::Value = serde_json::from_str(&decoded_data(&response.records[0]))
+                .expect("row is JSON");
+            let number_text = |value: &serde_json::Value| match value {
+                serde_json::Value::String(text) => Some(text.clone()),
+                serde_json::Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            };
+            if let Some(text) = number_text(&row["quantity"]) {
+                prop_assert!(text.parse::<i32>().is_ok(), "{}", text);
+            }
+            if let Some(text) = number_text(&row["price"]) {
+                let price = rust_decimal::Decimal::from_str_exact(&text).expect("decimal");
+                prop_assert!(price.normalize().scale() <= 2, "{}", text);
+            }
+        } else {
+            prop_assert!(matches!(done.failures[0].reason, FailureReason::Misfit(_)));
+            prop_assert_eq!(&response.records[0].data, &b64(&record));
         }
     }
 

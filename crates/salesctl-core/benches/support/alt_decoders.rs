@@ -1,21 +1,24 @@
 //! Two alternatives to the hand-written change-record decoder, built on serde_json and on
 //! simd-json, for the transform bench to race against it and a test to hold them equal to it.
 //
-// Both run one set of serde visitors; a `Front` says how each library hands over the text the
-// flat row copies. serde_json lends the raw JSON (`RawValue`), so strings keep their escapes
-// and numbers their digits, as the hand parser's do. simd-json only has unescaped strings and
-// parsed numbers, so its strings are re-escaped: the same JSON value, but the same bytes only
-// for strings without escapes (true of every fixture and of the bench batch), and a fractional
-// timestamp goes through an f64.
+// Both run one set of serde visitors, generic over a `Front` that says how each library hands
+// over the text the flat row copies. serde_json lends the raw JSON (`RawValue`), so strings keep
+// their escapes and numbers their digits, as the hand parser's do. simd-json only has unescaped
+// strings and parsed numbers, so its strings are re-escaped: the same JSON value, but the same
+// bytes only for strings without escapes (true of every fixture and of the bench batch), and a
+// fractional timestamp goes through an f64.
+//
+// A record's fields other than its images are the library's own `ChangeRecord`, whose flat row
+// writer also writes the cdc columns; only the images (built here, not by the hand parser) have
+// a type of their own.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use salesctl_core::change::{
     CDC_COLUMNS, ChangeRecord, EventType, FlatImage, SourceFormat, TimePrecision,
-    write_creation_datetime, write_json_string,
 };
 use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess,
@@ -26,36 +29,14 @@ use serde_json::value::RawValue;
 /// Above this many attributes, duplicates are found by sorting (as the hand parser does).
 const PAIRWISE_DUPLICATE_CHECK_LIMIT: usize = 32;
 
-/// A record as the alternatives decode it: a [`ChangeRecord`]'s fields, images as flat JSON.
-#[derive(Debug)]
+/// A record as the alternatives decode it: the hand parser's record type for every field but
+/// the images (which it leaves empty), and the images as flat JSON of this module's making.
+#[derive(Debug, Default)]
 pub struct AltRecord {
-    pub format: SourceFormat,
-    pub event_type: EventType,
-    pub event_id: String,
-    pub sequence_number: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub created_at_precision: TimePrecision,
-    pub table_name: Option<String>,
+    pub fields: ChangeRecord,
     pub keys: Image,
     pub new_image: Option<Image>,
     pub old_image: Option<Image>,
-}
-
-impl Default for AltRecord {
-    fn default() -> Self {
-        AltRecord {
-            format: SourceFormat::StreamsRecord,
-            event_type: EventType::Insert,
-            event_id: String::new(),
-            sequence_number: None,
-            created_at: DateTime::UNIX_EPOCH,
-            created_at_precision: TimePrecision::Seconds,
-            table_name: None,
-            keys: Image::default(),
-            new_image: None,
-            old_image: None,
-        }
-    }
 }
 
 /// A flattened image: one JSON object and where each attribute sits in it.
@@ -74,136 +55,123 @@ struct Attr {
     escaped: bool,
 }
 
-impl Image {
-    pub fn as_json(&self) -> &str {
-        if self.json.is_empty() {
-            "{}"
+impl Attr {
+    /// The attribute's name, unescaped, out of the image's `json`.
+    fn name<'j>(&self, json: &'j str) -> Cow<'j, str> {
+        let raw = &json[self.key_start..self.key_end];
+        if self.escaped {
+            Cow::Owned(serde_json::from_str(raw).unwrap_or_default())
         } else {
-            &self.json
+            Cow::Borrowed(&raw[1..raw.len() - 1])
         }
     }
+}
 
+impl Image {
     fn clear(&mut self) {
         self.json.clear();
         self.attrs.clear();
         self.has_cdc_column_name = false;
     }
 
-    fn name(&self, attr: &Attr) -> Cow<'_, str> {
-        let raw = &self.json[attr.key_start..attr.key_end];
-        if attr.escaped {
-            Cow::Owned(serde_json::from_str(raw).unwrap_or_default())
-        } else {
-            Cow::Borrowed(&raw[1..raw.len() - 1])
-        }
-    }
-
     fn duplicate_name(&self) -> Option<String> {
         if self.attrs.len() <= PAIRWISE_DUPLICATE_CHECK_LIMIT {
             return self.attrs.iter().enumerate().find_map(|(index, attr)| {
-                let name = self.name(attr);
+                let name = attr.name(&self.json);
                 self.attrs[..index]
                     .iter()
-                    .any(|earlier| self.name(earlier) == name)
+                    .any(|earlier| earlier.name(&self.json) == name)
                     .then(|| name.into_owned())
             });
         }
-        let mut names: Vec<Cow<'_, str>> = self.attrs.iter().map(|a| self.name(a)).collect();
+        let mut names: Vec<Cow<'_, str>> = self.attrs.iter().map(|a| a.name(&self.json)).collect();
         names.sort_unstable();
         names
             .windows(2)
             .find(|pair| pair[0] == pair[1])
             .map(|pair| pair[0].to_string())
     }
+
+    /// Appends the members, without braces or cdc-named attributes; true when it wrote any.
+    fn write_members(&self, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        let json = self.json.as_bytes();
+        if !self.has_cdc_column_name {
+            out.extend_from_slice(
+                json.get(1..json.len().saturating_sub(1))
+                    .unwrap_or_default(),
+            );
+            return out.len() > start;
+        }
+        let kept = self.attrs.iter().filter(|attr| {
+            let name = attr.name(&self.json);
+            !CDC_COLUMNS.contains(&name.as_ref())
+        });
+        for attr in kept {
+            if out.len() > start {
+                out.push(b',');
+            }
+            out.extend_from_slice(&json[attr.key_start..attr.value_end]);
+        }
+        out.len() > start
+    }
 }
 
 impl AltRecord {
     fn row_image(&self) -> &Image {
-        let image = match self.event_type {
-            EventType::Insert | EventType::Modify => self.new_image.as_ref(),
-            EventType::Remove => self.old_image.as_ref(),
+        let image = if self.fields.is_deleted() {
+            self.old_image.as_ref()
+        } else {
+            self.new_image.as_ref()
         };
         image.unwrap_or(&self.keys)
     }
 
-    /// The flat row, byte for byte the layout of [`ChangeRecord::write_flat_row`].
+    /// The flat row, byte for byte the layout of [`ChangeRecord::write_flat_row`]: the row
+    /// image's members, then the cdc columns as that very writer writes them for `fields`
+    /// (whose own images are empty, so its row is `{` and the cdc columns alone).
     pub fn write_flat_row(&self, out: &mut Vec<u8>) {
-        let image = self.row_image();
+        let start = out.len();
         out.push(b'{');
-        let mut wrote = false;
-        if image.has_cdc_column_name {
-            for attr in &image.attrs {
-                if CDC_COLUMNS.contains(&&*image.name(attr)) {
-                    continue;
-                }
-                if wrote {
-                    out.push(b',');
-                }
-                out.extend_from_slice(&image.json.as_bytes()[attr.key_start..attr.value_end]);
-                wrote = true;
-            }
-        } else if image.json.len() > 2 {
-            out.extend_from_slice(&image.json.as_bytes()[1..image.json.len() - 1]);
-            wrote = true;
+        if !self.row_image().write_members(out) {
+            out.truncate(start);
         }
-        if wrote {
-            out.push(b',');
+        let joint = out.len();
+        self.fields.write_flat_row(out);
+        if joint > start {
+            out[joint] = b',';
         }
-        out.extend_from_slice(b"\"cdc_event_type\":\"");
-        out.extend_from_slice(self.event_type.as_str().as_bytes());
-        out.extend_from_slice(b"\",\"cdc_event_id\":");
-        write_json_string(out, &self.event_id);
-        out.extend_from_slice(b",\"cdc_sequence_number\":");
-        match &self.sequence_number {
-            Some(sequence_number) => write_json_string(out, sequence_number),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"creation_datetime\":\"");
-        write_creation_datetime(out, &self.created_at, self.created_at_precision);
-        out.extend_from_slice(if self.event_type == EventType::Remove {
-            b"\",\"is_deleted\":true}\n"
-        } else {
-            b"\",\"is_deleted\":false}\n"
-        });
     }
 
     /// Every field, images as their JSON text, to compare with [`summary_of`]'s.
     pub fn summary(&self) -> String {
+        let images = [
+            Some(&self.keys),
+            self.new_image.as_ref(),
+            self.old_image.as_ref(),
+        ];
         format!(
-            "{:?}",
-            (
-                self.format,
-                self.event_type,
-                &self.event_id,
-                &self.sequence_number,
-                self.created_at,
-                self.created_at_precision,
-                &self.table_name,
-                self.keys.as_json(),
-                self.new_image.as_ref().map(Image::as_json),
-                self.old_image.as_ref().map(Image::as_json),
-            )
+            "{:?} {:?}",
+            self.fields,
+            images.map(|i| i.map(|image| image.json.as_str()))
         )
     }
 }
 
 /// What [`AltRecord::summary`] says, for the hand parser's record.
 pub fn summary_of(hand: &ChangeRecord) -> String {
-    format!(
-        "{:?}",
-        (
-            hand.format,
-            hand.event_type,
-            &hand.event_id,
-            &hand.sequence_number,
-            hand.created_at,
-            hand.created_at_precision,
-            &hand.table_name,
-            hand.keys.as_json(),
-            hand.new_image.as_ref().map(FlatImage::as_json),
-            hand.old_image.as_ref().map(FlatImage::as_json),
-        )
-    )
+    let images = [
+        Some(&hand.keys),
+        hand.new_image.as_ref(),
+        hand.old_image.as_ref(),
+    ];
+    let fields = ChangeRecord {
+        keys: FlatImage::default(),
+        new_image: None,
+        old_image: None,
+        ..hand.clone()
+    };
+    format!("{fields:?} {:?}", images.map(|i| i.map(FlatImage::as_json)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,12 +180,9 @@ pub fn summary_of(hand: &ChangeRecord) -> String {
 
 /// Decodes with serde_json, reusing `record`'s buffers.
 pub fn decode_serde_json(bytes: &[u8], record: &mut AltRecord) -> Result<(), String> {
-    let mut seen = Gathered::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    RecordSeed::<SerdeJson>(record, &mut seen, PhantomData)
-        .deserialize(&mut de)
-        .and_then(|()| de.end())
-        .map_err(|e| e.to_string())?;
+    let seen = read_record::<SerdeJson, _>(&mut de, record)?;
+    de.end().map_err(|e| e.to_string())?;
     finish(record, seen)
 }
 
@@ -241,15 +206,26 @@ impl SimdJson {
     pub fn decode(&mut self, bytes: &[u8], record: &mut AltRecord) -> Result<(), String> {
         self.scratch.clear();
         self.scratch.extend_from_slice(bytes);
-        let mut seen = Gathered::default();
         let mut de =
             simd_json::Deserializer::from_slice_with_buffers(&mut self.scratch, &mut self.buffers)
                 .map_err(|e| e.to_string())?;
-        RecordSeed::<Simd>(record, &mut seen, PhantomData)
-            .deserialize(&mut de)
-            .map_err(|e| e.to_string())?;
+        let seen = read_record::<Simd, _>(&mut de, record)?;
         finish(record, seen)
     }
+}
+
+/// Reads one record with front end `F`: what it holds goes into `record`, what it tells about
+/// it into the returned [`Gathered`], for [`finish`] to judge.
+fn read_record<'de, F: Front, D: Deserializer<'de>>(
+    d: D,
+    record: &mut AltRecord,
+) -> Result<Gathered<'de>, String> {
+    let mut seen = Gathered::default();
+    Fields::<false>(record, &mut seen)
+        .seed::<F>()
+        .deserialize(d)
+        .map_err(|e| e.to_string())?;
+    Ok(seen)
 }
 
 /// How a JSON library hands over the text the flat row copies.
@@ -337,8 +313,81 @@ fn push_escaped(text: &str, out: &mut String) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The record grammar, as serde visitors
+// The record grammar: one rule per kind of value, each made a serde visitor by `Seed`
 // ---------------------------------------------------------------------------------------------
+
+/// One rule of the grammar: where its value goes (`self`) and how it is read, for either front
+/// end `F`. [`Seed`] is the one serde seed and visitor every rule is driven through; a rule
+/// answers only the calls its [`ask`](Rule::ask) can lead to.
+trait Rule<'de>: Sized {
+    type Value;
+    /// What the value should be, for error messages.
+    const EXPECTING: &'static str;
+
+    /// Asks the deserializer for the value: a map, unless the rule says otherwise.
+    fn ask<F: Front, D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self.seed::<F>())
+    }
+
+    fn map<F: Front, A: MapAccess<'de>>(self, _map: A) -> Result<Self::Value, A::Error> {
+        Err(A::Error::custom(Self::EXPECTING))
+    }
+
+    fn seq<F: Front, A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+        Err(A::Error::custom(Self::EXPECTING))
+    }
+
+    /// A value where `null` was allowed.
+    fn some<F: Front, D: Deserializer<'de>>(self, _d: D) -> Result<Self::Value, D::Error> {
+        Err(D::Error::custom(Self::EXPECTING))
+    }
+
+    fn null<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(E::custom(Self::EXPECTING))
+    }
+
+    fn seed<F: Front>(self) -> Seed<F, Self> {
+        Seed(self, PhantomData)
+    }
+}
+
+struct Seed<F, R>(R, PhantomData<F>);
+
+impl<'de, F: Front, R: Rule<'de>> DeserializeSeed<'de> for Seed<F, R> {
+    type Value = R::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<R::Value, D::Error> {
+        self.0.ask::<F, D>(d)
+    }
+}
+
+impl<'de, F: Front, R: Rule<'de>> Visitor<'de> for Seed<F, R> {
+    type Value = R::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(R::EXPECTING)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<R::Value, A::Error> {
+        self.0.map::<F, A>(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<R::Value, A::Error> {
+        self.0.seq::<F, A>(seq)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<R::Value, D::Error> {
+        self.0.some::<F, D>(d)
+    }
+
+    // serde_json reports `null` as none, simd-json as a unit.
+    fn visit_none<E: de::Error>(self) -> Result<R::Value, E> {
+        self.0.null()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<R::Value, E> {
+        self.0.null()
+    }
+}
 
 /// What the fields told, judged once the whole record is read (as the hand parser does).
 #[derive(Default)]
@@ -380,7 +429,7 @@ impl<'de> Deserialize<'de> for Text<'de> {
     }
 }
 
-/// A string or null; simd-json reports null as a unit, serde_json as none.
+/// A string or null.
 struct OptionalText<'de>(Option<Cow<'de, str>>);
 
 impl<'de> Deserialize<'de> for OptionalText<'de> {
@@ -399,14 +448,11 @@ fn once<E: de::Error>(seen: &mut bool, field: &str) -> Result<(), E> {
     }
 }
 
+/// Sets `slot` to `value`, reusing the string it holds.
 fn set_reusing(slot: &mut Option<String>, value: &str) {
-    match slot {
-        Some(existing) => {
-            existing.clear();
-            existing.push_str(value);
-        }
-        None => *slot = Some(value.to_owned()),
-    }
+    let text = slot.get_or_insert_default();
+    text.clear();
+    text.push_str(value);
 }
 
 fn table_from_stream_arn(arn: &str) -> Option<&str> {
@@ -414,281 +460,255 @@ fn table_from_stream_arn(arn: &str) -> Option<&str> {
     resource.split('/').next().filter(|name| !name.is_empty())
 }
 
-struct RecordSeed<'r, 'de, F>(&'r mut AltRecord, &'r mut Gathered<'de>, PhantomData<F>);
+/// The members of a record, or (`DYNAMODB`) of its `dynamodb` object: each one the grammar
+/// knows read into the record or noted as seen, any other skipped.
+struct Fields<'r, 'de, const DYNAMODB: bool>(&'r mut AltRecord, &'r mut Gathered<'de>);
 
-impl<'de, F: Front> DeserializeSeed<'de> for RecordSeed<'_, 'de, F> {
+impl<'de, const DYNAMODB: bool> Rule<'de> for Fields<'_, 'de, DYNAMODB> {
     type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+    const EXPECTING: &'static str = if DYNAMODB {
+        "the dynamodb object"
+    } else {
+        "a change record (a JSON object)"
+    };
 
-impl<'de, F: Front> Visitor<'de> for RecordSeed<'_, 'de, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a change record (a JSON object)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn map<F: Front, A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (record, seen) = (self.0, self.1);
         while let Some(Text(key)) = map.next_key()? {
-            match key.as_ref() {
-                "eventID" => {
-                    once(&mut seen.event_id, "eventID")?;
-                    let Text(id) = map.next_value()?;
-                    record.event_id.clear();
-                    record.event_id.push_str(&id);
-                }
-                "eventName" => {
-                    if seen.event_type.is_some() {
-                        return Err(A::Error::custom("field eventName appears more than once"));
-                    }
-                    let Text(name) = map.next_value()?;
-                    let event_type = name.parse().map_err(A::Error::custom)?;
-                    seen.event_type = Some(event_type);
-                }
-                "eventVersion" => {
-                    seen.streams_marker = true;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "eventSourceARN" => {
-                    seen.streams_marker = true;
-                    if let OptionalText(Some(arn)) = map.next_value()?
-                        && let Some(table) = table_from_stream_arn(&arn)
-                        && !seen.table_name_from_field
-                    {
-                        set_reusing(&mut record.table_name, table);
-                        seen.table_name = true;
-                    }
-                }
-                "tableName" => {
-                    seen.native_marker = true;
-                    once(&mut seen.table_name_from_field, "tableName")?;
-                    if let OptionalText(Some(table)) = map.next_value()? {
-                        set_reusing(&mut record.table_name, &table);
-                        seen.table_name = true;
-                    }
-                }
-                "recordFormat" | "userIdentity" => {
-                    seen.native_marker = true;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "dynamodb" => {
-                    once(&mut seen.dynamodb, "dynamodb")?;
-                    map.next_value_seed(DynamodbSeed::<F>(&mut *record, &mut *seen, PhantomData))?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+            if !field::<F, A>(DYNAMODB, &key, &mut map, &mut *record, &mut *seen)? {
+                map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(())
     }
 }
 
-struct DynamodbSeed<'r, 'de, F>(&'r mut AltRecord, &'r mut Gathered<'de>, PhantomData<F>);
-
-impl<'de, F: Front> DeserializeSeed<'de> for DynamodbSeed<'_, 'de, F> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, F: Front> Visitor<'de> for DynamodbSeed<'_, 'de, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the dynamodb object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (record, seen) = (self.0, self.1);
-        while let Some(Text(key)) = map.next_key()? {
-            match key.as_ref() {
-                "ApproximateCreationDateTime" => {
-                    if seen.timestamp.is_some() {
-                        return Err(A::Error::custom("duplicate ApproximateCreationDateTime"));
-                    }
-                    seen.timestamp = Some(map.next_value_seed(NumberSeed::<F>(PhantomData))?);
-                }
-                "ApproximateCreationDateTimePrecision" => {
-                    seen.native_marker = true;
-                    if seen.precision.is_some() {
-                        return Err(A::Error::custom("duplicate precision"));
-                    }
-                    if let OptionalText(Some(text)) = map.next_value()? {
-                        seen.precision = Some(if text.eq_ignore_ascii_case("MILLISECOND") {
-                            TimePrecision::Milliseconds
-                        } else if text.eq_ignore_ascii_case("MICROSECOND") {
-                            TimePrecision::Microseconds
-                        } else {
-                            return Err(A::Error::custom(format!("unknown precision {text}")));
-                        });
-                    }
-                }
-                "Keys" => {
-                    once(&mut seen.keys, "dynamodb.Keys")?;
-                    map.next_value_seed(ImageSeed::<F>(&mut record.keys, PhantomData))?;
-                }
-                "NewImage" => {
-                    once(&mut seen.new_image, "dynamodb.NewImage")?;
-                    seen.new_image = map.next_value_seed(OptionalImageSeed::<F>(
-                        &mut record.new_image,
-                        PhantomData,
-                    ))?;
-                }
-                "OldImage" => {
-                    once(&mut seen.old_image, "dynamodb.OldImage")?;
-                    seen.old_image = map.next_value_seed(OptionalImageSeed::<F>(
-                        &mut record.old_image,
-                        PhantomData,
-                    ))?;
-                }
-                "SequenceNumber" => {
-                    once(&mut seen.sequence_number, "dynamodb.SequenceNumber")?;
-                    match map.next_value()? {
-                        OptionalText(Some(text)) => set_reusing(&mut record.sequence_number, &text),
-                        OptionalText(None) => seen.sequence_number = false,
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+/// Reads the member `key` of the record, or (`dynamodb`) of its `dynamodb` object; false when
+/// the grammar does not know it there.
+fn field<'de, F: Front, A: MapAccess<'de>>(
+    dynamodb: bool,
+    key: &str,
+    map: &mut A,
+    record: &mut AltRecord,
+    seen: &mut Gathered<'de>,
+) -> Result<bool, A::Error> {
+    match (dynamodb, key) {
+        (false, "eventID") => {
+            once(&mut seen.event_id, "eventID")?;
+            let Text(id) = map.next_value()?;
+            record.fields.event_id.clear();
+            record.fields.event_id.push_str(&id);
+        }
+        (false, "eventName") => {
+            if seen.event_type.is_some() {
+                return Err(A::Error::custom("field eventName appears more than once"));
+            }
+            let Text(name) = map.next_value()?;
+            let event_type = name.parse().map_err(A::Error::custom)?;
+            seen.event_type = Some(event_type);
+        }
+        (false, "eventVersion") => {
+            seen.streams_marker = true;
+            map.next_value::<IgnoredAny>()?;
+        }
+        (false, "eventSourceARN") => {
+            seen.streams_marker = true;
+            if let OptionalText(Some(arn)) = map.next_value()?
+                && let Some(table) = table_from_stream_arn(&arn)
+                && !seen.table_name_from_field
+            {
+                set_reusing(&mut record.fields.table_name, table);
+                seen.table_name = true;
             }
         }
-        Ok(())
+        (false, "tableName") => {
+            seen.native_marker = true;
+            once(&mut seen.table_name_from_field, "tableName")?;
+            if let OptionalText(Some(table)) = map.next_value()? {
+                set_reusing(&mut record.fields.table_name, &table);
+                seen.table_name = true;
+            }
+        }
+        (false, "recordFormat") | (false, "userIdentity") => {
+            seen.native_marker = true;
+            map.next_value::<IgnoredAny>()?;
+        }
+        (false, "dynamodb") => {
+            once(&mut seen.dynamodb, "dynamodb")?;
+            map.next_value_seed(Fields::<true>(record, seen).seed::<F>())?;
+        }
+        (true, "ApproximateCreationDateTime") => {
+            if seen.timestamp.is_some() {
+                return Err(A::Error::custom("duplicate ApproximateCreationDateTime"));
+            }
+            seen.timestamp = Some(map.next_value_seed(Number.seed::<F>())?);
+        }
+        (true, "ApproximateCreationDateTimePrecision") => {
+            seen.native_marker = true;
+            if seen.precision.is_some() {
+                return Err(A::Error::custom("duplicate precision"));
+            }
+            if let OptionalText(Some(text)) = map.next_value()? {
+                seen.precision = Some(if text.eq_ignore_ascii_case("MILLISECOND") {
+                    TimePrecision::Milliseconds
+                } else if text.eq_ignore_ascii_case("MICROSECOND") {
+                    TimePrecision::Microseconds
+                } else {
+                    return Err(A::Error::custom(format!("unknown precision {text}")));
+                });
+            }
+        }
+        (true, "Keys") => {
+            once(&mut seen.keys, "dynamodb.Keys")?;
+            map.next_value_seed(Attributes(&mut record.keys).seed::<F>())?;
+        }
+        (true, "NewImage") => {
+            once(&mut seen.new_image, "dynamodb.NewImage")?;
+            seen.new_image =
+                map.next_value_seed(AttributesOrNull(&mut record.new_image).seed::<F>())?;
+        }
+        (true, "OldImage") => {
+            once(&mut seen.old_image, "dynamodb.OldImage")?;
+            seen.old_image =
+                map.next_value_seed(AttributesOrNull(&mut record.old_image).seed::<F>())?;
+        }
+        (true, "SequenceNumber") => {
+            once(&mut seen.sequence_number, "dynamodb.SequenceNumber")?;
+            match map.next_value()? {
+                OptionalText(Some(text)) => set_reusing(&mut record.fields.sequence_number, &text),
+                OptionalText(None) => seen.sequence_number = false,
+            }
+        }
+        _ => return Ok(false),
     }
+    Ok(true)
 }
 
-struct NumberSeed<F>(PhantomData<F>);
+/// `ApproximateCreationDateTime`'s text.
+struct Number;
 
-impl<'de, F: Front> DeserializeSeed<'de> for NumberSeed<F> {
+impl<'de> Rule<'de> for Number {
     type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+    const EXPECTING: &'static str = "a number";
+
+    fn ask<F: Front, D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
         F::number(d)
     }
 }
 
 /// An image that may be `null`; yields whether it was present.
-struct OptionalImageSeed<'r, F>(&'r mut Option<Image>, PhantomData<F>);
+struct AttributesOrNull<'r>(&'r mut Option<Image>);
 
-impl<'de, F: Front> DeserializeSeed<'de> for OptionalImageSeed<'_, F> {
+impl<'de> Rule<'de> for AttributesOrNull<'_> {
     type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_option(self)
-    }
-}
+    const EXPECTING: &'static str = "a map of attributes or null";
 
-impl<'de, F: Front> Visitor<'de> for OptionalImageSeed<'_, F> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of attributes or null")
+    fn ask<F: Front, D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_option(self.seed::<F>())
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        ImageSeed::<F>(self.0.get_or_insert_with(Image::default), PhantomData).deserialize(d)?;
+    fn some<F: Front, D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        let image = self.0.get_or_insert_with(Image::default);
+        Attributes(image).ask::<F, D>(d)?;
         Ok(true)
     }
-}
 
-struct ImageSeed<'r, F>(&'r mut Image, PhantomData<F>);
-
-impl<'de, F: Front> DeserializeSeed<'de> for ImageSeed<'_, F> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+    fn null<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
     }
 }
 
-impl<'de, F: Front> Visitor<'de> for ImageSeed<'_, F> {
+/// An image: typed attributes, flattened into the image's JSON with their spans noted.
+struct Attributes<'r>(&'r mut Image);
+
+impl<'de> Rule<'de> for Attributes<'_> {
     type Value = ();
+    const EXPECTING: &'static str = "a map of attributes";
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of attributes")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let image = self.0;
-        image.clear();
-        image.json.push('{');
-        loop {
-            let comma_at = image.json.len();
-            if !image.attrs.is_empty() {
-                image.json.push(',');
-            }
-            let key_start = image.json.len();
-            let Some(escaped) = map.next_key_seed(StringSeed::<F>(&mut image.json, PhantomData))?
-            else {
-                // The comma was pushed before knowing whether a member follows.
-                image.json.truncate(comma_at);
-                break;
+    fn map<F: Front, A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.clear();
+        let Image {
+            json,
+            attrs,
+            has_cdc_column_name,
+        } = &mut *self.0;
+        push_joined(json, ['{', '}'], |json| {
+            let key_start = json.len();
+            let Some(escaped) = map.next_key_seed(JsonString(&mut *json).seed::<F>())? else {
+                return Ok(false);
             };
-            let key_end = image.json.len();
-            image.json.push(':');
-            map.next_value_seed(TypedSeed::<F>(&mut image.json, PhantomData))?;
+            let key_end = json.len();
+            json.push(':');
+            map.next_value_seed(Typed(&mut *json).seed::<F>())?;
             let attr = Attr {
                 key_start,
                 key_end,
-                value_end: image.json.len(),
+                value_end: json.len(),
                 escaped,
             };
-            image.has_cdc_column_name |= CDC_COLUMNS.contains(&&*image.name(&attr));
-            image.attrs.push(attr);
-        }
-        image.json.push('}');
-        match image.duplicate_name() {
+            *has_cdc_column_name |= CDC_COLUMNS.contains(&&*attr.name(json));
+            attrs.push(attr);
+            Ok(true)
+        })?;
+        match self.0.duplicate_name() {
             Some(name) => Err(A::Error::custom(format!("duplicate attribute name {name}"))),
             None => Ok(()),
         }
     }
 }
 
-/// A JSON string appended as a literal; yields whether it holds escapes.
-struct StringSeed<'o, F>(&'o mut String, PhantomData<F>);
+/// Appends `open`, the items `item` appends with a comma between them, until it answers that
+/// there are no more, then `close`.
+fn push_joined<E>(
+    out: &mut String,
+    [open, close]: [char; 2],
+    mut item: impl FnMut(&mut String) -> Result<bool, E>,
+) -> Result<(), E> {
+    out.push(open);
+    let mut first = true;
+    loop {
+        let comma_at = out.len();
+        if !first {
+            out.push(',');
+        }
+        if !item(out)? {
+            // The comma went in before it was known whether an item follows.
+            out.truncate(comma_at);
+            break;
+        }
+        first = false;
+    }
+    out.push(close);
+    Ok(())
+}
 
-impl<'de, F: Front> DeserializeSeed<'de> for StringSeed<'_, F> {
+/// A JSON string appended as a literal; yields whether it holds escapes.
+struct JsonString<'o>(&'o mut String);
+
+impl<'de> Rule<'de> for JsonString<'_> {
     type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    const EXPECTING: &'static str = "a string";
+
+    fn ask<F: Front, D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
         F::push_string(d, self.0)
     }
 }
 
 /// One typed attribute value (`{"S":"x"}`, `{"M":{…}}`, …), flattened onto `out`.
-struct TypedSeed<'o, F>(&'o mut String, PhantomData<F>);
+struct Typed<'o>(&'o mut String);
 
-impl<'de, F: Front> DeserializeSeed<'de> for TypedSeed<'_, F> {
+impl<'de> Rule<'de> for Typed<'_> {
     type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+    const EXPECTING: &'static str = "a type descriptor such as {\"S\":…}";
 
-impl<'de, F: Front> Visitor<'de> for TypedSeed<'_, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a type descriptor such as {\"S\":…}")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn map<F: Front, A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let out = self.0;
         let Some(Text(tag)) = map.next_key()? else {
             return Err(A::Error::custom("empty type descriptor"));
         };
         match tag.as_ref() {
             "S" | "B" => {
-                map.next_value_seed(StringSeed::<F>(&mut *out, PhantomData))?;
+                map.next_value_seed(JsonString(&mut *out).seed::<F>())?;
             }
             "N" => {
                 let Text(number) = map.next_value()?;
@@ -703,10 +723,10 @@ impl<'de, F: Front> Visitor<'de> for TypedSeed<'_, F> {
                 map.next_value::<bool>()?;
                 out.push_str("null");
             }
-            "M" => map.next_value_seed(MapSeed::<F>(&mut *out, PhantomData))?,
-            "L" => map.next_value_seed(ListSeed::<F>(out, ListOf::Typed, PhantomData))?,
-            "NS" => map.next_value_seed(ListSeed::<F>(out, ListOf::Numbers, PhantomData))?,
-            "SS" | "BS" => map.next_value_seed(ListSeed::<F>(out, ListOf::Strings, PhantomData))?,
+            "M" => map.next_value_seed(Members(&mut *out).seed::<F>())?,
+            "L" => map.next_value_seed(List(out, ListOf::Typed).seed::<F>())?,
+            "NS" => map.next_value_seed(List(out, ListOf::Numbers).seed::<F>())?,
+            "SS" | "BS" => map.next_value_seed(List(out, ListOf::Strings).seed::<F>())?,
             other => return Err(A::Error::custom(format!("unknown type tag {other:?}"))),
         }
         if map.next_key::<IgnoredAny>()?.is_some() {
@@ -717,42 +737,24 @@ impl<'de, F: Front> Visitor<'de> for TypedSeed<'_, F> {
 }
 
 /// The plain members of an `M`.
-struct MapSeed<'o, F>(&'o mut String, PhantomData<F>);
+struct Members<'o>(&'o mut String);
 
-impl<'de, F: Front> DeserializeSeed<'de> for MapSeed<'_, F> {
+impl<'de> Rule<'de> for Members<'_> {
     type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+    const EXPECTING: &'static str = "an object";
 
-impl<'de, F: Front> Visitor<'de> for MapSeed<'_, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let out = self.0;
-        out.push('{');
-        let mut first = true;
-        loop {
-            let comma_at = out.len();
-            if !first {
-                out.push(',');
+    fn map<F: Front, A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        push_joined(self.0, ['{', '}'], |out| {
+            if map
+                .next_key_seed(JsonString(&mut *out).seed::<F>())?
+                .is_none()
+            {
+                return Ok(false);
             }
-            let key = map.next_key_seed(StringSeed::<F>(&mut *out, PhantomData))?;
-            if key.is_none() {
-                out.truncate(comma_at);
-                break;
-            }
-            first = false;
             out.push(':');
-            map.next_value_seed(TypedSeed::<F>(&mut *out, PhantomData))?;
-        }
-        out.push('}');
-        Ok(())
+            map.next_value_seed(Typed(out).seed::<F>())?;
+            Ok(true)
+        })
     }
 }
 
@@ -764,54 +766,30 @@ enum ListOf {
 }
 
 /// The elements of an `L`, `SS`, `NS` or `BS`.
-struct ListSeed<'o, F>(&'o mut String, ListOf, PhantomData<F>);
+struct List<'o>(&'o mut String, ListOf);
 
-impl<'de, F: Front> DeserializeSeed<'de> for ListSeed<'_, F> {
+impl<'de> Rule<'de> for List<'_> {
     type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+    const EXPECTING: &'static str = "an array";
 
-impl<'de, F: Front> Visitor<'de> for ListSeed<'_, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
+    fn ask<F: Front, D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self.seed::<F>())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let out = self.0;
-        out.push('[');
-        let mut first = true;
-        loop {
-            let comma_at = out.len();
-            if !first {
-                out.push(',');
-            }
-            let more = match self.1 {
-                ListOf::Typed => seq
-                    .next_element_seed(TypedSeed::<F>(&mut *out, PhantomData))?
-                    .is_some(),
-                ListOf::Strings => seq
-                    .next_element_seed(StringSeed::<F>(&mut *out, PhantomData))?
-                    .is_some(),
-                ListOf::Numbers => match seq.next_element::<Text<'de>>()? {
-                    Some(Text(number)) => {
-                        push_number(&number, out).map_err(A::Error::custom)?;
-                        true
-                    }
-                    None => false,
-                },
-            };
-            if !more {
-                out.truncate(comma_at);
-                break;
-            }
-            first = false;
-        }
-        out.push(']');
-        Ok(())
+    fn seq<F: Front, A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let of = self.1;
+        push_joined(self.0, ['[', ']'], |out| match of {
+            ListOf::Typed => Ok(seq.next_element_seed(Typed(out).seed::<F>())?.is_some()),
+            ListOf::Strings => Ok(seq
+                .next_element_seed(JsonString(out).seed::<F>())?
+                .is_some()),
+            ListOf::Numbers => match seq.next_element::<Text<'de>>()? {
+                Some(Text(number)) => push_number(&number, out)
+                    .map(|()| true)
+                    .map_err(A::Error::custom),
+                None => Ok(false),
+            },
+        })
     }
 }
 
@@ -862,12 +840,13 @@ fn finish(record: &mut AltRecord, seen: Gathered<'_>) -> Result<(), String> {
         .and_then(|m| i64::try_from(m).ok())
         .filter(|m| (0..=253_402_300_799_999_999).contains(m))
         .ok_or_else(out_of_range)?;
-    record.format = marked.unwrap_or(match unit {
+    let fields = &mut record.fields;
+    fields.format = marked.unwrap_or(match unit {
         TimePrecision::Seconds => SourceFormat::StreamsRecord,
         _ => SourceFormat::KinesisDataStreams,
     });
-    record.event_type = event_type;
-    record.created_at = DateTime::from_timestamp_micros(micros).ok_or_else(out_of_range)?;
+    fields.event_type = event_type;
+    fields.created_at = DateTime::from_timestamp_micros(micros).ok_or_else(out_of_range)?;
     let shown = if micros % 1000 != 0 {
         TimePrecision::Microseconds
     } else if micros % 1_000_000 != 0 {
@@ -875,20 +854,19 @@ fn finish(record: &mut AltRecord, seen: Gathered<'_>) -> Result<(), String> {
     } else {
         TimePrecision::Seconds
     };
-    record.created_at_precision = unit.max(shown);
-    if !seen.sequence_number {
-        record.sequence_number = None;
-    }
-    if !seen.table_name {
-        record.table_name = None;
-    }
-    if !seen.new_image {
-        record.new_image = None;
-    }
-    if !seen.old_image {
-        record.old_image = None;
-    }
+    fields.created_at_precision = unit.max(shown);
+    // What this record lacks must not stay from the record decoded before it.
+    clear_unless(seen.sequence_number, &mut fields.sequence_number);
+    clear_unless(seen.table_name, &mut fields.table_name);
+    clear_unless(seen.new_image, &mut record.new_image);
+    clear_unless(seen.old_image, &mut record.old_image);
     Ok(())
+}
+
+fn clear_unless<T>(present: bool, slot: &mut Option<T>) {
+    if !present {
+        *slot = None;
+    }
 }
 
 /// A JSON number as `mantissa × 10^exponent`; `None` when too large to be any timestamp.

@@ -11,7 +11,7 @@ mod typed;
 mod types;
 
 pub use json::{MAX_NESTING, write_json_string, write_json_string_body};
-pub use record::{decode, decode_into};
+pub use record::{CreationTimeSource, decode, decode_into, decode_into_with_arrival};
 pub use time::{format_creation_datetime, write_creation_datetime};
 pub use typed::{flatten_item, flatten_value};
 pub use types::{

@@ -1,8 +1,10 @@
 //! The record grammar: the top-level and `dynamodb` fields of both wire formats, read in one
 //! pass, then judged (required fields, which format, when) into a ChangeRecord.
 
+use chrono::{DateTime, Utc};
+
 use super::json::Parser;
-use super::time::creation_time;
+use super::time::{arrival_time, creation_time};
 use super::types::{ChangeRecord, DecodeError, EventType, FlatImage, SourceFormat, TimePrecision};
 
 /// Decodes one change record in either format (see [`SourceFormat`] for how they are told
@@ -24,10 +26,32 @@ pub fn decode(bytes: &[u8]) -> Result<ChangeRecord, DecodeError> {
 /// Like [`decode`], but reuses the strings and buffers of `record`, so a loop over many records
 /// allocates nothing once warm. On error the content of `record` is unspecified.
 pub fn decode_into(bytes: &[u8], record: &mut ChangeRecord) -> Result<(), DecodeError> {
+    decode_into_with_arrival(bytes, record, None).map(|_| ())
+}
+
+/// Where a decoded record's `created_at` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreationTimeSource {
+    /// `dynamodb.ApproximateCreationDateTime`.
+    Record,
+    /// The Kinesis record's arrival time, for a record without it.
+    Arrival,
+}
+
+/// Like [`decode_into`], but a record without `dynamodb.ApproximateCreationDateTime` takes
+/// `arrival` instead, the Kinesis record's `ApproximateArrivalTimestamp` (at millisecond
+/// precision): the field is not in the Pipes documentation's sample event, so a change is not
+/// failed for its absence when the time it reached the stream is known. Says which time was
+/// used, so callers can count the fallbacks.
+pub fn decode_into_with_arrival(
+    bytes: &[u8],
+    record: &mut ChangeRecord,
+    arrival: Option<DateTime<Utc>>,
+) -> Result<CreationTimeSource, DecodeError> {
     let src = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    Parser { src, pos: 0 }.record(record)
+    Parser { src, pos: 0 }.record(record, arrival)
 }
 
 /// What the top-level fields told us, gathered during the single pass and judged at the end.
@@ -50,7 +74,11 @@ struct Gathered<'a> {
 
 impl<'a> Parser<'a> {
     /// The top level: markers of either format are noted, unknown fields skipped.
-    fn record(mut self, record: &mut ChangeRecord) -> Result<(), DecodeError> {
+    fn record(
+        mut self,
+        record: &mut ChangeRecord,
+        arrival: Option<DateTime<Utc>>,
+    ) -> Result<CreationTimeSource, DecodeError> {
         match self.peek_ws() {
             None => return Err(DecodeError::Empty),
             Some(b'{') => {}
@@ -119,7 +147,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.end()?;
-        self.finish(record, seen)
+        self.finish(record, seen, arrival)
     }
 
     fn dynamodb(
@@ -210,7 +238,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Judges what the single pass gathered: required fields, format, and the timestamp.
-    fn finish(&self, record: &mut ChangeRecord, seen: Gathered<'a>) -> Result<(), DecodeError> {
+    fn finish(
+        &self,
+        record: &mut ChangeRecord,
+        seen: Gathered<'a>,
+        arrival: Option<DateTime<Utc>>,
+    ) -> Result<CreationTimeSource, DecodeError> {
         if !seen.event_id {
             return Err(DecodeError::MissingField("eventID"));
         }
@@ -220,11 +253,10 @@ impl<'a> Parser<'a> {
         if !seen.dynamodb {
             return Err(DecodeError::MissingField("dynamodb"));
         }
-        let Some(timestamp) = seen.timestamp else {
-            return Err(DecodeError::MissingField(
-                "dynamodb.ApproximateCreationDateTime",
-            ));
-        };
+        let missing_time = || DecodeError::MissingField("dynamodb.ApproximateCreationDateTime");
+        if seen.timestamp.is_none() && arrival.is_none() {
+            return Err(missing_time());
+        }
         if !seen.keys {
             return Err(DecodeError::MissingField("dynamodb.Keys"));
         }
@@ -233,7 +265,17 @@ impl<'a> Parser<'a> {
             (false, true) => Some(SourceFormat::StreamsRecord),
             _ => None,
         };
-        let created = creation_time(timestamp, seen.precision, marked_format)?;
+        let (created, source) = match (seen.timestamp, arrival) {
+            (Some(timestamp), _) => (
+                creation_time(timestamp, seen.precision, marked_format)?,
+                CreationTimeSource::Record,
+            ),
+            (None, Some(arrival)) => (
+                arrival_time(arrival, marked_format).ok_or_else(missing_time)?,
+                CreationTimeSource::Arrival,
+            ),
+            (None, None) => return Err(missing_time()),
+        };
 
         record.format = created.format;
         record.event_type = event_type;
@@ -251,7 +293,7 @@ impl<'a> Parser<'a> {
         if !seen.old_image {
             record.old_image = None;
         }
-        Ok(())
+        Ok(source)
     }
 }
 
@@ -296,6 +338,40 @@ fn table_from_stream_arn(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_creation_time_falls_back_to_the_arrival_time_only_when_given() {
+        let streams = br#"{"eventID":"1","eventName":"INSERT","eventVersion":"1.0","dynamodb":{"Keys":{"Id":{"N":"101"}}}}"#;
+        let native = br#"{"eventID":"1","eventName":"INSERT","tableName":"t","dynamodb":{"Keys":{"Id":{"N":"101"}}}}"#;
+        let timed = br#"{"eventID":"1","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":1795162502,"Keys":{"Id":{"N":"101"}}}}"#;
+        let arrival = DateTime::from_timestamp_micros(1_795_162_502_114_567);
+        let mut record = ChangeRecord::default();
+        assert_eq!(
+            decode_into_with_arrival(streams, &mut record, None),
+            Err(DecodeError::MissingField(
+                "dynamodb.ApproximateCreationDateTime"
+            ))
+        );
+        assert_eq!(
+            decode_into_with_arrival(streams, &mut record, arrival),
+            Ok(CreationTimeSource::Arrival)
+        );
+        // Kinesis arrival times are milliseconds.
+        assert_eq!(record.creation_datetime(), "2026-11-20T08:15:02.114Z");
+        assert_eq!(record.format, SourceFormat::StreamsRecord);
+        assert_eq!(
+            decode_into_with_arrival(native, &mut record, arrival),
+            Ok(CreationTimeSource::Arrival)
+        );
+        assert_eq!(record.format, SourceFormat::KinesisDataStreams);
+        assert_eq!(
+            decode_into_with_arrival(timed, &mut record, arrival),
+            Ok(CreationTimeSource::Record)
+        );
+        assert_eq!(record.creation_datetime(), "2026-11-20T08:15:02Z");
+        let before_1970 = DateTime::from_timestamp_millis(-1);
+        assert!(decode_into_with_arrival(streams, &mut record, before_1970).is_err());
+    }
 
     #[test]
     fn stream_arn_names_the_table() {

@@ -56,6 +56,26 @@ pub(super) fn creation_time(
     })
 }
 
+/// The change's time from the Kinesis record's arrival (`ApproximateArrivalTimestamp`, epoch
+/// milliseconds), for a record without `ApproximateCreationDateTime`: the Pipes
+/// documentation's sample event has none. The format comes from the markers; with none, it is
+/// a Streams record (the Pipe's route is the one that may omit the field). `None` when the
+/// arrival is outside what `creation_datetime` can print.
+pub(super) fn arrival_time(
+    arrival: DateTime<Utc>,
+    marked_format: Option<SourceFormat>,
+) -> Option<CreationTime> {
+    let millis = arrival.timestamp_millis();
+    if !(0..=MAX_EPOCH_MICROS / 1000).contains(&millis) {
+        return None;
+    }
+    Some(CreationTime {
+        format: marked_format.unwrap_or(SourceFormat::StreamsRecord),
+        at: DateTime::from_timestamp_millis(millis)?,
+        precision: TimePrecision::Milliseconds,
+    })
+}
+
 /// `2026-11-20T08:15:02Z`, `…02.114Z` or `…02.114000Z`, by precision.
 pub fn format_creation_datetime(at: &DateTime<Utc>, precision: TimePrecision) -> String {
     let mut out = Vec::with_capacity(27);
