@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::lambda_build::{self, Arch};
 use crate::stack::deploy::{Deployed, PlannedChange};
+use crate::stack::template;
 use crate::stack::workflow::{ParameterChange, StackChoice, parameter_changes};
 use crate::stack::{DeployOptions, StackNames, bucket};
 
@@ -35,7 +36,7 @@ pub struct Args {
     pub skip_lambda: bool,
     /// Point-in-time recovery (continuous backups, 35 days) of the orders table: on or off
     /// (default: the stack's, else on; about $0.20 per GB-month of table size).
-    #[arg(long, value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, value_name = "on|off", value_parser = on_off())]
     pub point_in_time_recovery: Option<bool>,
     #[command(flatten)]
     pub function: super::FunctionArgs,
@@ -108,8 +109,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         .filter(|s| !s.is_under_review())
         .map(|s| parameter_changes(s, &stack.parameters(&options)))
         .unwrap_or_default();
-    report(ctx, &stack.names, &applied, &parameters, args.dry_run)?;
+    let built = (stack.emulator, !options.code_key.is_empty());
+    report(
+        ctx,
+        &stack.names,
+        &applied,
+        &parameters,
+        args.dry_run,
+        built,
+    )?;
     Ok(ExitStatus::SUCCESS)
+}
+
+/// `on` or `off`, as a bool.
+fn on_off() -> impl clap::builder::TypedValueParser<Value = bool> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["on", "off"]).map(|v| v == "on")
 }
 
 /// One planned or applied change, as `up` shows it: a resource, or a parameter with its
@@ -126,12 +141,15 @@ struct ChangeRow<'a> {
 
 /// The change set and the parameters it changes on stdout (a table, JSON lines or CSV), the
 /// outcome in one line on stderr.
+/// On the emulator each row says what is really built there (`emulator`, with whether the
+/// stack has transform code).
 fn report(
     ctx: &Context,
     names: &StackNames,
     deployed: &Deployed,
     parameters: &[ParameterChange],
     dry_run: bool,
+    (emulator, has_code): (bool, bool),
 ) -> anyhow::Result<()> {
     let (changes, outcome): (&[PlannedChange], String) = match deployed {
         Deployed::NoChanges => {
@@ -146,11 +164,20 @@ fn report(
     };
     let mut rows: Vec<ChangeRow> = changes
         .iter()
-        .map(|change| ChangeRow {
-            action: change.verb(),
-            resource: &change.logical_id,
-            kind: change.resource_type.trim_start_matches("AWS::"),
-            change: String::new(),
+        .map(|change| {
+            let emulated = emulator
+                .then(|| template::on_emulator(&change.logical_id, &change.resource_type, has_code))
+                .flatten();
+            ChangeRow {
+                action: if emulated.is_some() {
+                    "skip".to_string()
+                } else {
+                    change.verb()
+                },
+                resource: &change.logical_id,
+                kind: change.resource_type.trim_start_matches("AWS::"),
+                change: emulated.unwrap_or_default().to_string(),
+            }
         })
         .collect();
     rows.extend(parameters.iter().map(|p| ChangeRow {
@@ -161,10 +188,16 @@ fn report(
     }));
     ctx.out().rows(&rows)?;
     let verb = if dry_run { "would change" } else { "changed" };
+    let skipped = rows.iter().filter(|row| row.action == "skip").count();
+    let skipped = if skipped > 0 {
+        format!(" ({skipped} more skipped by the emulator)")
+    } else {
+        String::new()
+    };
     crate::say!(
-        "salesctl: stack '{}': {outcome}; {verb} {} resources and {} parameters",
+        "salesctl: stack '{}': {outcome}; {verb} {} resources{skipped} and {} parameters",
         names.stack_name(),
-        changes.len(),
+        changes.len() - rows.iter().filter(|row| row.action == "skip").count(),
         parameters.len()
     );
     Ok(())

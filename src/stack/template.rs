@@ -243,6 +243,46 @@ pub fn resources() -> Vec<(String, String)> {
     resources_of(TEMPLATE)
 }
 
+/// The resources built only once the transform's code is deployed (`Condition: HasCode`).
+pub fn needing_code() -> Vec<String> {
+    let mut found = Vec::new();
+    let mut current: Option<&str> = None;
+    let mut in_resources = false;
+    for line in TEMPLATE.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
+            in_resources = line.trim_end() == "Resources:";
+            continue;
+        }
+        if !in_resources {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+            && !name.starts_with('#')
+        {
+            current = Some(name);
+        } else if line.trim() == "Condition: HasCode"
+            && let Some(name) = current
+        {
+            found.push(name.to_string());
+        }
+    }
+    found
+}
+
+/// What the emulator really does with a resource of a change set, when not what the change
+/// set says: moto lists every resource as added (it evaluates no condition) and stores some
+/// types without running them.
+pub fn on_emulator(logical_id: &str, resource_type: &str, has_code: bool) -> Option<&'static str> {
+    if !has_code && needing_code().iter().any(|id| id == logical_id) {
+        return Some("not built: no code; the relay transforms");
+    }
+    if EMULATOR_SKIPS.contains(&resource_type) {
+        return Some("stored only; relay or local SQL runs it");
+    }
+    None
+}
+
 /// The resources of a template in this one's layout.
 fn resources_of(template: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
@@ -284,6 +324,36 @@ pub const EMULATOR_SKIPS: [&str; 7] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_emulator_notes_say_what_is_really_built() {
+        let needing = needing_code();
+        for id in [
+            "TransformFunction",
+            "TransformVersion",
+            "DeliveryStream",
+            "CdcPipe",
+        ] {
+            assert!(
+                needing.iter().any(|n| n == id),
+                "{id} waits for code: {needing:?}"
+            );
+        }
+        assert!(!needing.iter().any(|n| n == "OrdersTable"));
+        assert!(on_emulator("TransformFunction", "AWS::Lambda::Function", false).is_some());
+        assert_eq!(
+            on_emulator("TransformFunction", "AWS::Lambda::Function", true),
+            None
+        );
+        assert!(
+            on_emulator("CdcPipe", "AWS::Pipes::Pipe", true).is_some(),
+            "stored only"
+        );
+        assert_eq!(
+            on_emulator("OrdersTable", "AWS::DynamoDB::Table", false),
+            None
+        );
+    }
 
     #[test]
     fn rules_come_from_the_template() {

@@ -88,8 +88,25 @@ async fn up_twice_is_no_change_status_is_healthy_and_down_leaves_nothing() {
             "{resource} added: {added:?}"
         );
     }
-    // (The emulator lists resources whose condition is false as added too; what it built
-    // is checked through `status` below.)
+    // The emulator lists resources whose condition is false as added too, and stores some
+    // without running them: the table says so instead of "add".
+    let skipped: Vec<String> = lines(&stdout)
+        .iter()
+        .filter(|c| c["action"] == "skip")
+        .map(|c| c["resource"].as_str().unwrap().to_string())
+        .collect();
+    for resource in [
+        "TransformFunction",
+        "DeliveryStream",
+        "CdcPipe",
+        "OrdersCdcTable",
+    ] {
+        assert!(
+            skipped.iter().any(|r| r == resource),
+            "{resource} skipped: {skipped:?}"
+        );
+        assert!(!added.iter().any(|r| r == resource), "{resource} not added");
+    }
     assert!(
         stderr.contains("in-process"),
         "says why no function: {stderr}"
@@ -417,6 +434,26 @@ async fn a_dry_run_lists_the_parameters_it_changes() {
     assert_eq!(shards["change"], "0 -> 3", "{shards}");
     assert!(stderr.contains("1 parameters"), "{stderr}");
     assert_eq!(parameter(&s, "ShardCount").await.as_deref(), Some("0"));
+
+    // Point-in-time recovery is on from the start, and off only when asked.
+    assert_eq!(
+        parameter(&s, "PointInTimeRecovery").await.as_deref(),
+        Some("true")
+    );
+    let (code, stdout, stderr) = salesctl(&s, &["up", "--point-in-time-recovery", "off"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        lines(&stdout)
+            .iter()
+            .any(|r| r["resource"] == "PointInTimeRecovery" && r["change"] == "true -> false"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = salesctl(&s, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("no changes"),
+        "the stack's choice is kept: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
