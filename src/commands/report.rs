@@ -64,6 +64,10 @@ struct CurrencyOutlook {
     currency: String,
     history: Vec<(NaiveDate, f64)>,
     outlook: Outlook,
+    /// The backtest's name of the method shown as the forecast.
+    method: &'static str,
+    /// How the backtest chose it (empty without a backtest).
+    verdict: String,
     backtest: Backtest,
 }
 
@@ -197,12 +201,13 @@ fn outlooks_per_currency(by_day: &Table, today: NaiveDate) -> Vec<CurrencyOutloo
         .into_iter()
         .filter_map(|(currency, points)| {
             let daily = DailySeries::from_daily_totals(&points)?;
-            let outlook = forecast::forecast(&daily, HORIZON_DAYS, Some(today));
             let full_days = usize::try_from((today - daily.first_day()).num_days())
                 .unwrap_or(0)
                 .min(daily.len());
             let backtest =
                 forecast::backtest(&daily.truncated(full_days), &BacktestConfig::default());
+            // The backtest decides: a baseline that beat the model is the forecast, said so.
+            let choice = forecast::choose(&daily, HORIZON_DAYS, today, &backtest);
             // Full days only: today's partial total drawn before the forecast looked like a
             // collapse to zero. The forecast starts at today instead.
             let history = (0..full_days)
@@ -211,7 +216,9 @@ fn outlooks_per_currency(by_day: &Table, today: NaiveDate) -> Vec<CurrencyOutloo
             Some(CurrencyOutlook {
                 currency,
                 history,
-                outlook,
+                outlook: choice.outlook,
+                method: choice.method,
+                verdict: choice.verdict,
                 backtest,
             })
         })
@@ -254,12 +261,21 @@ fn forecast_table(outlooks: &[CurrencyOutlook]) -> Table {
 }
 
 fn model_table(outlooks: &[CurrencyOutlook]) -> Table {
-    let mut t = Table::new(["currency", "model", "reason", "full_days", "sigma", "notes"]);
+    let mut t = Table::new([
+        "currency",
+        "model",
+        "reason",
+        "backtest_verdict",
+        "full_days",
+        "sigma",
+        "notes",
+    ]);
     for o in outlooks {
         t.push(vec![
             Cell::text(&o.currency),
             Cell::text(&o.outlook.model_name),
             Cell::text(&o.outlook.reason),
+            Cell::text(&o.verdict),
             Cell::number(o.outlook.history_days),
             optional(o.outlook.sigma, 2),
             Cell::text(o.outlook.notes.join("; ")),
@@ -292,7 +308,12 @@ fn backtest_table(outlooks: &[CurrencyOutlook]) -> Table {
     ]);
     for o in outlooks {
         for score in &o.backtest.scores {
-            let mut row = vec![Cell::text(&o.currency), Cell::text(&score.method)];
+            let method = if score.method == o.method {
+                format!("{} (the forecast)", score.method)
+            } else {
+                score.method.clone()
+            };
+            let mut row = vec![Cell::text(&o.currency), Cell::text(method)];
             row.extend(score_cells(score, 2));
             row.push(Cell::number(score.forecasts));
             t.push(row);
@@ -577,7 +598,12 @@ fn write_for_people(
     } else if let Some(o) = charted {
         let mut table = Table::new(["method", "MAPE %", "sMAPE %", "MAE", "in 80%", "in 95%"]);
         for score in &o.backtest.scores {
-            let mut row = vec![Cell::text(&score.method)];
+            let method = if score.method == o.method {
+                format!("{} (the forecast)", score.method)
+            } else {
+                score.method.clone()
+            };
+            let mut row = vec![Cell::text(method)];
             row.extend(score_cells(score, 0));
             table.push(row);
         }

@@ -94,6 +94,33 @@ fn backfilled_history_gets_a_seasonal_forecast_a_backtest_and_charts_that_render
             "{method}: {backtest}"
         );
     }
+    // Per currency, the method shown as the forecast is the one with the lowest backtest
+    // error: never a model that loses to its own baseline.
+    let rows: Vec<serde_json::Value> = backtest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let currencies: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|r| r["currency"].as_str()).collect();
+    assert!(!currencies.is_empty(), "{backtest}");
+    for currency in currencies {
+        let of: Vec<&serde_json::Value> =
+            rows.iter().filter(|r| r["currency"] == currency).collect();
+        let chosen: Vec<&&serde_json::Value> = of
+            .iter()
+            .filter(|r| r["method"].as_str().unwrap().ends_with("(the forecast)"))
+            .collect();
+        assert_eq!(chosen.len(), 1, "{currency}: one forecast: {backtest}");
+        let best = of
+            .iter()
+            .filter_map(|r| r["mae"].as_f64())
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(
+            chosen[0]["mae"].as_f64(),
+            Some(best),
+            "{currency}: {backtest}"
+        );
+    }
 
     // The table view at 80 columns: the chart, the forecast, the backtest; nothing wider.
     let (code, text, stderr) = run(s

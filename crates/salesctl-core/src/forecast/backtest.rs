@@ -65,7 +65,7 @@ pub struct Backtest {
 }
 
 /// Names of the three methods, as in the table.
-pub const MODEL_NAME: &str = "Holt-Winters (the forecast)";
+pub const MODEL_NAME: &str = "Holt-Winters";
 pub const SEASONAL_NAIVE_NAME: &str = "seasonal naive (same weekday last week)";
 pub const LINEAR_NAME: &str = "linear trend";
 

@@ -17,6 +17,7 @@
 //! names ([`project`], [`fit_line`], [`Fit`], [`Projection`], [`METHOD`]).
 
 pub mod backtest;
+pub mod choice;
 pub mod holt_winters;
 pub mod linear;
 pub mod nelder_mead;
@@ -26,6 +27,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 pub use backtest::{Backtest, BacktestConfig, MethodScore, backtest};
+pub use choice::{Choice, choose};
 pub use holt_winters::{Damping, HoltWinters, HwParams};
 pub use linear::{Fit, METHOD, Projection, fit_line, project};
 
@@ -106,8 +108,11 @@ impl DailySeries {
 pub enum ModelKind {
     /// Additive Holt-Winters with weekly seasonality; damped when the fitted φ < 1.
     HoltWinters,
-    /// The least-squares line, for histories too short for a weekly pattern.
+    /// The least-squares line, for histories too short for a weekly pattern (or when it beat
+    /// Holt-Winters in the backtest).
     LinearTrend,
+    /// The same weekday last week, when it beat Holt-Winters in the backtest.
+    SeasonalNaive,
     /// Too little history for any forecast.
     None,
 }
