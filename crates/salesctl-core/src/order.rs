@@ -349,7 +349,7 @@ impl OrderGenerator {
 
     fn plan_insert(&mut self, now: DateTime<Utc>) -> PlannedOp {
         self.next_seq += 1;
-        let product = &CATALOGUE[self.rng.random_range(0..CATALOGUE.len())];
+        let product = &CATALOGUE[pick_by_popularity(&mut self.rng, CATALOGUE.len())];
         let (region, currency) = pick_weighted(&mut self.rng, REGIONS);
         let quantity = pick_weighted_value(&mut self.rng, QUANTITY_WEIGHTS);
         let cents = self.rng.random_range(product.min_cents..=product.max_cents);
@@ -422,6 +422,25 @@ impl OrderGenerator {
     }
 }
 
+/// Product popularity rank of a catalogue as real shops see it: a few best sellers and a long
+/// tail (Zipf's law, weight 1/rank^1.2 by `POPULARITY` order), not every product alike.
+fn pick_by_popularity(rng: &mut StdRng, products: usize) -> usize {
+    let weight = |rank: usize| 1.0 / ((rank + 1) as f64).powf(1.2);
+    let total: f64 = (0..products).map(weight).sum();
+    let mut roll = rng.random_range(0.0..total);
+    for (rank, &index) in POPULARITY.iter().take(products).enumerate() {
+        if roll < weight(rank) {
+            return index;
+        }
+        roll -= weight(rank);
+    }
+    POPULARITY[0]
+}
+
+/// Catalogue indexes from best seller down: cheap accessories and phones sell most, a few
+/// big-ticket items least.
+const POPULARITY: [usize; 12] = [10, 7, 6, 3, 4, 2, 0, 11, 1, 9, 5, 8];
+
 fn pick_weighted<A: Copy, B: Copy>(rng: &mut StdRng, table: &[(A, B, u32)]) -> (A, B) {
     let total: u32 = table.iter().map(|e| e.2).sum();
     let mut roll = rng.random_range(0..total);
@@ -474,6 +493,34 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_few_products_sell_most_and_the_tail_is_long() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut counts = [0u32; 12];
+        for _ in 0..60_000 {
+            counts[pick_by_popularity(&mut rng, CATALOGUE.len())] += 1;
+        }
+        let mut sorted = counts;
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        let top3: u32 = sorted[..3].iter().sum();
+        assert!(
+            f64::from(top3) / 60_000.0 > 0.5,
+            "top three sell most: {counts:?}"
+        );
+        assert!(sorted[0] > 5 * sorted[11], "a long tail: {counts:?}");
+        assert!(
+            counts.iter().all(|&c| c > 0),
+            "every product sells: {counts:?}"
+        );
+        let mut ranked = POPULARITY;
+        ranked.sort_unstable();
+        assert_eq!(
+            ranked,
+            std::array::from_fn(|i| i),
+            "a rank for every product"
+        );
+    }
 
     fn generator(seed: u64, update_ratio: f64, delete_ratio: f64) -> OrderGenerator {
         OrderGenerator::new(GeneratorConfig {
