@@ -320,7 +320,12 @@ impl Table {
         self.rows
             .iter()
             .filter_map(|row| row.get(index))
-            .map(|cell| console::measure_text_width(&cell.display()))
+            .flat_map(|cell| {
+                cell.display()
+                    .lines()
+                    .map(console::measure_text_width)
+                    .collect::<Vec<_>>()
+            })
             .max()
             .unwrap_or(0)
             .max(header)
@@ -386,7 +391,14 @@ impl Table {
         header.max_height(1);
         table.set_header(header);
         for row in &self.rows {
-            // One line per row: a long value is cut with an ellipsis, never wrapped.
+            // A long value is cut with an ellipsis, never wrapped; a value that holds its own
+            // line breaks (a point over its interval) keeps them.
+            let lines = row
+                .iter()
+                .map(|c| c.display().lines().count())
+                .max()
+                .unwrap_or(1)
+                .max(1);
             let mut line = Row::from(row.iter().map(|c| {
                 let cell = TableCell::new(c.display());
                 if matches!(c, Cell::Number(_)) {
@@ -395,7 +407,7 @@ impl Table {
                     cell
                 }
             }));
-            line.max_height(1);
+            line.max_height(lines);
             table.add_row(line);
         }
         for index in 0..self.headers.len() {

@@ -434,7 +434,8 @@ fn side_by_side(
     out
 }
 
-/// The forecast with its 95% interval, currencies side by side: `1234.56 (1100.00–1380.00)`.
+/// The forecast with its 95% interval, currencies side by side: the point over its interval
+/// (`1.2k` then `1.1k–1.4k`), two short lines that fit 80 columns where one long one was cut.
 fn forecast_side_by_side(outlooks: &[CurrencyOutlook]) -> Table {
     let with_days: Vec<&CurrencyOutlook> = outlooks
         .iter()
@@ -453,7 +454,7 @@ fn forecast_side_by_side(outlooks: &[CurrencyOutlook]) -> Table {
         for o in &with_days {
             row.push(match o.outlook.days.iter().find(|d| d.day == day) {
                 Some(d) => Cell::text(format!(
-                    "{} ({}–{})",
+                    "{}\n{}–{}",
                     chart::compact(d.point),
                     chart::compact(d.lo95),
                     chart::compact(d.hi95)
