@@ -456,6 +456,14 @@ def check_iam(template, resolver, operator_path):
         for s in as_list(op.get("Statement", [])):
             if policy_size({"Version": op.get("Version"), "Statement": [s]}) > MANAGED_POLICY_LIMIT:
                 finding(shown(operator_path), f"statement {s.get('Sid')} alone exceeds a managed policy")
+            # The shape `salesctl policy` reads it into (src/stack/policy.rs): lists, and
+            # placeholders only in ARNs.
+            if not isinstance(s.get("Action"), list) or not isinstance(s.get("Resource"), list):
+                finding(shown(operator_path), f"statement {s.get('Sid')}: Action and Resource are lists")
+            if "${" in json.dumps({k: v for k, v in s.items() if k != "Resource"}):
+                finding(shown(operator_path), f"statement {s.get('Sid')}: a placeholder outside Resource")
+        if policy_size(op) > ROLE_INLINE_LIMIT:
+            finding(shown(operator_path), f"over the {ROLE_INLINE_LIMIT}-character inline role policy limit")
     except (OSError, ValueError) as e:
         finding(shown(operator_path), f"cannot read: {e}")
         op = None
@@ -495,7 +503,7 @@ def rust_schema():
         src,
     ):
         name, kind, p, s = m.groups()
-        glue = {"String": "string", "Int": "int", "Boolean": "boolean"}.get(kind)
+        glue = {"String": "string", "Timestamp": "string", "Int": "int", "Boolean": "boolean"}.get(kind)
         if kind == "Decimal":
             glue = f"decimal({p},{s})"
         out.append((name, glue))

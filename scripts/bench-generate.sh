@@ -3,16 +3,9 @@
 #   1. 2,000 orders unpaced vs the tutorial's one-put_item-per-call loop (target: >= 5x);
 #   2. --rate 50 for 20 s (target: 1,000 orders within 2%).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-port="${BENCH_PORT:-4598}"
-endpoint="http://127.0.0.1:$port"
-scripts/local-aws start --port "$port" >/dev/null
-trap 'scripts/local-aws stop --port "$port" >/dev/null' EXIT
-cargo build --release --quiet --bin salesctl
-bin="target/release/salesctl"
-[ -n "${CARGO_TARGET_DIR:-}" ] && bin="$CARGO_TARGET_DIR/release/salesctl"
-py=.local/venv/bin/python
-export SALESCTL_LOCAL_ENDPOINT="$endpoint"
+source "$(dirname "$0")/bench-lib.sh"
+bench_emulator "${BENCH_PORT:-4598}"
+bench_build release
 
 make_table() { # name key
   $py - "$endpoint" "$1" "$2" <<'PY'

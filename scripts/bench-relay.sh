@@ -3,20 +3,17 @@
 #   1. write-to-queryable latency, p50/p99 over 1,000 orders at 50 orders/s, 1 s buffer;
 #   2. relay --drain throughput on 20,000 changes, records per second.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/bench-lib.sh"
 port="${BENCH_PORT:-4597}"
-export SALESCTL_LOCAL_ENDPOINT="http://127.0.0.1:$port"
-cargo build --release --quiet --bin salesctl
-bin="${CARGO_TARGET_DIR:-target}/release/salesctl"
-py=.local/venv/bin/python
+bench_build release
 work="$(mktemp -d)"
 fresh() {
   scripts/local-aws stop --port "$port" >/dev/null 2>&1 || true
-  scripts/local-aws start --port "$port" >/dev/null
+  bench_emulator "$port"
   rm -f "$work/relay.json"
   "$bin" --local up --output json >/dev/null
 }
-trap 'scripts/local-aws stop --port "$port" >/dev/null; rm -rf "$work"' EXIT
+trap bench_exit EXIT
 
 echo "== 1. latency: 1,000 orders at 50/s, relay with a 1 s buffer"
 fresh

@@ -4,19 +4,13 @@
 # (get_records loop + TypeDeserializer, scripts/tail_boto3.py) on the same emulator.
 # Usage: scripts/bench-tail.sh [changes] [runs]    (port: BENCH_PORT, default 4599)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/bench-lib.sh"
 count="${1:-20000}"
 runs="${2:-3}"
-port="${BENCH_PORT:-4599}"
-endpoint="http://127.0.0.1:$port"
 stream="bench-tail-cdc"
-export SALESCTL_LOCAL_ENDPOINT="$endpoint"
-cargo build --release --quiet --bin salesctl
-bin="${CARGO_TARGET_DIR:-target}/release/salesctl"
-py=.local/venv/bin/python
+bench_build release
 work="$(mktemp -d)"
-scripts/local-aws start --port "$port" >/dev/null
-trap 'scripts/local-aws stop --port "$port" >/dev/null; rm -rf "$work"' EXIT
+bench_emulator "${BENCH_PORT:-4599}"
 curl -s -X POST "$endpoint/moto-api/reset" >/dev/null
 
 echo "== loading $count changes into a two-shard stream on $endpoint"

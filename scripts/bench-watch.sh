@@ -3,18 +3,13 @@
 # /proc utime+stime) over 30 s idle, then over 30 s while `generate --rate 200` and the relay
 # run, on a fresh emulator. JSON mode, so the figure is the sampling's cost, not the drawing's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-port="${BENCH_PORT:-4595}"
-profile="${BENCH_PROFILE:-debug}"
+source "$(dirname "$0")/bench-lib.sh"
 seconds="${BENCH_SECONDS:-30}"
-scripts/local-aws start --port "$port" >/dev/null
-if [ "$profile" = release ]; then cargo build --release --quiet --bin salesctl; else cargo build --quiet --bin salesctl; fi
-bin="$(pwd)/target/$profile/salesctl"
-[ -n "${CARGO_TARGET_DIR:-}" ] && bin="$CARGO_TARGET_DIR/$profile/salesctl"
-export SALESCTL_LOCAL_ENDPOINT="http://127.0.0.1:$port" SALESCTL_STATE_DIR="$(mktemp -d)"
+bench_emulator "${BENCH_PORT:-4595}"
+bench_build "${BENCH_PROFILE:-debug}"
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; scripts/local-aws stop --port "$port" >/dev/null' EXIT
-"$bin" --local up -o json >/dev/null 2>&1
+trap 'kill "${pids[@]}" 2>/dev/null || true; bench_exit' EXIT
+bench_stack
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 "$bin" --local watch -o json --interval 2s >/tmp/watch-bench.jsonl 2>/dev/null &

@@ -49,6 +49,11 @@ pub struct Clients {
     pub athena: aws_sdk_athena::Client,
     /// The stack itself: CloudFormation creates, updates and deletes every resource.
     pub cloudformation: aws_sdk_cloudformation::Client,
+    /// Read-only health facts for `status` and `watch`: the pipe's state, the dead-letter
+    /// queue's depth, Firehose's and the transform's metrics.
+    pub pipes: aws_sdk_pipes::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
     /// The endpoint the SDK really talks to (a flag, `--local`, `AWS_ENDPOINT_URL` or the
     /// profile's `endpoint_url`); `None` is AWS's own.
@@ -163,6 +168,9 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             athena: aws_sdk_athena::Client::new(&config),
             cloudformation: aws_sdk_cloudformation::Client::new(&config),
+            pipes: aws_sdk_pipes::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             config,
         }

@@ -1,58 +1,166 @@
 //! `salesctl policy`: the least-privilege IAM policy an operator needs for this stack (its
-//! account, region and names filled in), ready for `aws iam put-role-policy`.
-
-use serde_json::Value;
+//! account, region and names filled in), ready for `aws iam put-role-policy`, or with
+//! `--split` as customer managed policies that each fit IAM's limit.
 
 use crate::context::Context;
 use crate::error::ExitStatus;
 use crate::render::{Cell, OutputFormat, Table};
 use crate::stack::StackNames;
-use crate::stack::policy::operator_policy;
+use crate::stack::policy::{
+    GROUP_INLINE_LIMIT, MANAGED_POLICIES_PER_IDENTITY, MANAGED_POLICY_LIMIT, PolicyDocument,
+    ROLE_INLINE_LIMIT, USER_INLINE_LIMIT, check_names, operator_policy,
+};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Print the policy as customer managed policies of at most 6,144 characters each (IAM's
+    /// count, without whitespace), one JSON document a line, for a user, a group, or a role
+    /// whose inline policies are full. Which limit applies is said on stderr.
+    #[arg(long)]
+    pub split: bool,
+}
 
-/// The policy document as IAM takes it (JSON, the default and `-o json`), or, with
-/// `-o table|csv`, one row per statement for reading what it grants.
-pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitStatus> {
+/// The policy document as IAM takes it (JSON, the default and `-o json`; with `--split` one
+/// document a line), or, with `-o table|csv`, one row per statement for reading what it grants.
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
+    // The names first, with the rules `up` applies, so a bad one is refused before any AWS
+    // call (the default bucket, named after the account, is checked once it is known).
+    let bucket = ctx.settings.bucket.clone().unwrap_or_default();
+    check_names(&StackNames::new(&ctx.settings, "", "", &bucket))?;
     let aws = ctx.aws().await?;
     let names = StackNames::resolve(aws, &ctx.settings).await?;
     let policy = operator_policy(&names)?;
-    match ctx.requested_output {
-        // The document as IAM takes it.
-        None | Some(OutputFormat::Json) => {
-            ctx.out().text(&serde_json::to_string_pretty(&policy)?)?
+    if !args.split {
+        crate::say!("salesctl: {}", whole_note(policy.size()));
+        match ctx.requested_output {
+            None | Some(OutputFormat::Json) => {
+                ctx.out().text(&serde_json::to_string_pretty(&policy)?)?
+            }
+            Some(_) => ctx.out().table(&statements(&[policy]))?,
         }
-        Some(_) => ctx.out().table(&statements(&policy))?,
+        return Ok(ExitStatus::SUCCESS);
+    }
+    let parts = policy.split(MANAGED_POLICY_LIMIT)?;
+    crate::say!("salesctl: {}", split_note(policy.size(), &parts));
+    match ctx.requested_output {
+        // One document a line, each as `aws iam create-policy --policy-document` takes it.
+        None | Some(OutputFormat::Json) => {
+            let lines = parts
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<_>, _>>()?;
+            ctx.out().text(&lines.join("\n"))?
+        }
+        Some(_) => ctx.out().table(&statements(&parts))?,
     }
     Ok(ExitStatus::SUCCESS)
 }
 
-/// One row per statement: its id, effect, actions, resources and condition keys.
-fn statements(policy: &Value) -> Table {
-    // IAM allows a string or a list wherever a list is meant.
-    let list = |value: &Value| match value {
-        Value::String(one) => one.clone(),
-        Value::Array(items) => items
+/// Thousands separated, as IAM's documentation writes its limits.
+fn chars(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Which of IAM's limits the whole policy fits, and what to do for the others.
+fn whole_note(size: usize) -> String {
+    let limits = [
+        ("a customer managed policy", MANAGED_POLICY_LIMIT),
+        ("a role's inline policies", ROLE_INLINE_LIMIT),
+        ("a group's inline policies", GROUP_INLINE_LIMIT),
+        ("a user's inline policies", USER_INLINE_LIMIT),
+    ];
+    let (fits, over): (Vec<_>, Vec<_>) = limits.iter().partition(|(_, limit)| size <= *limit);
+    let list = |items: &[&(&str, usize)]| {
+        items
             .iter()
-            .filter_map(Value::as_str)
+            .map(|(what, limit)| format!("{what} ({})", chars(*limit)))
             .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
+            .join(", ")
     };
-    let mut table = Table::new(["sid", "effect", "actions", "resources", "condition"]);
-    for statement in policy["Statement"].as_array().into_iter().flatten() {
-        let condition = statement
-            .get("Condition")
-            .map(|c| c.to_string())
-            .unwrap_or_default();
-        table.push(vec![
-            Cell::text(statement["Sid"].as_str().unwrap_or_default()),
-            Cell::text(statement["Effect"].as_str().unwrap_or_default()),
-            Cell::text(list(&statement["Action"])),
-            Cell::text(list(&statement["Resource"])),
-            Cell::text(condition),
-        ]);
+    let mut note = format!(
+        "the policy is {} characters as IAM counts them (no whitespace)",
+        chars(size)
+    );
+    if !fits.is_empty() {
+        note.push_str(&format!("; it fits {}", list(&fits)));
+    }
+    if !over.is_empty() {
+        note.push_str(&format!(
+            "; not {}: 'salesctl policy --split' prints it as customer managed policies that fit",
+            list(&over)
+        ));
+    }
+    note
+}
+
+/// What `--split` printed and where it goes.
+fn split_note(size: usize, parts: &[PolicyDocument]) -> String {
+    let sizes = parts
+        .iter()
+        .map(|p| chars(p.size()))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let how = if parts.len() == 1 {
+        "create it ('aws iam create-policy --policy-document') and attach it".to_string()
+    } else {
+        format!(
+            "create each ('aws iam create-policy --policy-document') and attach all {} (a role, group or user takes {} managed policies by default)",
+            parts.len(),
+            MANAGED_POLICIES_PER_IDENTITY
+        )
+    };
+    format!(
+        "the policy is {} characters as IAM counts them (no whitespace); the limit that applies is a customer managed policy's {}: printed as {} managed {} ({sizes} characters), one JSON document a line; {how}. Inline instead, a role's policies may total {}, a group's {}, a user's {}",
+        chars(size),
+        chars(MANAGED_POLICY_LIMIT),
+        parts.len(),
+        if parts.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        },
+        chars(ROLE_INLINE_LIMIT),
+        chars(GROUP_INLINE_LIMIT),
+        chars(USER_INLINE_LIMIT),
+    )
+}
+
+/// One row per statement: its id, effect, actions, resources and condition (and, for more
+/// than one document, which one it is in).
+fn statements(documents: &[PolicyDocument]) -> Table {
+    let numbered = documents.len() > 1;
+    let mut headers = vec!["sid", "effect", "actions", "resources", "condition"];
+    if numbered {
+        headers.insert(0, "policy");
+    }
+    let mut table = Table::new(headers);
+    for (n, document) in documents.iter().enumerate() {
+        for statement in &document.statement {
+            let condition = statement
+                .condition
+                .as_ref()
+                .map(|c| serde_json::to_string(c).unwrap_or_default())
+                .unwrap_or_default();
+            let mut row = vec![
+                Cell::text(&statement.sid),
+                Cell::text(format!("{:?}", statement.effect)),
+                Cell::text(statement.action.join(" ")),
+                Cell::text(statement.resource.join(" ")),
+                Cell::text(condition),
+            ];
+            if numbered {
+                row.insert(0, Cell::text((n + 1).to_string()));
+            }
+            table.push(row);
+        }
     }
     table
 }
@@ -60,19 +168,82 @@ fn statements(policy: &Value) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::policy::{Effect, Statement};
+
+    fn statement(sid: &str, actions: &[&str], resources: &[&str]) -> Statement {
+        Statement {
+            sid: sid.into(),
+            effect: Effect::Allow,
+            action: actions.iter().map(|a| a.to_string()).collect(),
+            resource: resources.iter().map(|r| r.to_string()).collect(),
+            condition: None,
+        }
+    }
 
     #[test]
     fn each_statement_is_a_row_with_lists_joined() {
-        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
-            {"Sid": "A", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-             "Resource": "arn:aws:s3:::b/*"},
-            {"Sid": "B", "Effect": "Allow", "Action": "iam:PassRole", "Resource": ["r1", "r2"],
-             "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}},
-        ]});
-        let table = statements(&policy);
+        let mut pass = statement("B", &["iam:PassRole"], &["r1", "r2"]);
+        pass.condition = Some(
+            [(
+                "StringEquals".to_string(),
+                [(
+                    "iam:PassedToService".to_string(),
+                    "lambda.amazonaws.com".to_string(),
+                )]
+                .into(),
+            )]
+            .into(),
+        );
+        let policy = PolicyDocument {
+            version: "2012-10-17".into(),
+            statement: vec![
+                statement(
+                    "A",
+                    &["s3:GetObject", "s3:PutObject"],
+                    &["arn:aws:s3:::b/*"],
+                ),
+                pass,
+            ],
+        };
+        let table = statements(std::slice::from_ref(&policy));
         assert_eq!(table.rows.len(), 2);
+        assert_eq!(table.rows[0][1].display(), "Allow");
         assert_eq!(table.rows[0][2].display(), "s3:GetObject s3:PutObject");
         assert_eq!(table.rows[1][3].display(), "r1 r2");
         assert!(table.rows[1][4].display().contains("iam:PassedToService"));
+        // Split: a first column says which managed policy a statement is in.
+        let table = statements(&[policy.clone(), policy]);
+        assert_eq!(table.rows.len(), 4);
+        assert_eq!(table.rows[3][0].display(), "2");
+        assert_eq!(table.rows[3][1].display(), "B");
+    }
+
+    #[test]
+    fn the_notes_name_the_limits() {
+        assert_eq!(chars(10240), "10,240");
+        assert_eq!(chars(987), "987");
+        let note = whole_note(9_031);
+        assert!(note.contains("9,031 characters"), "{note}");
+        assert!(
+            note.contains("it fits a role's inline policies (10,240)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("not a customer managed policy (6,144)"),
+            "{note}"
+        );
+        assert!(note.contains("--split"), "{note}");
+        assert!(!whole_note(1_000).contains("--split"));
+        assert!(!note.contains('\n'));
+        let policy = PolicyDocument {
+            version: "2012-10-17".into(),
+            statement: vec![statement("A", &["s3:GetObject"], &["arn:aws:s3:::b/*"])],
+        };
+        let two = split_note(9_054, &[policy.clone(), policy.clone()]);
+        assert!(two.contains("customer managed policy's 6,144"), "{two}");
+        assert!(two.contains("printed as 2 managed policies"), "{two}");
+        assert!(two.contains("attach all 2"), "{two}");
+        let one = split_note(100, &[policy]);
+        assert!(one.contains("printed as 1 managed policy ("), "{one}");
     }
 }

@@ -424,7 +424,10 @@ fn render(
                 if !named.is_empty() {
                     current.write(out, format, ctx.color)?;
                 }
-                writeln!(out, "\n{}", verdict_text(findings, disagreeing))?;
+                writeln!(out)?;
+                for line in textwrap::wrap(&verdict_text(findings, disagreeing), width) {
+                    writeln!(out, "{line}")?;
+                }
             }
             OutputFormat::Json | OutputFormat::Csv => {
                 // One table per output: the stages (the current-state check in JSON lines too).

@@ -1,6 +1,8 @@
 //! `salesctl status`: the stack's state and each resource's from CloudFormation (drift with
-//! `--drift`), then the live facts: open shards, function version, lake objects and age.
-//! Non-zero exit when the stack or a resource is missing or failed.
+//! `--drift`), then the live facts: open shards, function version, lake objects and age, and
+//! whether data flows: the pipe's state, dead-letter messages, Firehose's and the
+//! transform's last 15 minutes. Exit 254 when the stack or a resource is missing or failed,
+//! 1 when it is built but data does not flow (or its health cannot be read).
 
 use crate::context::Context;
 use crate::error::ExitStatus;
@@ -8,6 +10,7 @@ use std::time::Duration;
 
 use crate::render::{Cell, OutputFormat, Table};
 use crate::stack::facts::{live_facts, resource_facts};
+use crate::stack::health::{self, Targets};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,7 +30,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .find(|r| r.logical_id == "TransformVersion" && !r.physical_id.is_empty())
         .map(|r| r.physical_id.clone());
-    let live = live_facts(aws, names, version_arn.as_deref()).await;
+    let buffer_seconds = state
+        .parameter("BufferSeconds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ctx.settings.buffer_seconds);
+    let targets = Targets::from_resources(names, &resources, emulator, buffer_seconds);
+    let (live, facts) = tokio::join!(
+        live_facts(aws, names, version_arn.as_deref()),
+        health::gather(aws, &targets, chrono::Utc::now())
+    );
+    let health = health::judge(&facts);
 
     // For people, the logical ids say what each resource is; the type goes to pipes only.
     let people = ctx.output() == OutputFormat::Table;
@@ -84,6 +96,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     ] {
         push(name, "live", value.map_or(Cell::Null, Cell::text), None);
     }
+    for check in &health.checks {
+        push(
+            check.name,
+            "health",
+            Cell::text(&check.state),
+            Some(check.detail.clone()),
+        );
+    }
     ctx.out().table(&table)?;
 
     let stack_ok = state.status.ends_with("_COMPLETE") && !state.status.contains("ROLLBACK");
@@ -92,18 +112,27 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         .filter(|r| !r.healthy)
         .map(|r| format!("{} ({})", r.logical_id, r.state))
         .collect();
+    let flow = health.reason();
     if stack_ok && bad.is_empty() {
-        return Ok(ExitStatus::SUCCESS);
+        let Some(flow) = flow else {
+            return Ok(ExitStatus::SUCCESS);
+        };
+        crate::say!(
+            "salesctl: stack '{}' is built but not healthy: {flow}",
+            names.stack_name()
+        );
+        return Ok(ExitStatus::FAILURE);
     }
     crate::say!(
-        "salesctl: stack '{}' is {}{}: run 'salesctl up' to converge it",
+        "salesctl: stack '{}' is {}{}: run 'salesctl up' to converge it{}",
         names.stack_name(),
         state.status,
         if bad.is_empty() {
             String::new()
         } else {
             format!("; not healthy: {}", bad.join(", "))
-        }
+        },
+        flow.map_or(String::new(), |f| format!("; also: {f}"))
     );
     Ok(ExitStatus::SERVICE)
 }

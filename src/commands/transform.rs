@@ -250,20 +250,24 @@ impl<W: Write, E: Write> Session<'_, W, E> {
 /// transform checks the rows it writes.
 fn fits_the_lake(row: &str) -> Result<(), String> {
     let members = raw_members(row).map_err(|e| format!("the row is not a JSON object: {e}"))?;
-    lake_schema::check_row(members.iter().map(|(name, value)| (name.as_str(), value.get())))
-        .map_err(|misfit| {
-            let key = members
-                .iter()
-                .find(|(name, _)| name == lake_schema::KEY_COLUMN)
-                .map_or_else(
-                    || "a row without order_id".to_string(),
-                    |(name, value)| format!("{name} {}", value.get()),
-                );
-            format!(
-                "the row of {key} does not fit the lake table {}: {misfit}",
-                lake_schema::TABLE
-            )
-        })
+    lake_schema::check_row(
+        members
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.get())),
+    )
+    .map_err(|misfit| {
+        let key = members
+            .iter()
+            .find(|(name, _)| name == lake_schema::KEY_COLUMN)
+            .map_or_else(
+                || "a row without order_id".to_string(),
+                |(name, value)| format!("{name} {}", value.get()),
+            );
+        format!(
+            "the row of {key} does not fit the lake table {}: {misfit}",
+            lake_schema::TABLE
+        )
+    })
 }
 
 /// The row's members in order, each value as its exact JSON text.
@@ -452,7 +456,10 @@ mod tests {
             errors,
             "1 row had no dynamodb.ApproximateCreationDateTime: their creation_datetime is the Kinesis arrival time (approximateArrivalTimestamp)\n"
         );
-        assert_eq!((report.ok, report.failed, report.arrival_fallbacks), (1, 0, 1));
+        assert_eq!(
+            (report.ok, report.failed, report.arrival_fallbacks),
+            (1, 0, 1)
+        );
         // A stream record on its own line has no arrival time to fall back on.
         let (_, errors, report) = run_on(&format!("{untimed}\n"));
         assert_eq!(

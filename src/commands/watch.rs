@@ -1,5 +1,7 @@
 //! `salesctl watch`: a live full-screen view of the pipeline for an operator (changes per
-//! second per stage, freshness, lag, in-flight, errors, newest rows), or JSON lines with `-o json`.
+//! second per stage, freshness, lag, in-flight, errors, newest rows, and the health `status`
+//! judges: pipe state, dead-letter messages, Firehose's and the transform's last 15 minutes),
+//! or JSON lines with `-o json`.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::IsTerminal;
@@ -19,6 +21,7 @@ use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
 use crate::lake::{ERROR_ROOT, Lake, ObjectEntry};
 use crate::render::{Cell, OutputFormat, json_object};
+use crate::stack::health::{self, Fact, Health, HealthFacts, Targets};
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
 use crate::stream::{StartPosition, StreamSource};
 use salesctl_core::rates::{LatencyWindow, RateHistory};
@@ -39,6 +42,9 @@ const HISTORY_TICKS: usize = 120;
 const FRESHNESS_WINDOW: Duration = Duration::from_secs(300);
 /// Newest lake rows shown.
 const NEWEST_ROWS: usize = 8;
+/// How often the health facts are read again: CloudWatch's metrics move once a minute, and
+/// each read costs a GetMetricData.
+const HEALTH_EVERY: Duration = Duration::from_secs(30);
 
 /// What the followers and the lake poll have counted since the start.
 #[derive(Default)]
@@ -62,6 +68,149 @@ struct Figures {
     kinesis_lag_millis: Option<i64>,
     in_flight: i64,
     error_objects: u64,
+    health: HealthSample,
+}
+
+/// The last health reading, as `status` judges it.
+#[derive(Clone)]
+enum HealthSample {
+    /// Not read yet.
+    Pending,
+    /// The stack's resources could not be listed: one line why.
+    Unknown(String),
+    Read(Box<(HealthFacts, Health)>),
+}
+
+impl HealthSample {
+    /// The JSON fields: the verdict, then the figures behind it.
+    fn fields(&self) -> Vec<(&'static str, Cell)> {
+        let (facts, health) = match self {
+            HealthSample::Read(read) => (&read.0, &read.1),
+            HealthSample::Pending => return vec![("healthy", Cell::Null)],
+            HealthSample::Unknown(why) => {
+                return vec![
+                    ("healthy", Cell::Null),
+                    ("health_reason", Cell::text(why.clone())),
+                ];
+            }
+        };
+        let state = |name: &str| {
+            health
+                .checks
+                .iter()
+                .find(|c| c.name == name)
+                .map_or(Cell::Null, |c| Cell::text(c.state.clone()))
+        };
+        let num = |v: Option<f64>| {
+            v.map_or(Cell::Null, |v| {
+                Cell::number(
+                    format!("{v:.3}")
+                        .trim_end_matches('0')
+                        .trim_end_matches('.'),
+                )
+            })
+        };
+        let (firehose, function) = (
+            match &facts.firehose {
+                Fact::Read(f) => Some(f),
+                _ => None,
+            },
+            match &facts.function {
+                Fact::Read(f) => Some(f),
+                _ => None,
+            },
+        );
+        vec![
+            ("healthy", Cell::Bool(health.is_healthy())),
+            (
+                "health_reason",
+                health.reason().map_or(Cell::Null, Cell::text),
+            ),
+            ("pipe_state", state("pipe state")),
+            (
+                "pipe_state_reason",
+                match &facts.pipe {
+                    Fact::Read(p) => p.reason.clone().map_or(Cell::Null, Cell::text),
+                    _ => Cell::Null,
+                },
+            ),
+            (
+                "dead_letter_messages",
+                match facts.dlq_messages {
+                    Fact::Read(n) => Cell::number(n),
+                    _ => Cell::Null,
+                },
+            ),
+            ("firehose_15m", state("firehose last 15 min")),
+            (
+                "firehose_records_read_15m",
+                num(firehose.and_then(|f| f.records_read)),
+            ),
+            (
+                "firehose_records_delivered_15m",
+                num(firehose.and_then(|f| f.records_delivered)),
+            ),
+            (
+                "firehose_s3_success",
+                num(firehose.and_then(|f| f.s3_success)),
+            ),
+            (
+                "firehose_processing_success",
+                num(firehose.and_then(|f| f.processing_success)),
+            ),
+            (
+                "firehose_oldest_record_seconds",
+                num(firehose.and_then(|f| f.freshness_seconds)),
+            ),
+            ("transform_15m", state("transform last 15 min")),
+            (
+                "transform_invocations_15m",
+                num(function.and_then(|f| f.invocations)),
+            ),
+            ("transform_errors_15m", num(function.and_then(|f| f.errors))),
+            (
+                "transform_throttles_15m",
+                num(function.and_then(|f| f.throttles)),
+            ),
+        ]
+    }
+
+    /// One line for the screen, and the problem line when there is one.
+    fn lines(&self) -> (String, Option<String>) {
+        let (facts, health) = match self {
+            HealthSample::Read(read) => (&read.0, &read.1),
+            HealthSample::Pending => return ("health: reading…".into(), None),
+            HealthSample::Unknown(why) => return (format!("health: unknown ({why})"), None),
+        };
+        let state = |name: &str| {
+            health
+                .checks
+                .iter()
+                .find(|c| c.name == name)
+                .map_or(String::from("-"), |c| c.state.clone())
+        };
+        let mut line = format!(
+            "pipe {} · dead letters {} · Firehose 15 min {}",
+            state("pipe state"),
+            state("dead-letter messages"),
+            state("firehose last 15 min")
+        );
+        if let Fact::Read(f) = &facts.firehose {
+            line.push_str(&format!(
+                " ({:.0} to S3)",
+                f.records_delivered.unwrap_or(0.0)
+            ));
+        }
+        line.push_str(&format!(" · transform {}", state("transform last 15 min")));
+        if let Fact::Read(f) = &facts.function {
+            line.push_str(&format!(
+                " ({:.0} errors, {:.0} throttles)",
+                f.errors.unwrap_or(0.0),
+                f.throttles.unwrap_or(0.0)
+            ));
+        }
+        (line, health.reason().map(|r| format!("NOT HEALTHY: {r}")))
+    }
 }
 
 impl Figures {
@@ -93,7 +242,13 @@ impl Figures {
             ("in_flight", Cell::number(self.in_flight)),
             ("new_error_objects", Cell::number(self.error_objects)),
         ];
-        json_object(fields.iter().map(|(n, c)| (*n, c)))
+        let health = self.health.fields();
+        json_object(
+            fields
+                .iter()
+                .map(|(n, c)| (*n, c))
+                .chain(health.iter().map(|(n, c)| (*n, c))),
+        )
     }
 }
 
@@ -238,6 +393,21 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             || format!("Kinesis stream '{}'", ctx.settings.stream),
             "--stream",
         )?;
+    // What the health checks look at, from the stack (watch works without one: then the
+    // health fields say why they are unknown).
+    let targets = match ctx.stack().await {
+        Ok(stack) => Targets::load(
+            aws,
+            &stack.names,
+            stack.emulator,
+            ctx.settings.buffer_seconds,
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut health_sample = HealthSample::Pending;
+    let mut health_read: Option<std::time::Instant> = None;
     let counters = Arc::new(Mutex::new(Counters::default()));
     follow(
         audit::table_stream(aws, &ctx.settings).await?,
@@ -280,6 +450,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             } => if quit { break ExitStatus::SUCCESS } else { continue },
         }
         lake.poll(ctx, &bucket, &counters).await?;
+        if health_read.is_none_or(|at| at.elapsed() >= HEALTH_EVERY) {
+            health_sample = match &targets {
+                Ok(targets) => {
+                    let facts = health::gather(aws, targets, Utc::now()).await;
+                    let judged = health::judge(&facts);
+                    HealthSample::Read(Box::new((facts, judged)))
+                }
+                Err(why) => HealthSample::Unknown(why.clone()),
+            };
+            health_read = Some(std::time::Instant::now());
+        }
         let (now_counts, lag, errors) = {
             let c = counters.lock().unwrap_or_else(|p| p.into_inner());
             (
@@ -301,6 +482,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             kinesis_lag_millis: lag,
             in_flight: now_counts[1] as i64 - now_counts[2] as i64,
             error_objects: errors,
+            health: health_sample.clone(),
         };
         last = now_counts;
         match screen.as_mut() {
@@ -361,7 +543,8 @@ impl Screen {
     ) -> anyhow::Result<()> {
         let ms =
             |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{:.1}s", v as f64 / 1000.0));
-        let lines = vec![
+        let (health, problem) = f.health.lines();
+        let mut lines = vec![
             Line::from(format!(
                 "salesctl watch · {table} · {} · q quits",
                 f.at.format("%H:%M:%S")
@@ -377,7 +560,11 @@ impl Screen {
                 "in flight Kinesis → lake {}   new objects under errors/ {}",
                 f.in_flight, f.error_objects
             )),
+            Line::from(health),
         ];
+        if let Some(problem) = problem {
+            lines.push(Line::from(problem));
+        }
         let counts: Vec<Vec<u64>> = histories.iter().map(RateHistory::counts).collect();
         let titles = [
             format!("table stream: {:.1} changes/s", f.stream_per_second),
@@ -387,7 +574,7 @@ impl Screen {
         let newest_lines: Vec<Line> = newest.iter().rev().map(|r| Line::from(r.clone())).collect();
         self.terminal.draw(|frame| {
             let areas = Layout::vertical([
-                Constraint::Length(3),
+                Constraint::Length(5),
                 Constraint::Length(4),
                 Constraint::Length(4),
                 Constraint::Length(4),

@@ -2,6 +2,7 @@
 //! (only the range's partitions), reading an object, and writing one (the relay's flush).
 
 use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Error, ListObjectsV2Output};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -125,15 +126,19 @@ impl Lake {
 
     /// One object's bytes.
     pub async fn read(&self, key: &str) -> anyhow::Result<Vec<u8>> {
-        let got = self
-            .s3
+        let got = self.get(key, "reading").await?;
+        Ok(got.body.collect().await?.into_bytes().to_vec())
+    }
+
+    /// One object, its body still to be read; a failure says `doing` and the object's URL.
+    async fn get(&self, key: &str, doing: &str) -> anyhow::Result<GetObjectOutput> {
+        self.s3
             .get_object()
             .bucket(&self.bucket)
             .key(key)
             .send()
             .await
-            .service_context(|| format!("reading {}", self.url(key)))?;
-        Ok(got.body.collect().await?.into_bytes().to_vec())
+            .service_context(|| format!("{doing} {}", self.url(key)))
     }
 
     /// One object's bytes streamed into `out` (a download too large to hold); returns how
@@ -143,14 +148,7 @@ impl Lake {
         key: &str,
         out: &mut W,
     ) -> anyhow::Result<u64> {
-        let got = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .service_context(|| format!("cannot download {}", self.url(key)))?;
+        let got = self.get(key, "cannot download").await?;
         let mut reader = got.body.into_async_read();
         tokio::io::copy(&mut reader, out)
             .await

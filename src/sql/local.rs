@@ -165,10 +165,19 @@ impl LocalEngine {
                 "move it out of the table with 'aws s3 mv {location} s3://{bucket}/errors/unreadable/{}' or delete it",
                 first.relative.to_string_lossy()
             ),
-            None => format!(
-                "move it out of {} (e.g. beside it, under errors/) or delete it",
-                self.root.display()
-            ),
+            None => {
+                let aside = self
+                    .root
+                    .parent()
+                    .unwrap_or(&self.root)
+                    .join("errors/unreadable")
+                    .join(first.relative.parent().unwrap_or(Path::new("")));
+                format!(
+                    "move it out of {} (e.g. into {}/) or delete it",
+                    self.root.display(),
+                    aside.display()
+                )
+            }
         };
         let others = match found.len() - 1 {
             0 => String::new(),
@@ -369,11 +378,17 @@ pub fn check_lake_file(bytes: &[u8]) -> Result<usize, LakeFileFault> {
     }
     if let Err(e) = std::str::from_utf8(bytes) {
         let at = e.valid_up_to();
-        let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        let line_start = bytes[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |n| n + 1);
+        let line = 1 + bytes[..line_start].iter().filter(|&&b| b == b'\n').count();
         return Err(fault(
             line,
-            format!("it holds bytes that are not text (not UTF-8 at byte {at}): garbage, not NDJSON rows"),
-            0,
+            format!(
+                "it holds bytes that are not text (not UTF-8 at byte {at}): garbage, not NDJSON rows"
+            ),
+            check_lake_file(&bytes[..line_start]).unwrap_or(0),
         ));
     }
     let mut rows = 0;
@@ -386,7 +401,10 @@ pub fn check_lake_file(bytes: &[u8]) -> Result<usize, LakeFileFault> {
             .iter()
             .position(|b| !b.is_ascii_whitespace())
             .map_or(bytes.len(), |skip| stream.byte_offset() + skip);
-        line += bytes[counted..start].iter().filter(|&&b| b == b'\n').count();
+        line += bytes[counted..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         counted = start;
         match stream.next() {
             None => return Ok(rows),
@@ -399,16 +417,15 @@ pub fn check_lake_file(bytes: &[u8]) -> Result<usize, LakeFileFault> {
                     fault(line, format!("the row is not a JSON object ({e})"), rows)
                 })?;
                 if let Err(misfit) = salesctl_core::lake_schema::check_row(
-                    members.iter().map(|(name, value)| (name.as_str(), value.get())),
+                    members
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.get())),
                 ) {
                     let key = salesctl_core::lake_schema::KEY_COLUMN;
-                    let whose = members
-                        .iter()
-                        .find(|(name, _)| name == key)
-                        .map_or_else(
-                            || "the row".to_string(),
-                            |(name, value)| format!("the row of {name} {}", value.get()),
-                        );
+                    let whose = members.iter().find(|(name, _)| name == key).map_or_else(
+                        || "the row".to_string(),
+                        |(name, value)| format!("the row of {name} {}", value.get()),
+                    );
                     return Err(fault(
                         line,
                         format!("{whose} does not fit the lake table: {misfit}"),
@@ -420,11 +437,27 @@ pub fn check_lake_file(bytes: &[u8]) -> Result<usize, LakeFileFault> {
             Some(Err(e)) => {
                 let text = e.to_string();
                 let reason = text.split(" at line ").next().unwrap_or(&text);
+                // Where the reader gave up: at a line's end, the line was cut before its row.
+                let error_line_start = if e.line() <= 1 {
+                    0
+                } else {
+                    bytes
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &b)| b == b'\n')
+                        .nth(e.line() - 2)
+                        .map_or(bytes.len(), |(at, _)| at + 1)
+                };
+                let at = error_line_start + e.column().saturating_sub(1);
+                // (serde_json's column is 0- or 1-based depending on the error: look around.)
+                let at_line_end = [at.saturating_sub(1), at, at + 1]
+                    .iter()
+                    .any(|&i| bytes.get(i) == Some(&b'\n'));
                 let problem = if e.is_eof() {
                     "the object ends inside this row (a truncated object)".to_string()
-                } else if e.line() > line {
+                } else if e.line() > line || at_line_end {
                     format!(
-                        "the row is cut short: its JSON breaks at line {}, column {} ({reason})",
+                        "the row is cut short: its line ends before its JSON does ({reason} at line {}, column {})",
                         e.line(),
                         e.column()
                     )
@@ -786,6 +819,59 @@ mod tests {
             dir.display()
         );
         assert!(dir.ends_with("lake/_../_../etc"));
+    }
+
+    #[test]
+    fn a_lake_file_is_read_as_the_engine_reads_it_or_its_first_fault_named() {
+        let row = |quantity: &str| {
+            format!(
+                "{{\"order_id\":\"o1\",\"quantity\":{quantity},\"price\":1.50,\"is_deleted\":false}}\n"
+            )
+        };
+        let good = row("1");
+        assert_eq!(check_lake_file(format!("{good}{good}").as_bytes()), Ok(2));
+        // Rows over several lines, or without the last newline, read as the engine reads them.
+        assert_eq!(check_lake_file(b"\n{\"a\":\n1}\n\n{\"a\":2}"), Ok(2));
+        assert_eq!(check_lake_file(b""), Ok(0));
+        let fault = |bytes: &[u8]| check_lake_file(bytes).expect_err("a fault");
+        let truncated = format!("{good}{}", &good[..30]);
+        assert_eq!(
+            fault(truncated.as_bytes()),
+            LakeFileFault {
+                line: 2,
+                problem: "the object ends inside this row (a truncated object)".into(),
+                rows_before: 1,
+            }
+        );
+        let cut = format!("{good}{}\n{good}", &good[..30]);
+        let found = fault(cut.as_bytes());
+        assert_eq!((found.line, found.rows_before), (2, 1));
+        assert!(
+            found
+                .problem
+                .starts_with("the row is cut short: its line ends before its JSON does"),
+            "{}",
+            found.problem
+        );
+        let many = format!("{good}{good}{}", row("\"many\""));
+        assert_eq!(
+            fault(many.as_bytes()),
+            LakeFileFault {
+                line: 3,
+                problem: "the row of order_id \"o1\" does not fit the lake table: column quantity (int) cannot hold \"many\": not a whole number in digits".into(),
+                rows_before: 2,
+            }
+        );
+        assert_eq!(fault(b"[1,2]\n").problem, "the row is not a JSON object");
+        assert!(fault(b"\x1f\x8b\x08\x00").problem.contains("gzip"));
+        let garbage = fault(b"{\"a\":1}\n\xff\xfe garbage");
+        assert_eq!((garbage.line, garbage.rows_before), (2, 1));
+        assert!(garbage.problem.contains("not UTF-8"), "{}", garbage.problem);
+        assert!(
+            fault(b"hello\n")
+                .problem
+                .starts_with("the row is not whole JSON")
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod bucket;
 pub mod deploy;
 pub mod facts;
+pub mod health;
 pub mod policy;
 pub mod template;
 pub mod workflow;

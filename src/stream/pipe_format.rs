@@ -96,18 +96,31 @@ pub fn pipe_json(record: &Record, stream_arn: &str) -> Vec<u8> {
 fn write_typed_map(out: &mut Vec<u8>, map: &HashMap<String, AttributeValue>) {
     let mut names: Vec<&String> = map.keys().collect();
     names.sort_unstable();
-    out.push(b'{');
-    for (index, name) in names.into_iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
+    write_joined(out, *b"{}", names, |out, name| {
         write_json_string(out, name);
         out.push(b':');
         if let Some(value) = map.get(name) {
             write_typed_value(out, value);
         }
+    });
+}
+
+/// Writes `open`, each of `items` with `write` (a comma between two), then `close`: a JSON
+/// object's members or an array's elements.
+fn write_joined<T>(
+    out: &mut Vec<u8>,
+    [open, close]: [u8; 2],
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut Vec<u8>, T),
+) {
+    out.push(open);
+    for (index, item) in items.into_iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write(out, item);
     }
-    out.push(b'}');
+    out.push(close);
 }
 
 fn write_typed_value(out: &mut Vec<u8>, value: &AttributeValue) {
@@ -156,14 +169,7 @@ fn write_typed_value(out: &mut Vec<u8>, value: &AttributeValue) {
         }
         AttributeValue::L(items) => {
             tagged(out, "L");
-            out.push(b'[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_typed_value(out, item);
-            }
-            out.push(b']');
+            write_joined(out, *b"[]", items, write_typed_value);
         }
         AttributeValue::M(map) => {
             tagged(out, "M");
@@ -180,14 +186,7 @@ fn write_typed_value(out: &mut Vec<u8>, value: &AttributeValue) {
 }
 
 fn write_string_list<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
-    out.push(b'[');
-    for (index, item) in items.enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_json_string(out, item);
-    }
-    out.push(b']');
+    write_joined(out, *b"[]", items, write_json_string);
 }
 
 fn write_optional_string(out: &mut Vec<u8>, text: Option<&str>) {

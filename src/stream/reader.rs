@@ -805,6 +805,19 @@ mod tests {
         }
     }
 
+    /// Reads `stream` from the trim horizon without following, as [`read_into`] does; from
+    /// where `positions` stand when `resume`.
+    async fn read_from_trim_horizon(
+        stream: &FakeStream,
+        positions: &mut Positions,
+        resume: bool,
+        stop_after: Option<usize>,
+    ) -> Vec<String> {
+        let start = options(StartPosition::TrimHorizon, false);
+        let mut reader = ShardReader::new(stream.clone(), start, resume.then_some(&*positions));
+        read_into(&mut reader, positions, stop_after).await
+    }
+
     #[tokio::test]
     async fn a_follow_checkpoint_resumes_after_a_split_with_no_replay() {
         // The repro: 1 shard, 1,000 puts, split, 1,000 puts; a following tail from
@@ -839,12 +852,7 @@ mod tests {
             "the closed parent skipped by a latest start is recorded as finished"
         );
 
-        let mut second = ShardReader::new(
-            stream.clone(),
-            options(StartPosition::TrimHorizon, false),
-            Some(&positions),
-        );
-        let replayed = read_into(&mut second, &mut positions, None).await;
+        let replayed = read_from_trim_horizon(&stream, &mut positions, true, None).await;
         assert_eq!(
             replayed,
             Vec::<String>::new(),
@@ -852,12 +860,7 @@ mod tests {
         );
 
         stream.put(10, "later");
-        let mut third = ShardReader::new(
-            stream.clone(),
-            options(StartPosition::TrimHorizon, false),
-            Some(&positions),
-        );
-        let mut later = read_into(&mut third, &mut positions, None).await;
+        let mut later = read_from_trim_horizon(&stream, &mut positions, true, None).await;
         later.sort();
         let mut expected: Vec<String> = (0..10).map(|n| format!("later-{n}")).collect();
         expected.sort();
@@ -869,24 +872,13 @@ mod tests {
         let stream = FakeStream::with_shard();
         stream.put(250, "old");
         let mut positions = Positions::default();
-        let mut first = ShardReader::new(
-            stream.clone(),
-            options(StartPosition::TrimHorizon, false),
-            None,
-        );
         // Stop part-way through the parent.
-        let part = read_into(&mut first, &mut positions, Some(100)).await;
+        let part = read_from_trim_horizon(&stream, &mut positions, false, Some(100)).await;
         assert_eq!(part.len(), 100);
-        drop(first);
         stream.split("shard-0");
         stream.put(300, "new");
 
-        let mut second = ShardReader::new(
-            stream.clone(),
-            options(StartPosition::TrimHorizon, false),
-            Some(&positions),
-        );
-        let rest = read_into(&mut second, &mut positions, None).await;
+        let rest = read_from_trim_horizon(&stream, &mut positions, true, None).await;
         assert_eq!(
             rest.len(),
             150 + 300,
@@ -911,19 +903,8 @@ mod tests {
         stream.merge("shard-0a", "shard-0b");
         stream.put(50, "merged");
         let mut positions = Positions::default();
-        let mut first = ShardReader::new(
-            stream.clone(),
-            options(StartPosition::TrimHorizon, false),
-            None,
-        );
-        let part = read_into(&mut first, &mut positions, Some(120)).await;
-        drop(first);
-        let mut second = ShardReader::new(
-            stream.clone(),
-            options(StartPosition::TrimHorizon, false),
-            Some(&positions),
-        );
-        let rest = read_into(&mut second, &mut positions, None).await;
+        let part = read_from_trim_horizon(&stream, &mut positions, false, Some(120)).await;
+        let rest = read_from_trim_horizon(&stream, &mut positions, true, None).await;
         let all: Vec<&String> = part.iter().chain(rest.iter()).collect();
         assert_eq!(all.len(), 350, "every record once");
         let first_merged = all.iter().position(|s| s.starts_with("merged-")).unwrap();

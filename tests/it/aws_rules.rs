@@ -94,3 +94,100 @@ fn the_readme_permission_table_is_the_operator_policy() {
         "s3:HeadBucket is not an IAM action"
     );
 }
+
+/// A name that would be JSON (or a wildcard) in the policy, from each place a name comes
+/// from: refused in one line with `up`'s rule and exit 2, and nothing printed.
+#[test]
+fn policy_refuses_a_bucket_name_that_would_be_a_statement() {
+    let s = session();
+    let hostile = r#"x", "Action": "*", "Resource": "*", "Sid": "Admin"#;
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("salesctl.toml"),
+        format!("bucket = {}\n", toml::Value::String(hostile.into())),
+    )
+    .unwrap();
+    let mut from_flag = s.salesctl();
+    from_flag.args(["policy", "--bucket", hostile]);
+    let mut from_env = s.salesctl();
+    from_env.arg("policy").env("SALESCTL_BUCKET", hostile);
+    let mut from_file = s.salesctl();
+    from_file.arg("policy").current_dir(project.path());
+    let mut split = s.salesctl();
+    split.args(["policy", "--split", "--bucket", "lake*"]);
+    for (what, cmd) in [
+        ("flag", &mut from_flag),
+        ("SALESCTL_BUCKET", &mut from_env),
+        ("salesctl.toml", &mut from_file),
+        ("--split", &mut split),
+    ] {
+        let (code, stdout, stderr) = run(cmd);
+        assert_eq!(code, 2, "{what}: {stdout}\n{stderr}");
+        assert!(stdout.is_empty(), "{what}: {stdout}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{what}: {stderr}");
+        assert!(
+            stderr.contains("--bucket") && stderr.contains("does not match"),
+            "{what}: {stderr}"
+        );
+    }
+    // The same rule as `up`, which refuses it with the same line.
+    let (code, _, up) = run(s.salesctl().args(["up", "--dry-run", "--bucket", hostile]));
+    assert_eq!(code, 2, "{up}");
+    let (_, _, policy) = run(s.salesctl().args(["policy", "--bucket", hostile]));
+    assert_eq!(policy, up);
+}
+
+/// IAM's count: characters without whitespace.
+fn iam_size(document: &str) -> usize {
+    document.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+#[test]
+fn policy_split_prints_managed_policies_that_fit_and_says_which_limit_applies() {
+    use salesctl::stack::policy::{MANAGED_POLICY_LIMIT, PolicyDocument, ROLE_INLINE_LIMIT};
+    let s = session();
+    let (code, whole, stderr) = run(s.salesctl().arg("policy"));
+    assert_eq!(code, 0, "{stderr}");
+    let size = iam_size(&whole);
+    assert!(
+        size > MANAGED_POLICY_LIMIT && size <= ROLE_INLINE_LIMIT,
+        "{size}"
+    );
+    assert!(
+        stderr.contains("it fits a role's inline policies (10,240)")
+            && stderr.contains("not a customer managed policy (6,144)")
+            && stderr.contains("--split"),
+        "{stderr}"
+    );
+    let whole: PolicyDocument = serde_json::from_str(&whole).unwrap();
+
+    let (code, split, stderr) = run(s.salesctl().args(["policy", "--split"]));
+    assert_eq!(code, 0, "{stderr}");
+    let parts: Vec<&str> = split.lines().collect();
+    assert!(parts.len() >= 2, "{split}");
+    assert!(
+        stderr.contains("customer managed policy's 6,144")
+            && stderr.contains(&format!("printed as {} managed policies", parts.len())),
+        "{stderr}"
+    );
+    let mut statements = Vec::new();
+    for part in &parts {
+        assert!(iam_size(part) <= MANAGED_POLICY_LIMIT, "{}", iam_size(part));
+        let document: PolicyDocument = serde_json::from_str(part).unwrap();
+        assert_eq!(document.version, whole.version);
+        statements.extend(document.statement);
+    }
+    assert_eq!(
+        statements, whole.statement,
+        "the parts are the policy, in order"
+    );
+
+    // One row per statement, with the managed policy it is in.
+    let (code, csv_text, stderr) = run(s.salesctl().args(["policy", "--split", "-o", "csv"]));
+    assert_eq!(code, 0, "{stderr}");
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[0], "policy");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), whole.statement.len());
+    assert_eq!(&rows.last().unwrap()[0], parts.len().to_string().as_str());
+}

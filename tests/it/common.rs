@@ -232,7 +232,7 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// [`run`] with its own deadline.
 pub fn run_within(cmd: &mut Command, deadline: Duration) -> (i32, String, String) {
-    let mut child = start(cmd, Stdio::null(), Stdio::piped);
+    let mut child = spawn(cmd, Stdio::null(), Stdio::piped);
     // Readers on threads, so a chatty process never blocks on a full pipe; their results
     // come back on channels, so a killed process whose children still hold a pipe open
     // cannot stall the panic either.
@@ -532,7 +532,7 @@ pub fn salesctl_without_ambient_settings() -> Command {
 
 /// Starts `cmd` with `stdin`, its stdout and stderr each `output()`: `Stdio::piped` for a
 /// test that reads them as the process runs, `Stdio::null` to drop them.
-pub fn start(cmd: &mut Command, stdin: Stdio, output: fn() -> Stdio) -> Child {
+pub fn spawn(cmd: &mut Command, stdin: Stdio, output: fn() -> Stdio) -> Child {
     cmd.stdin(stdin)
         .stdout(output())
         .stderr(output())
@@ -582,28 +582,22 @@ pub async fn lake_session(bucket: &str) -> (Session, Clients, salesctl::lake::La
 /// `salesctl report -o json` of the lake in the directory `dir` (the local engine), which
 /// must succeed; its stdout.
 pub fn report_of_directory(mut cmd: Command, dir: &Path) -> String {
-    let (code, stdout, stderr) = run(cmd.args([
-        "report",
-        "--data",
-        dir.to_str().unwrap(),
-        "-o",
-        "json",
-    ]));
+    let (code, stdout, stderr) =
+        run(cmd.args(["report", "--data", dir.to_str().unwrap(), "-o", "json"]));
     assert_eq!(code, 0, "{stderr}");
     stdout
 }
 
-/// Writes `item` into `table`, as a user of the table would.
+/// Writes the item of `attributes` into `table`, as a user of the table would.
 pub async fn put_item(
     clients: &Clients,
     table: &str,
-    item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    attributes: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
 ) {
-    clients
-        .dynamodb
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
+    let put = clients.dynamodb.put_item().table_name(table);
+    attributes
+        .iter()
+        .fold(put, |put, (name, value)| put.item(*name, value.clone()))
         .send()
         .await
         .unwrap_or_else(|e| panic!("putting an item into {table}: {e}"));

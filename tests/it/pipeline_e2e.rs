@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Session, generate_changes, run, session, start};
+use crate::common::{Session, generate_changes, run, session, spawn};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 fn salesctl(s: &Session, args: &[&str]) -> (i32, String, String) {
@@ -119,7 +119,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     let second = generate_changes(&s, "1500");
     // Same state directory and environment as the restart below, so the restart must
     // resume from whatever the killed run committed or spooled.
-    let mut relay = start(
+    let mut relay = spawn(
         s.salesctl().args([
             "relay",
             "--buffer-interval",

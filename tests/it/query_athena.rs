@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Capture, READY_WITHIN, Session, report_of_directory, start, wait_until};
+use crate::common::{Capture, READY_WITHIN, Session, report_of_directory, run, spawn, wait_until};
 
 const WORKGROUP: &str = "salesctl";
 
@@ -29,6 +29,13 @@ async fn athena_session(times: u32) -> (Session, salesctl::aws::Clients) {
     let clients = create_workgroup(&s).await;
     set_transition(&s, times);
     (s, clients)
+}
+
+/// `salesctl VERB --engine athena ARGS…` on the session's emulator.
+fn on_athena(s: &Session, verb: &str, args: &[&str]) -> Command {
+    let mut cmd = s.salesctl();
+    cmd.args([verb, "--engine", "athena"]).args(args);
+    cmd
 }
 
 /// Each query stays `times` GetQueryExecution calls in QUEUED, then as many in RUNNING.
@@ -100,15 +107,9 @@ fn sample_rows() -> Vec<Vec<Option<String>>> {
 async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_header() {
     let (s, _) = athena_session(2).await;
     queue_result(&s, &COLUMNS, &sample_rows());
-    let (code, stdout, stderr) = crate::common::run(s.salesctl().env("NO_COLOR", "1").args([
-        "query",
-        "--engine",
-        "athena",
-        "-v",
-        "-o",
-        "json",
-        "SELECT product_name, sum(total) AS revenue FROM orders_current GROUP BY 1",
-    ]));
+    let sql = "SELECT product_name, sum(total) AS revenue FROM orders_current GROUP BY 1";
+    let mut query = on_athena(&s, "query", &["-v", "-o", "json", sql]);
+    let (code, stdout, stderr) = run(query.env("NO_COLOR", "1"));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
@@ -132,16 +133,8 @@ async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_he
 
     // The other two formats, and a configured price.
     queue_result(&s, &COLUMNS, &sample_rows());
-    let (code, stdout, stderr) = crate::common::run(s.salesctl().args([
-        "query",
-        "--engine",
-        "athena",
-        "-o",
-        "csv",
-        "--price-per-tb",
-        "6.25",
-        "SELECT 1",
-    ]));
+    let priced = ["-o", "csv", "--price-per-tb", "6.25", "SELECT 1"];
+    let (code, stdout, stderr) = run(&mut on_athena(&s, "query", &priced));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
@@ -152,10 +145,7 @@ async fn a_select_passes_queued_and_running_and_prints_typed_rows_without_the_he
         "{stderr}"
     );
     queue_result(&s, &COLUMNS, &sample_rows());
-    let (code, stdout, stderr) = crate::common::run(
-        s.salesctl()
-            .args(["query", "--engine", "athena", "-o", "table", "SELECT 1"]),
-    );
+    let (code, stdout, stderr) = run(&mut on_athena(&s, "query", &["-o", "table", "SELECT 1"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout
@@ -184,14 +174,8 @@ async fn more_than_a_thousand_rows_come_back_complete() {
         .map(|i| some(&[&format!("o{i}"), &format!("{i}.05")]))
         .collect();
     queue_result(&s, &[("order_id", "varchar"), ("total", "decimal")], &rows);
-    let (code, stdout, stderr) = crate::common::run(s.salesctl().args([
-        "query",
-        "--engine",
-        "athena",
-        "-o",
-        "csv",
-        "SELECT order_id, total FROM orders_cdc",
-    ]));
+    let sql = "SELECT order_id, total FROM orders_cdc";
+    let (code, stdout, stderr) = run(&mut on_athena(&s, "query", &["-o", "csv", sql]));
     assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2501);
@@ -201,20 +185,15 @@ async fn more_than_a_thousand_rows_come_back_complete() {
 }
 
 fn query_command(s: &Session) -> Command {
-    let mut cmd = s.salesctl();
-    cmd.args([
+    on_athena(
+        s,
         "query",
-        "--engine",
-        "athena",
-        "-o",
-        "json",
-        "SELECT count(*) FROM orders_cdc",
-    ]);
-    cmd
+        &["-o", "json", "SELECT count(*) FROM orders_cdc"],
+    )
 }
 
 fn spawn_query(s: &Session) -> Child {
-    start(&mut query_command(s), Stdio::null(), Stdio::piped)
+    spawn(&mut query_command(s), Stdio::null(), Stdio::piped)
 }
 
 /// The id of the one query the emulator knows, once the binary has started it.
@@ -243,7 +222,7 @@ fn finish(child: Child) -> (i32, String, String) {
 async fn ctrl_c_stops_the_query_on_athena_and_exits_130() {
     let (s, clients) = athena_session(100_000).await;
     // Its log says each time it has polled the query's state.
-    let mut child = start(
+    let mut child = spawn(
         query_command(&s).env("SALESCTL_LOG", "salesctl::sql::athena=info"),
         Stdio::null(),
         Stdio::piped,
@@ -323,21 +302,16 @@ async fn a_query_cancelled_elsewhere_is_reported_with_a_non_zero_exit() {
 }
 
 #[tokio::test]
-async fn a_missing_workgroup_is_a_service_error() {
+async fn a_missing_workgroup_on_the_emulator_says_the_local_engine_runs_there() {
     let s = crate::common::session();
-    let (code, _, stderr) = crate::common::run(s.salesctl().args([
-        "query",
-        "--engine",
-        "athena",
-        "--workgroup",
-        "nope",
-        "SELECT 1",
-    ]));
-    assert_eq!(code, 254, "{stderr}");
+    let elsewhere = ["--workgroup", "nope", "SELECT 1"];
+    let (code, _, stderr) = run(&mut on_athena(&s, "query", &elsewhere));
+    assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("cannot start the Athena query in workgroup 'nope'"),
+        stderr.contains("no Athena workgroup 'nope'") && stderr.contains("drop --engine athena"),
         "{stderr}"
     );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 /// The report on Athena prints what the same rows print on the local engine: canned results
@@ -419,10 +393,7 @@ async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
         &[("cdc_event_type", "varchar"), ("events", "bigint")],
         &[some(&["INSERT", "2"]), some(&["MODIFY", "1"])],
     );
-    let (code, athena, stderr) = crate::common::run(
-        s.salesctl()
-            .args(["report", "--engine", "athena", "-o", "json"]),
-    );
+    let (code, athena, stderr) = run(&mut on_athena(&s, "report", &["-o", "json"]));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         athena.replacen("\"engine\":\"athena\"", "\"engine\":\"local\"", 1),

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{assert_has_lines, lake_session, report_of_directory, run, start};
+use crate::common::{assert_has_lines, lake_session, report_of_directory, run, spawn};
 
 /// An order of these tests, as every change of it repeats it: id, product, quantity, price,
 /// total and the day it was created.
@@ -197,7 +197,7 @@ fn sql_comes_from_a_file_or_stdin() {
     assert_eq!((code, stdout.as_str()), (0, "n\n3\n"), "{stderr}");
 
     let mut from_stdin = on_directory("query", dir.path(), &["-o", "csv", "-"]);
-    let mut child = start(&mut from_stdin, Stdio::piped(), Stdio::piped);
+    let mut child = spawn(&mut from_stdin, Stdio::piped(), Stdio::piped);
     child
         .stdin
         .take()
@@ -376,4 +376,129 @@ async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
     let (code, _, stderr) = run_query("SELECT 1", &["--data", "s3://no-such-bucket-here/orders/"]);
     assert_eq!(code, 254, "{stderr}");
     assert!(stderr.contains("does not exist"), "{stderr}");
+}
+
+/// Issue 21.2: garbage bytes, a truncated object or a cut line name the object, the line and
+/// the fix in one line, for query and report alike, instead of failing the whole lake by prefix.
+#[test]
+fn a_corrupt_object_names_itself_its_line_and_the_fix() {
+    let good = rows("o1 PENDING INSERT 990000000000000000001 2026-11-20T08:15:02Z");
+    let name = "dt=2026-11-21/hour=09/salesctl-orders-1-2026-11-21-09-00-00-bad";
+    let cases = [
+        (
+            "garbage",
+            [&[0x00u8, 0xff, 0xfe, 0x13][..], b"\x89PNG garbage"].concat(),
+            "at line 1: it holds bytes that are not text",
+        ),
+        (
+            "truncated",
+            format!("{good}{}", &good[..good.len() / 2]).into_bytes(),
+            "at line 2: the object ends inside this row (a truncated object)",
+        ),
+        (
+            "cut line",
+            format!("{good}{}\n{good}", &good[..good.len() / 2]).into_bytes(),
+            "at line 2: the row is cut short: its line ends before its JSON does",
+        ),
+    ];
+    for (what, bytes, problem) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write_lake(dir.path());
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let path = dir.path().canonicalize().unwrap().join(name);
+        let aside = dir
+            .path()
+            .canonicalize()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("errors/unreadable/dt=2026-11-21/hour=09/");
+        for cmd in [
+            &mut on_directory("query", dir.path(), &["SELECT count(*) FROM orders_cdc"]),
+            &mut on_directory("report", dir.path(), &["-o", "json"]),
+        ] {
+            let (code, _, stderr) = run(cmd);
+            assert_eq!(code, 255, "{what}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{what}: one line: {stderr}");
+            let expected = format!("{} is unreadable {problem}", path.display());
+            assert!(stderr.contains(&expected), "{what}: {stderr}");
+            let fix = format!(
+                "move it out of {} (e.g. into {}) or delete it, then run the query again",
+                dir.path().canonicalize().unwrap().display(),
+                aside.display()
+            );
+            assert!(stderr.contains(&fix), "{what}: {stderr}");
+        }
+        // Moved aside, the lake reads again.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            query(dir.path(), "csv", "SELECT count(*) AS n FROM orders_cdc"),
+            "n\n7\n"
+        );
+    }
+    // A row that fits no column type (written before the transform checked rows) is named too.
+    let dir = tempfile::tempdir().unwrap();
+    write_lake(dir.path());
+    let many = good.replace("\"quantity\":1", "\"quantity\":\"many\"");
+    std::fs::write(dir.path().join(name), format!("{good}{many}")).unwrap();
+    let (code, _, stderr) = run(&mut on_directory(
+        "query",
+        dir.path(),
+        &["SELECT sum(quantity) FROM orders_cdc"],
+    ));
+    assert_eq!(code, 255, "{stderr}");
+    assert!(
+        stderr.contains(
+            "at line 2: the row of order_id \"o1\" does not fit the lake table: column quantity (int) cannot hold \"many\""
+        ),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_object_in_s3_is_named_by_its_key() {
+    let bucket = "lake-corrupt-test";
+    let (s, clients, lake) = lake_session(bucket).await;
+    for (relative, text) in lake_files() {
+        lake.write(&format!("orders/{relative}"), text.into_bytes())
+            .await
+            .unwrap();
+    }
+    let good = rows("o1 PENDING INSERT 990000000000000000001 2026-11-20T08:15:02Z");
+    let key = "orders/dt=2026-11-21/hour=09/salesctl-orders-1-2026-11-21-09-00-00-cut";
+    lake.write(key, format!("{good}{}", &good[..40]).into_bytes())
+        .await
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let run_query = || {
+        let mut cmd = s.salesctl();
+        cmd.env("SALESCTL_CACHE_DIR", cache.path()).args([
+            "query",
+            "--bucket",
+            bucket,
+            "SELECT count(*) AS n FROM orders_cdc",
+        ]);
+        run(&mut cmd)
+    };
+    let (code, _, stderr) = run_query();
+    assert_eq!(code, 255, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "s3://{bucket}/{key} is unreadable at line 2: the object ends inside this row (a truncated object): \
+             move it out of the table with 'aws s3 mv s3://{bucket}/{key} s3://{bucket}/errors/unreadable/dt=2026-11-21/hour=09/salesctl-orders-1-2026-11-21-09-00-00-cut' or delete it"
+        )),
+        "{stderr}"
+    );
+    clients
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = run_query();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains('7'), "{stdout}");
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::common::{Session, delete_item, put_item, run, session, session_with, start};
+use crate::common::{Session, delete_item, put_item, run, session, session_with, spawn};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
@@ -372,7 +372,7 @@ async fn missing_stream_or_table_is_one_line_naming_it() {
 #[tokio::test]
 async fn follow_reads_the_parent_to_its_end_then_its_children() {
     let (s, clients, stream) = stream_session(1).await;
-    let mut child = start(
+    let mut child = spawn(
         s.salesctl().args([
             "-v",
             "tail-cdc",
@@ -431,17 +431,14 @@ async fn dynamodb_stream_source_shows_the_same_changes() {
     })
     .await;
     let item = |status: &str| {
-        HashMap::from([
-            ("order_id".to_owned(), AttributeValue::S("o-1".into())),
-            ("status".to_owned(), AttributeValue::S(status.into())),
-            (
-                "price".to_owned(),
-                AttributeValue::N("12345678901234567890.10".into()),
-            ),
-        ])
+        [
+            ("order_id", AttributeValue::S("o-1".into())),
+            ("status", AttributeValue::S(status.into())),
+            ("price", AttributeValue::N("12345678901234567890.10".into())),
+        ]
     };
-    put_item(&clients, &table, item("PENDING")).await;
-    put_item(&clients, &table, item("PAID")).await;
+    put_item(&clients, &table, &item("PENDING")).await;
+    put_item(&clients, &table, &item("PAID")).await;
     delete_item(&clients, &table, "order_id", "o-1").await;
 
     let (lines, stdout, _) = tail_lines(&s, &["--source", "dynamodb-stream"]);

@@ -600,7 +600,11 @@ mod tests {
             (ColumnType::Timestamp, r#""2026-11-20T08:15:02+00:00""#),
             (ColumnType::Timestamp, "null"),
         ] {
-            assert_eq!(check_value(column_type, json), Ok(()), "{column_type} {json}");
+            assert_eq!(
+                check_value(column_type, json),
+                Ok(()),
+                "{column_type} {json}"
+            );
         }
     }
 
@@ -628,12 +632,28 @@ mod tests {
             (PRICE, "1e10", TooManyIntegerDigits { digits: 10 }),
             (PRICE, "[1]", wrong("a list", "a number")),
             (ColumnType::String, "5", wrong("a number", "a string")),
-            (ColumnType::String, r#"{"a":1}"#, wrong("an object", "a string")),
-            (ColumnType::Boolean, r#""true""#, wrong("a string", "true or false")),
+            (
+                ColumnType::String,
+                r#"{"a":1}"#,
+                wrong("an object", "a string"),
+            ),
+            (
+                ColumnType::Boolean,
+                r#""true""#,
+                wrong("a string", "true or false"),
+            ),
             (ColumnType::Timestamp, r#""yesterday""#, NotATimestamp),
             (ColumnType::Timestamp, r#""2026-11-20""#, NotATimestamp),
-            (ColumnType::Timestamp, r#""2026-11-20T10:15:02+02:00""#, NotUtc),
-            (ColumnType::Timestamp, "1795162502", wrong("a number", "a time as text")),
+            (
+                ColumnType::Timestamp,
+                r#""2026-11-20T10:15:02+02:00""#,
+                NotUtc,
+            ),
+            (
+                ColumnType::Timestamp,
+                "1795162502",
+                wrong("a number", "a time as text"),
+            ),
         ] {
             assert_eq!(
                 check_value(column_type, json),
@@ -684,7 +704,10 @@ mod tests {
         assert_eq!(misfit.problem, ValueProblem::SecondAttribute);
         let misfit =
             check_row([("quantity", "1"), ("QUANTITY", "2")]).expect_err("second attribute");
-        assert_eq!((misfit.attribute.as_str(), misfit.column), ("QUANTITY", "quantity"));
+        assert_eq!(
+            (misfit.attribute.as_str(), misfit.column),
+            ("QUANTITY", "quantity")
+        );
         // A whole row carries its cdc columns and checks them.
         assert!(check_row([("is_deleted", r#""yes""#)]).is_err());
     }
@@ -693,7 +716,6 @@ mod tests {
         use super::*;
         use proptest::prelude::*;
         use rust_decimal::Decimal;
-        use std::str::FromStr;
 
         /// Number texts in JSON's grammar: sign, 1-20 integer digits, 0-8 fraction digits,
         /// optional exponent.
@@ -756,6 +778,38 @@ mod tests {
                 let fits = i32::try_from(value).is_ok();
                 prop_assert_eq!(check_value(ColumnType::Int, &value.to_string()).is_ok(), fits);
                 prop_assert_eq!(check_value(ColumnType::Int, &format!("{value}.5")).is_ok(), false);
+            }
+
+            /// Every order the generator writes fits the lake, in both schemas: the check
+            /// never fails the project's own data.
+            #[test]
+            fn every_generated_order_fits(seed in any::<u64>(), seconds in 0i64..4_000_000_000) {
+                use crate::order::{AttrValue, GeneratorConfig, OrderGenerator, Schema};
+                let mut generator = OrderGenerator::new(GeneratorConfig {
+                    seed: Some(seed),
+                    update_ratio: 0.3,
+                    delete_ratio: 0.1,
+                    run_tag: "t".into(),
+                });
+                let now = chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default();
+                for _ in 0..20 {
+                    for op in generator.plan_new_order(now) {
+                        for schema in [Schema::Orders, Schema::Tutorial] {
+                            let members: Vec<(&str, String)> = op
+                                .order
+                                .attributes(schema)
+                                .into_iter()
+                                .map(|(name, value)| match value {
+                                    AttrValue::S(text) => (name, serde_json::to_string(&text).unwrap_or_default()),
+                                    AttrValue::N(digits) => (name, digits),
+                                })
+                                .collect();
+                            let checked = check_image(members.iter().map(|(n, v)| (*n, v.as_str())));
+                            prop_assert_eq!(checked, Ok(()), "{:?}", members);
+                        }
+                        generator.acknowledge(op);
+                    }
+                }
             }
 
             /// Nothing panics, whatever the text.

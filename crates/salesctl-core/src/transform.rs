@@ -112,9 +112,15 @@ pub enum RecordError {
     /// The data is not a change record.
     #[error("{0}")]
     Decode(#[from] DecodeError),
-    /// A change record whose row the lake table cannot hold.
+    /// A change record whose row the lake table cannot hold (boxed: errors stay small).
     #[error("{0}")]
-    Misfit(#[from] RowMisfit),
+    Misfit(Box<RowMisfit>),
+}
+
+impl From<RowMisfit> for RecordError {
+    fn from(misfit: RowMisfit) -> Self {
+        RecordError::Misfit(Box::new(misfit))
+    }
 }
 
 /// A row that does not fit the lake schema ([`lake_schema::check_image`]): written to the lake,
@@ -289,7 +295,7 @@ pub enum FailureReason {
     #[error("{0}")]
     Decode(DecodeError),
     #[error("{0}")]
-    Misfit(RowMisfit),
+    Misfit(Box<RowMisfit>),
     #[error("the row did not fit in the {limit}-byte response")]
     ResponseFull { limit: usize },
 }
@@ -385,11 +391,17 @@ impl<'de> Deserialize<'de> for Millis {
             fn visit_unit<E>(self) -> Result<Millis, E> {
                 Ok(Millis(None))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Millis, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Millis, A::Error> {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(Millis(None))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Millis, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Millis, A::Error> {
                 while map
                     .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
                     .is_some()

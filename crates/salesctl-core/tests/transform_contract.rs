@@ -7,9 +7,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use salesctl_core::transform::{
-    FailureReason, MAX_RESPONSE_BYTES, RecordError, RecordOutcome, RecordResult,
-    RecordTransformer, TransformError, TransformOptions, transform_event, transform_event_with,
-    transform_record,
+    FailureReason, MAX_RESPONSE_BYTES, RecordError, RecordOutcome, RecordResult, RecordTransformer,
+    TransformError, TransformOptions, transform_event, transform_event_with, transform_record,
 };
 use serde::Deserialize;
 

@@ -68,7 +68,9 @@ mod tests {
         let response = answer(&event, &TransformOptions::default()).expect("answers");
         assert_eq!(
             response.get(),
-            format!(r#"{{"records":[{{"recordId":"r","result":"ProcessingFailed","data":"{data}"}}]}}"#)
+            format!(
+                r#"{{"records":[{{"recordId":"r","result":"ProcessingFailed","data":"{data}"}}]}}"#
+            )
         );
     }
 }
