@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::types::DecodeError;
+use super::error::DecodeError;
 
 /// How deep JSON may nest before the decoder gives up. DynamoDB allows 32 levels of nested
 /// attributes, each costing two JSON levels (`{"M":{…}}`), plus three for the record itself, so

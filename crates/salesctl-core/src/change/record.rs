@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::error::DecodeError;
 use super::json::Parser;
 use super::time::{arrival_time, creation_time};
-use super::types::{ChangeRecord, DecodeError, EventType, FlatImage, SourceFormat, TimePrecision};
+use super::types::{ChangeRecord, EventType, FlatImage, SourceFormat, TimePrecision};
 
 /// Decodes one change record in either format (see [`SourceFormat`] for how they are told
 /// apart).

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
-use super::types::{DecodeError, SourceFormat, TimePrecision};
+use super::error::DecodeError;
+use super::types::{SourceFormat, TimePrecision};
 
 /// The last instant `creation_datetime` can print with a four-digit year (9999-12-31T23:59:59Z).
 const MAX_EPOCH_MICROS: i64 = 253_402_300_799_999_999;

@@ -1,8 +1,9 @@
 //! DynamoDB-typed JSON (`{"S":…}`, `{"N":…}`, `{"M":…}`, …) flattened into plain JSON, with
 //! N numbers written exactly and attribute errors located by path.
 
+use super::error::{AttributeProblem, DecodeError};
 use super::json::{JsonStr, Parser};
-use super::types::{AttrSpan, AttributeProblem, DecodeError, FlatImage, is_cdc_column};
+use super::types::{AttrSpan, FlatImage, is_cdc_column};
 
 /// Flattens one DynamoDB item in typed JSON (`{"id":{"S":"a"},"n":{"N":"1"}}`).
 pub fn flatten_item(typed_item: &str) -> Result<FlatImage, DecodeError> {

@@ -1,5 +1,5 @@
-//! The change-record data model: event and format enums, the decoded record, the flat image
-//! with its per-attribute spans, the flat row written from them, and the decode errors.
+//! The change-record data model: event and format enums, the decoded record and the flat
+//! image with its per-attribute spans.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use super::json::{JsonStr, write_json_string};
-use super::time::{format_creation_datetime, write_creation_datetime};
+use super::error::{AttributeProblem, DecodeError};
+use super::json::JsonStr;
 
 /// The column names the flat row adds to every image; an attribute with one of these names is
 /// left out of the row (the cdc column wins).
@@ -171,120 +171,6 @@ pub struct AttributeChange<'a> {
     pub new: Option<&'a str>,
 }
 
-/// Where in the record an attribute problem sits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttributeLocation {
-    /// `Keys`, `NewImage`, `OldImage`, or `item`/`value` for standalone flattening.
-    pub image: &'static str,
-    /// `name`, `name.inner[2]`, …; empty when the problem is the value itself.
-    pub path: String,
-}
-
-impl fmt::Display for AttributeLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "the {}", self.image)
-        } else {
-            write!(f, "attribute {:?} of {}", self.path, self.image)
-        }
-    }
-}
-
-/// What is wrong with one DynamoDB-typed attribute value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AttributeProblem {
-    #[error("unknown type tag {0:?}")]
-    UnknownTypeTag(String),
-    #[error("empty type descriptor {{}}")]
-    EmptyDescriptor,
-    #[error("more than one type tag ({first:?} and {second:?})")]
-    SeveralTypeTags { first: String, second: String },
-    #[error("{found} where a type descriptor such as {{\"S\":…}} was expected")]
-    NotADescriptor { found: &'static str },
-    #[error("{tag:?} value must be {expected}, found {found}")]
-    WrongValueType {
-        tag: &'static str,
-        expected: &'static str,
-        found: &'static str,
-    },
-    #[error("invalid number {0:?}")]
-    InvalidNumber(String),
-    #[error("duplicate attribute name")]
-    DuplicateName,
-}
-
-/// Why some bytes are not a change record. `Display` is one line naming the problem.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("empty input")]
-    Empty,
-    #[error("not UTF-8 at byte {offset}")]
-    NotUtf8 { offset: usize },
-    #[error("not JSON at byte {offset}: {reason}")]
-    NotJson { offset: usize, reason: &'static str },
-    #[error("truncated JSON: input ends at byte {offset}")]
-    Truncated { offset: usize },
-    #[error("JSON nested deeper than {limit} levels at byte {offset}")]
-    TooDeep { offset: usize, limit: usize },
-    #[error("not a change record: the JSON value is {found}, not an object")]
-    NotAnObject { found: &'static str },
-    #[error("missing field {0}")]
-    MissingField(&'static str),
-    #[error("field {0} appears more than once")]
-    DuplicateField(&'static str),
-    #[error("field {field} must be {expected}, found {found}")]
-    WrongType {
-        field: &'static str,
-        expected: &'static str,
-        found: &'static str,
-    },
-    #[error("unknown eventName {0:?} (expected INSERT, MODIFY or REMOVE)")]
-    UnknownEventName(String),
-    #[error(
-        "unknown ApproximateCreationDateTimePrecision {0:?} (expected MILLISECOND or MICROSECOND)"
-    )]
-    UnknownPrecision(String),
-    #[error("ApproximateCreationDateTime {0} is outside 1970-01-01..9999-12-31")]
-    TimestampOutOfRange(String),
-    #[error("{problem} in {location}")]
-    BadAttribute {
-        problem: AttributeProblem,
-        location: AttributeLocation,
-    },
-}
-
-impl DecodeError {
-    pub(super) fn attribute(problem: AttributeProblem) -> DecodeError {
-        DecodeError::BadAttribute {
-            problem,
-            location: AttributeLocation {
-                image: "value",
-                path: String::new(),
-            },
-        }
-    }
-
-    /// Prepends one path segment while an attribute error travels out of nested values.
-    pub(super) fn within(mut self, segment: impl FnOnce() -> String) -> DecodeError {
-        if let DecodeError::BadAttribute { location, .. } = &mut self {
-            let mut path = segment();
-            if !location.path.is_empty() && !location.path.starts_with('[') {
-                path.push('.');
-            }
-            path.push_str(&location.path);
-            location.path = path;
-        }
-        self
-    }
-
-    pub(super) fn in_image(mut self, image: &'static str) -> DecodeError {
-        if let DecodeError::BadAttribute { location, .. } = &mut self {
-            location.image = image;
-        }
-        self
-    }
-}
-
 impl ChangeRecord {
     /// The image the flat row is built from: NewImage for INSERT/MODIFY, OldImage for REMOVE.
     /// When that image is absent (a `KEYS_ONLY`, `NEW_IMAGE` or `OLD_IMAGE` stream view) the
@@ -304,53 +190,6 @@ impl ChangeRecord {
     /// `ApproximateCreationDateTime` as epoch milliseconds.
     pub fn created_at_millis(&self) -> i64 {
         self.created_at.timestamp_millis()
-    }
-
-    /// `creation_datetime` as the flat row prints it.
-    pub fn creation_datetime(&self) -> String {
-        format_creation_datetime(&self.created_at, self.created_at_precision)
-    }
-
-    /// Appends the flat row and its terminating `\n`: one JSON object with every attribute of
-    /// the [row image](Self::row_image), then `cdc_event_type`, `cdc_event_id`,
-    /// `cdc_sequence_number` (a string, or `null` for native records, which have none),
-    /// `creation_datetime` and `is_deleted`.
-    ///
-    /// An image attribute named like one of the [`CDC_COLUMNS`] is left out: the cdc column
-    /// wins, so a row never carries a duplicate key. `creation_datetime` is ISO-8601 UTC at the
-    /// precision of the source: `2026-11-20T08:15:02Z` for Streams records (whole seconds),
-    /// `2026-11-20T08:15:02.114Z` for native records (milliseconds), six fraction digits for
-    /// `MICROSECOND` records, and more digits than the unit when the source number has a
-    /// fraction.
-    pub fn write_flat_row(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        if self.row_image().write_members_without_cdc_columns(out) {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\"cdc_event_type\":\"");
-        out.extend_from_slice(self.event_type.as_str().as_bytes());
-        out.extend_from_slice(b"\",\"cdc_event_id\":");
-        write_json_string(out, &self.event_id);
-        out.extend_from_slice(b",\"cdc_sequence_number\":");
-        match &self.sequence_number {
-            Some(sequence_number) => write_json_string(out, sequence_number),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"creation_datetime\":\"");
-        write_creation_datetime(out, &self.created_at, self.created_at_precision);
-        out.extend_from_slice(if self.is_deleted() {
-            b"\",\"is_deleted\":true}\n"
-        } else {
-            b"\",\"is_deleted\":false}\n"
-        });
-    }
-
-    /// The flat row as a string, with its `\n`.
-    pub fn flat_row(&self) -> String {
-        let mut out = Vec::with_capacity(self.row_image().as_json().len() + 200);
-        self.write_flat_row(&mut out);
-        // Every piece written is valid UTF-8 (decoded input or ASCII), so this never loses data.
-        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -428,7 +267,7 @@ impl FlatImage {
 
     /// Writes `"a":1,"b":2` (no braces), leaving out attributes named like cdc columns.
     /// Returns whether anything was written.
-    fn write_members_without_cdc_columns(&self, out: &mut Vec<u8>) -> bool {
+    pub(super) fn write_members_without_cdc_columns(&self, out: &mut Vec<u8>) -> bool {
         if !self.has_cdc_column_name {
             let members = self
                 .json
