@@ -57,8 +57,18 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
     let input: Box<dyn BufRead> = match &args.file {
         Some(path) if path.as_os_str() != "-" => {
-            let file =
-                File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+            if path.is_dir() {
+                return Err(usage_error(format!(
+                    "{} is a directory: pass a file of change records (one per line, or a Firehose event), or - for stdin",
+                    path.display()
+                )));
+            }
+            let file = File::open(path).map_err(|e| {
+                usage_error(format!(
+                    "cannot read {}: {e}: pass a readable file of change records, or - for stdin",
+                    path.display()
+                ))
+            })?;
             Box::new(BufReader::with_capacity(1 << 16, file))
         }
         _ => Box::new(io::stdin().lock()),

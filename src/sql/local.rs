@@ -282,7 +282,19 @@ fn sql_error(e: DataFusionError) -> anyhow::Error {
         _ => ExitStatus::GENERAL,
     };
     let message = short_message(&root.strip_backtrace());
-    CliError::new(status, format!("the query was rejected: {message}")).into()
+    // What to do about it, by the kind of rejection.
+    let fix = match root {
+        DataFusionError::SQL(..) => "fix the SQL at the line and column named",
+        DataFusionError::SchemaError(..) => {
+            "use one of the valid names (the columns are listed by 'salesctl query \"SELECT * FROM orders_cdc LIMIT 1\"')"
+        }
+        DataFusionError::Plan(text) if text.contains("not supported") => {
+            "the lake is read-only here: write a SELECT (or WITH … SELECT)"
+        }
+        DataFusionError::NotImplemented(_) => "rewrite it without that construct",
+        _ => "check the query against the error above",
+    };
+    CliError::new(status, format!("the query was rejected: {message}: {fix}")).into()
 }
 
 /// A failure while reading data (a malformed row, an overflow): exit 255.

@@ -134,7 +134,14 @@ fn fix_of(name: &str) -> &'static str {
         "GlueDatabaseName" => {
             "use lowercase letters, digits and '_' (Athena needs no quoting then)"
         }
-        _ => "see 'salesctl template' for the rule",
+        "BucketName" => {
+            "use 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit (S3's rule)"
+        }
+        "TableName" => "use 3 to 255 letters, digits, '_', '-' and '.' (DynamoDB's rule)",
+        "StreamName" | "DeliveryStreamName" | "PipeName" | "FunctionName" | "WorkgroupName" => {
+            "use letters, digits, '_', '-' and '.' within the length the template gives"
+        }
+        _ => "check the rule with 'salesctl template'",
     }
 }
 
