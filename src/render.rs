@@ -264,17 +264,44 @@ impl Table {
         width: Option<usize>,
         layout: Layout,
     ) -> io::Result<()> {
+        self.write_fitted_keeping_whole(out, format, color, width, layout, &[])
+    }
+
+    /// [`Table::write`], never cutting or wrapping the columns named in `whole` (ids, times,
+    /// intervals), as numbers never are: the other text columns shrink around them, and rows
+    /// that cannot fit that way are shown record by record, those values still whole.
+    pub fn write_keeping_whole(
+        &self,
+        out: &mut impl Write,
+        format: OutputFormat,
+        color: bool,
+        whole: &[&str],
+    ) -> io::Result<()> {
+        self.write_fitted_keeping_whole(out, format, color, output_width(), Layout::Auto, whole)
+    }
+
+    /// [`Table::write_keeping_whole`] with an explicit width (`None`: no limit) and layout.
+    pub fn write_fitted_keeping_whole(
+        &self,
+        out: &mut impl Write,
+        format: OutputFormat,
+        color: bool,
+        width: Option<usize>,
+        layout: Layout,
+        whole: &[&str],
+    ) -> io::Result<()> {
+        let kept = self.kept_whole(whole);
         match format {
             OutputFormat::Table => {
                 let vertical = match layout {
                     Layout::Vertical => true,
                     Layout::Columns => false,
-                    Layout::Auto => width.is_some_and(|w| self.too_wide_for(w)),
+                    Layout::Auto => width.is_some_and(|w| self.too_wide_for(w, &kept)),
                 };
                 if vertical {
-                    self.write_vertical(out, width)
+                    self.write_vertical(out, width, &kept)
                 } else {
-                    writeln!(out, "{}", self.to_comfy(color, width))
+                    writeln!(out, "{}", self.to_comfy(color, width, &kept))
                 }
             }
             OutputFormat::Json => {
@@ -295,12 +322,22 @@ impl Table {
         }
     }
 
+    /// Per column: true when it is never cut or wrapped, for holding numbers only or for
+    /// being named in `whole`.
+    fn kept_whole(&self, whole: &[&str]) -> Vec<bool> {
+        self.headers
+            .iter()
+            .enumerate()
+            .map(|(i, name)| self.is_numeric_column(i) || whole.contains(&name.as_str()))
+            .collect()
+    }
+
     /// True when even with every text column cut to a few characters the columns would not
     /// fit: then a record-per-block layout reads better than a table of ellipses.
-    fn too_wide_for(&self, width: usize) -> bool {
+    fn too_wide_for(&self, width: usize, kept: &[bool]) -> bool {
         let minimum: usize = (0..self.headers.len())
             .map(|i| {
-                if self.is_numeric_column(i) {
+                if kept.get(i).copied().unwrap_or(false) {
                     self.column_width(i)
                 } else {
                     self.column_width(i).min(8)
@@ -340,8 +377,13 @@ impl Table {
     }
 
     /// psql's expanded display: one block per row, `name | value` per line, values cut to
-    /// the width.
-    fn write_vertical(&self, out: &mut impl Write, width: Option<usize>) -> io::Result<()> {
+    /// the width (except those of `kept` columns, which stay whole).
+    fn write_vertical(
+        &self,
+        out: &mut impl Write,
+        width: Option<usize>,
+        kept: &[bool],
+    ) -> io::Result<()> {
         let name_width = self
             .headers
             .iter()
@@ -352,11 +394,13 @@ impl Table {
             let title = format!("-[ RECORD {} ]", n + 1);
             let rule = width.unwrap_or(40).saturating_sub(title.len()).min(40);
             writeln!(out, "{title}{}", "-".repeat(rule))?;
-            for (name, cell) in self.headers.iter().zip(row) {
+            for (index, (name, cell)) in self.headers.iter().zip(row).enumerate() {
                 let value = cell.display();
                 let value = match width {
-                    Some(w) => truncate(&value, w.saturating_sub(name_width + 3).max(8)),
-                    None => value.into(),
+                    Some(w) if !kept.get(index).copied().unwrap_or(false) => {
+                        truncate(&value, w.saturating_sub(name_width + 3).max(8))
+                    }
+                    _ => value.into(),
                 };
                 writeln!(
                     out,
@@ -369,7 +413,7 @@ impl Table {
         Ok(())
     }
 
-    fn to_comfy(&self, color: bool, width: Option<usize>) -> ComfyTable {
+    fn to_comfy(&self, color: bool, width: Option<usize>, kept: &[bool]) -> ComfyTable {
         let mut table = ComfyTable::new();
         table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Dynamic);
@@ -411,10 +455,11 @@ impl Table {
             table.add_row(line);
         }
         for index in 0..self.headers.len() {
-            if self.is_numeric_column(index)
+            if kept.get(index).copied().unwrap_or(false)
                 && let Some(column) = table.column_mut(index)
             {
-                // Numbers are never split or cut: a shortened number is a wrong number.
+                // Numbers are never split or cut: a shortened number is a wrong number; nor
+                // are the ids and times a verb names (a cut id names another order).
                 column.set_constraint(ColumnConstraint::ContentWidth);
             }
         }
@@ -514,6 +559,68 @@ mod tests {
         assert!(text.contains("1234567.89"), "{text}");
         assert!(text.contains('…'), "{text}");
         assert_eq!(text.lines().count(), 5, "one line per row:\n{text}");
+    }
+
+    #[test]
+    fn columns_kept_whole_are_never_cut_and_the_free_text_shrinks() {
+        let mut t = Table::new(["order_id", "note", "at"]);
+        for n in 1..=3 {
+            t.push(vec![
+                Cell::text(format!("o-mxa1zgx2nl-0000000{n}")),
+                Cell::text("a long free-text note that may shrink to whatever is left over"),
+                Cell::text(format!("12-05 04:31:0{n}.250")),
+            ]);
+        }
+        let whole = ["order_id", "at"];
+        let mut out = Vec::new();
+        t.write_fitted_keeping_whole(
+            &mut out,
+            OutputFormat::Table,
+            false,
+            Some(60),
+            Layout::Auto,
+            &whole,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.lines().all(|l| console::measure_text_width(l) <= 60),
+            "{text}"
+        );
+        for n in 1..=3 {
+            assert!(text.contains(&format!("o-mxa1zgx2nl-0000000{n}")), "{text}");
+            assert!(text.contains(&format!("12-05 04:31:0{n}.250")), "{text}");
+        }
+        assert!(text.contains('…'), "the note shrinks:\n{text}");
+        // Too narrow for the whole values side by side: records, the values still whole.
+        let mut out = Vec::new();
+        t.write_fitted_keeping_whole(
+            &mut out,
+            OutputFormat::Table,
+            false,
+            Some(40),
+            Layout::Auto,
+            &whole,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("-[ RECORD 1 ]"), "{text}");
+        assert!(text.contains("order_id | o-mxa1zgx2nl-00000003"), "{text}");
+        // Without the marker the same ids would be cut to one identical prefix.
+        let mut out = Vec::new();
+        t.write_fitted(
+            &mut out,
+            OutputFormat::Table,
+            false,
+            Some(40),
+            Layout::Columns,
+        )
+        .unwrap();
+        assert!(
+            !String::from_utf8(out)
+                .unwrap()
+                .contains("o-mxa1zgx2nl-00000003")
+        );
     }
 
     #[test]

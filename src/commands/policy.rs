@@ -31,17 +31,21 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let names = StackNames::resolve(aws, &ctx.settings).await?;
     let policy = operator_policy(&names)?;
     if !args.split {
-        crate::say!("salesctl: {}", whole_note(policy.size()));
+        crate::render::note_wrapped(&format!("salesctl: {}", whole_note(policy.size())));
         match ctx.requested_output {
             None | Some(OutputFormat::Json) => {
                 ctx.out().text(&serde_json::to_string_pretty(&policy)?)?
             }
+            Some(OutputFormat::Table) => ctx.out().text(&statement_blocks(
+                std::slice::from_ref(&policy),
+                crate::render::output_width(),
+            ))?,
             Some(_) => ctx.out().table(&statements(&[policy]))?,
         }
         return Ok(ExitStatus::SUCCESS);
     }
     let parts = policy.split(MANAGED_POLICY_LIMIT)?;
-    crate::say!("salesctl: {}", split_note(policy.size(), &parts));
+    crate::render::note_wrapped(&format!("salesctl: {}", split_note(policy.size(), &parts)));
     match ctx.requested_output {
         // One document a line, each as `aws iam create-policy --policy-document` takes it.
         None | Some(OutputFormat::Json) => {
@@ -51,6 +55,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 .collect::<Result<Vec<_>, _>>()?;
             ctx.out().text(&lines.join("\n"))?
         }
+        Some(OutputFormat::Table) => ctx
+            .out()
+            .text(&statement_blocks(&parts, crate::render::output_width()))?,
         Some(_) => ctx.out().table(&statements(&parts))?,
     }
     Ok(ExitStatus::SUCCESS)
@@ -163,6 +170,124 @@ fn statements(documents: &[PolicyDocument]) -> Table {
         }
     }
     table
+}
+
+/// The statements for a person (`-o table`), fitted to `width`: one block per statement,
+/// its id and effect, then its actions in columns, its resources one a line and its
+/// condition. No action, resource or key is ever cut: an ARN longer than the line is broken
+/// after a `:` or `/`, its rest on the next line after `↳`.
+fn statement_blocks(documents: &[PolicyDocument], width: Option<usize>) -> String {
+    let width = width.unwrap_or(100).max(40);
+    let mut lines: Vec<String> = Vec::new();
+    for (n, document) in documents.iter().enumerate() {
+        if documents.len() > 1 {
+            if n > 0 {
+                lines.push(String::new());
+            }
+            lines.push(format!(
+                "Managed policy {} of {} ({} characters)",
+                n + 1,
+                documents.len(),
+                chars(document.size())
+            ));
+            lines.push("=".repeat(width.min(60)));
+        }
+        for (i, statement) in document.statement.iter().enumerate() {
+            if i > 0 {
+                lines.push(String::new());
+            }
+            lines.push(format!("{} ({:?})", statement.sid, statement.effect));
+            lines.push(format!("  actions ({}):", statement.action.len()));
+            lines.extend(in_columns(&statement.action, width - 4, "    "));
+            lines.push(format!("  resources ({}):", statement.resource.len()));
+            for resource in &statement.resource {
+                lines.extend(broken_at_separators(resource, width - 4, "    "));
+            }
+            for (operator, keys) in statement.condition.iter().flatten() {
+                for (key, value) in keys {
+                    let text = format!("  condition: {operator} {key} = {value}");
+                    let options = textwrap::Options::new(width)
+                        .subsequent_indent("    ")
+                        .break_words(false)
+                        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+                    lines.extend(
+                        textwrap::wrap(&text, options)
+                            .into_iter()
+                            .map(|l| l.into_owned()),
+                    );
+                }
+            }
+        }
+    }
+    lines.join("\n")
+}
+
+/// Names in as many columns as fit `width` after `indent`, reading down each column (as
+/// `ls` lays them out), each column as wide as its widest name.
+fn in_columns(names: &[String], width: usize, indent: &str) -> Vec<String> {
+    let widths: Vec<usize> = names
+        .iter()
+        .map(|n| console::measure_text_width(n))
+        .collect();
+    let layout = (1..=names.len().max(1))
+        .rev()
+        .map(|columns| {
+            let rows = names.len().div_ceil(columns).max(1);
+            let column_widths: Vec<usize> = widths
+                .chunks(rows)
+                .map(|column| column.iter().copied().max().unwrap_or(0))
+                .collect();
+            (rows, column_widths)
+        })
+        .find(|(_, column_widths)| {
+            column_widths.len() == 1
+                || column_widths.iter().sum::<usize>() + 2 * (column_widths.len() - 1) <= width
+        });
+    let Some((rows, column_widths)) = layout else {
+        return Vec::new();
+    };
+    (0..rows)
+        .map(|row| {
+            let mut line = indent.to_string();
+            for (column, column_width) in column_widths.iter().enumerate() {
+                if let Some(name) = names.get(column * rows + row) {
+                    if column > 0 {
+                        line.push_str("  ");
+                    }
+                    line.push_str(&format!("{name:<column_width$}"));
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// `text` after `indent` in lines of at most `width` columns after the indent: whole when it
+/// fits, else broken after its last `:` or `/` that fits (anywhere, when none does), each
+/// later part after `↳ `.
+fn broken_at_separators(text: &str, width: usize, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    let mut first = true;
+    loop {
+        let lead = if first { "" } else { "↳ " };
+        let room = width.saturating_sub(lead.chars().count()).max(8);
+        if rest.len() <= room {
+            lines.push(format!("{indent}{lead}{}", rest.iter().collect::<String>()));
+            return lines;
+        }
+        let at = rest[..room]
+            .iter()
+            .rposition(|c| matches!(c, ':' | '/'))
+            .filter(|at| *at > 0)
+            .map_or(room, |at| at + 1);
+        lines.push(format!(
+            "{indent}{lead}{}",
+            rest[..at].iter().collect::<String>()
+        ));
+        rest.drain(..at);
+        first = false;
+    }
 }
 
 #[cfg(test)]

@@ -296,19 +296,79 @@ fn parse_time(text: Option<&str>) -> DateTime<Utc> {
         .map_or(DateTime::UNIX_EPOCH, |t| t.with_timezone(&Utc))
 }
 
-fn ids(named: &[Named]) -> String {
-    named
+/// A finding's first ids for a person: a heading, then one change a line (its id, its order
+/// and the copies seen), ids never cut nor wrapped; an order that does not fit beside its
+/// change goes on the line below.
+fn id_lines(heading: &str, total: u64, named: &[Named], width: usize) -> Vec<String> {
+    let mut lines = vec![if total > named.len() as u64 {
+        format!("{heading} ({total}, the first {}):", named.len())
+    } else {
+        format!("{heading} ({total}):")
+    }];
+    let id_width = named
         .iter()
-        .map(|n| {
-            if n.copies > 1 {
-                format!("{} ({}, {}×)", n.id, n.order, n.copies)
-            } else {
-                format!("{} ({})", n.id, n.order)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|n| console::measure_text_width(&n.id))
+        .max()
+        .unwrap_or(0);
+    for n in named {
+        let copies = if n.copies > 1 {
+            format!("  {}×", n.copies)
+        } else {
+            String::new()
+        };
+        let pad = id_width - console::measure_text_width(&n.id);
+        let line = format!("  {}{}  order {}{copies}", n.id, " ".repeat(pad), n.order);
+        if console::measure_text_width(&line) <= width {
+            lines.push(line);
+        } else {
+            lines.push(format!("  {}", n.id));
+            lines.push(format!("    order {}{copies}", n.order));
+        }
+    }
+    lines
 }
+
+/// Wraps `text` at spaces only: an id or a name with hyphens is never split.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let options = textwrap::Options::new(width.max(20))
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(|line| line.into_owned())
+        .collect()
+}
+
+/// A time of an order's state for a person: `MM-DD HH:MM:SS.mmm` when it is RFC 3339 (the
+/// year and the zone, UTC, left out), else the text as it is.
+fn short_time(text: &str) -> String {
+    DateTime::parse_from_rfc3339(text).map_or_else(
+        |_| text.to_string(),
+        |t| {
+            t.with_timezone(&Utc)
+                .format("%m-%d %H:%M:%S%.3f")
+                .to_string()
+        },
+    )
+}
+
+/// The orders whose current lake row disagrees with the table, for a person: the order id
+/// and each side's status over its update time (UTC), so no id or time is ever cut.
+fn disagreement_table(named: &[Disagreement]) -> Table {
+    let mut table = Table::new([ORDER_ID, TABLE_SIDE, LAKE_SIDE]);
+    let side = |state: &Option<OrderState>| match state {
+        Some(s) => Cell::text(format!("{}\n{}", s.status, short_time(&s.updated_at))),
+        None => Cell::text("(none)"),
+    };
+    for d in named {
+        table.push(vec![Cell::text(&d.order), side(&d.table), side(&d.lake)]);
+    }
+    table
+}
+
+const ORDER_ID: &str = "order_id";
+const TABLE_SIDE: &str = "table";
+const LAKE_SIDE: &str = "lake (current row)";
 
 /// Findings as a JSON list for pipes: `[{"change_id", "order_id", "copies"}, …]`.
 fn id_list(named: &[Named]) -> Cell {
@@ -364,22 +424,6 @@ fn render(
     disagreeing: u64,
     named: &[Disagreement],
 ) -> anyhow::Result<()> {
-    let mut current = Table::new([
-        "order_id",
-        "table_status",
-        "table_updated_at",
-        "lake_status",
-        "lake_updated_at",
-    ]);
-    for d in named {
-        let side = |s: &Option<salesctl_core::reconcile::OrderState>| match s {
-            Some(s) => (Cell::text(&s.status), Cell::text(&s.updated_at)),
-            None => (Cell::text("(none)"), Cell::Null),
-        };
-        let (ts, tu) = side(&d.table);
-        let (ls, lu) = side(&d.lake);
-        current.push(vec![Cell::text(&d.order), ts, tu, ls, lu]);
-    }
     let format = ctx.output();
     to_stdout(|out| {
         match format {
@@ -389,14 +433,14 @@ fn render(
                 stage_table(findings, false).write(out, format, ctx.color)?;
                 let width = crate::render::output_width().unwrap_or(usize::MAX);
                 for s in &findings.stages {
-                    for (what, named) in [
-                        ("missing after", &s.missing_ids),
-                        ("duplicated in", &s.duplicated_ids),
-                        ("failed, in", &s.failed_ids),
+                    for (what, total, named) in [
+                        ("missing after", s.missing_downstream, &s.missing_ids),
+                        ("duplicated in", s.duplicated, &s.duplicated_ids),
+                        ("failed, in", s.failed, &s.failed_ids),
                     ] {
                         if !named.is_empty() {
-                            let text = format!("{what} {}: {}", s.stage, ids(named));
-                            for line in textwrap::wrap(&text, width) {
+                            let heading = format!("{what} {}", s.stage);
+                            for line in id_lines(&heading, total, named, width) {
                                 writeln!(out, "{line}")?;
                             }
                         }
@@ -404,11 +448,13 @@ fn render(
                 }
                 let u = findings.unmatched;
                 if u.kinesis + u.lake + u.failed > 0 {
-                    writeln!(
-                        out,
+                    let text = format!(
                         "Not in the table's stream (older than its retention or the window): {} in Kinesis, {} lake rows, {} failed",
                         u.kinesis, u.lake, u.failed
-                    )?;
+                    );
+                    for line in wrap_words(&text, width) {
+                        writeln!(out, "{line}")?;
+                    }
                 }
                 if findings.failed_without_id > 0 {
                     writeln!(
@@ -422,10 +468,18 @@ fn render(
                     "\nOrders whose current lake row disagrees with the table: {disagreeing}"
                 )?;
                 if !named.is_empty() {
-                    current.write(out, format, ctx.color)?;
+                    writeln!(out, "(each side's status over its update time, UTC)")?;
+                }
+                if !named.is_empty() {
+                    disagreement_table(named).write_keeping_whole(
+                        out,
+                        format,
+                        ctx.color,
+                        &[ORDER_ID, TABLE_SIDE, LAKE_SIDE],
+                    )?;
                 }
                 writeln!(out)?;
-                for line in textwrap::wrap(&verdict_text(findings, disagreeing), width) {
+                for line in wrap_words(&verdict_text(findings, disagreeing), width) {
                     writeln!(out, "{line}")?;
                 }
             }

@@ -1,6 +1,7 @@
 //! `salesctl report`: the canned sales analyses, a weekly-seasonal revenue forecast per
 //! currency with 80%/95% intervals and its backtest, as tables and charts or as data.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use crate::commands::engine::EngineArgs;
 use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::html_report::{self, BarsFigure, Page, SeriesFigure};
+use crate::html_report::{self, BarsFigure, Block, Page, SeriesFigure, TableBlock};
 use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
 use crate::sql::{REVENUE_DEFINITION, report_queries};
@@ -633,32 +634,58 @@ fn write_html(
     sections: &[Section],
     outlooks: &[CurrencyOutlook],
 ) -> anyhow::Result<()> {
+    // One place per concept: the charts carry the model (in their captions) and the
+    // forecast (with its own wide table); the long per-day tables are pivoted or folded.
     let series = outlooks
         .iter()
         .map(|o| SeriesFigure {
-            title: format!(
-                "Daily revenue, {}: {} ({})",
-                o.currency, o.outlook.model_name, o.outlook.reason
-            ),
+            title: o.currency.clone(),
+            unit: o.currency.clone(),
+            caption: std::iter::once(format!(
+                "Forecast: {}, {}.",
+                o.outlook.model_name, o.outlook.reason
+            ))
+            .chain(o.outlook.notes.iter().map(|n| format!("Note: {n}.")))
+            .collect(),
             history: o.history.clone(),
             forecast: o.band(),
         })
         .collect();
-    let mut bars = Vec::new();
-    let products = section(sections, "revenue_by_product").map(|t| products_side_by_side(t, 10));
-    if let Some((_, product_bars)) = &products {
-        bars.push(BarsFigure {
+    let mut blocks = Vec::new();
+    fn table(title: String, table: Cow<'_, Table>, collapsed: bool) -> Block<'_> {
+        Block::Table(TableBlock {
+            title,
+            table,
+            collapsed,
+        })
+    }
+    if let Some(s) = sections.iter().find(|s| s.name == "backtest") {
+        blocks.push(table(s.title.clone(), Cow::Borrowed(&s.table), false));
+    }
+    if let Some((by_product, product_bars)) =
+        section(sections, "revenue_by_product").map(|t| products_side_by_side(t, 10))
+    {
+        blocks.push(Block::Bars(BarsFigure {
             title: "Units by product (top 10 and others)".into(),
             items: product_bars
                 .iter()
                 .map(|(n, v)| (n.clone(), *v as f64))
                 .collect(),
-        });
+        }));
+        blocks.push(table(
+            "Revenue by product, currencies side by side".into(),
+            Cow::Owned(by_product),
+            false,
+        ));
     }
-    if let Some(mix) = section(sections, "cdc_mix") {
-        bars.push(BarsFigure {
-            title: "CDC events by type".into(),
+    if let Some(s) = sections.iter().find(|s| s.name == "average_order_value") {
+        blocks.push(table(s.title.clone(), Cow::Borrowed(&s.table), false));
+    }
+    if let Some(mix) = sections.iter().find(|s| s.name == "cdc_mix") {
+        blocks.push(Block::Bars(BarsFigure {
+            title: mix.title.clone(),
             items: mix
+                .table
                 .rows
                 .iter()
                 .map(|r| {
@@ -668,14 +695,20 @@ fn write_html(
                     )
                 })
                 .collect(),
-        });
+        }));
     }
-    let mut tables: Vec<(String, &Table)> = Vec::new();
-    if let Some((table, _)) = &products {
-        tables.push(("Revenue by product, currencies side by side".into(), table));
-    }
-    for s in sections.iter().filter(|s| s.name != "revenue_by_product") {
-        tables.push((s.title.clone(), &s.table));
+    if let Some(s) = sections.iter().find(|s| s.name == "revenue_by_day") {
+        blocks.push(table(
+            format!("{}, one row per day, revenue per currency", s.title),
+            Cow::Owned(html_report::wide(
+                &s.table,
+                "day",
+                "currency",
+                "revenue",
+                Some("orders"),
+            )),
+            true,
+        ));
     }
     let page = Page {
         title: format!(
@@ -683,9 +716,11 @@ fn write_html(
             Utc::now().format("%Y-%m-%d %H:%M UTC")
         ),
         notes: vec![format!("Revenue: {REVENUE_DEFINITION}.")],
+        series_title: format!(
+            "Daily revenue per currency, with the next {HORIZON_DAYS} days forecast"
+        ),
         series,
-        bars,
-        tables,
+        blocks,
     };
     let html = html_report::render(&page);
     crate::stream::positions::write_atomically(path, html.as_bytes())

@@ -28,6 +28,9 @@ struct Sighting {
     event: String,
     location: String,
     at: Option<DateTime<Utc>>,
+    /// `at` is known to the second only (an S3 object's write time, a stream record's
+    /// approximate creation time): the event happened within the second that follows.
+    to_second: bool,
 }
 
 const STAGES: [&str; 4] = ["table stream", "kinesis", "lake", "errors/"];
@@ -57,6 +60,12 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 event: c.event.unwrap_or_default(),
                 location: format!("{shard} #{}", record.sequence_number),
                 at: c.created_at.or(record.arrival),
+                // DynamoDB Streams' approximate creation time is whole seconds; a record
+                // that carries milliseconds shows them.
+                to_second: c
+                    .created_at
+                    .or(record.arrival)
+                    .is_some_and(|t| t.timestamp_subsec_nanos() == 0),
             });
         }
     })
@@ -73,6 +82,7 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                     event: c.event.unwrap_or_default(),
                     location: format!("{shard} #{}", record.sequence_number),
                     at: record.arrival,
+                    to_second: false,
                 });
             }
         },
@@ -100,6 +110,7 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 event: text("cdc_event_type"),
                 location: lake.url(&object.key),
                 at: object.written,
+                to_second: true,
             });
         }
     })
@@ -118,6 +129,7 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                     event: c.event.unwrap_or_default(),
                     location: lake.url(&object.key),
                     at: object.written,
+                    to_second: true,
                 });
             }
         }
@@ -128,22 +140,37 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             "order '{order}' is in no stage (stream, Kinesis, lake or errors/): check the id, or whether its changes are older than the stream's 24 h retention"
         )));
     }
-    let (table, missing) = journey(&sightings);
+    let steps = journey(&sightings);
+    let missing = missing(&steps);
     let output = ctx.out();
     if output.format == OutputFormat::Table {
-        // For a person the verdict follows the journey on stdout; pipes get rows only.
+        // For a person: each change under its id, then the verdict; pipes get rows only.
+        let width = crate::render::output_width();
         to_stdout(|out| {
-            table.write(out, output.format, output.color)?;
+            for (n, change) in steps.chunk_by(|a, b| a.id == b.id).enumerate() {
+                if n > 0 {
+                    writeln!(out)?;
+                }
+                writeln!(out, "{} {}", change[0].event, change[0].id)?;
+                change_table(change, width).write_keeping_whole(
+                    out,
+                    output.format,
+                    output.color,
+                    &["stage", "at (UTC)", "hop_ms"],
+                )?;
+            }
             if missing.is_empty() {
                 writeln!(out, "every change of {order} reached the lake")
             } else {
-                missing
-                    .iter()
-                    .try_for_each(|line| writeln!(out, "missing: {line}"))
+                missing.iter().try_for_each(|line| {
+                    wrap_words(&format!("missing: {line}"), width)
+                        .iter()
+                        .try_for_each(|l| writeln!(out, "{l}"))
+                })
             }
         })?;
     } else {
-        output.table(&table)?;
+        output.table(&rows(&steps))?;
         for line in &missing {
             crate::say!("salesctl: missing: {line}");
         }
@@ -155,9 +182,38 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// The sightings per change, in stream order, each with the latency from the stage before;
-/// and a line for each change that is missing at a stage.
-fn journey(sightings: &[Sighting]) -> (Table, Vec<String>) {
+/// One sighting in the journey: which change, which stage (and which copy there), when, and
+/// the hop from the stage before.
+struct Step<'a> {
+    id: &'a str,
+    event: &'a str,
+    stage: &'static str,
+    /// 1 for the first copy at this stage, 2 for a duplicate, …
+    copy: usize,
+    location: &'a str,
+    at: Option<DateTime<Utc>>,
+    to_second: bool,
+    /// The least and the most the hop from the stage before can have taken, in
+    /// milliseconds (equal when both times are known to the millisecond).
+    hop: Option<(i64, i64)>,
+}
+
+/// The stages a stage's changes come from, nearest first: errors/ is the lake's sibling
+/// (both are written from Kinesis), and a stage that was skipped (a stream trimmed past a
+/// change) hands over to the one before it.
+fn sources(stage: &str) -> &'static [&'static str] {
+    match stage {
+        "kinesis" => &["table stream"],
+        "lake" | "errors/" => &["kinesis", "table stream"],
+        _ => &[],
+    }
+}
+
+/// The sightings per change, in stream order (then stage, then time), each with the hop from
+/// the stage it came from. A time known to the second only counts as the whole second, so a
+/// hop is a range and never negative; a copy is measured from the sighting at the stage
+/// before that it can have come from (the latest not after it), never from its twin.
+fn journey(sightings: &[Sighting]) -> Vec<Step<'_>> {
     // Changes in the order the stream (else the first stage) saw them.
     let mut order: Vec<&str> = Vec::new();
     let mut by_change: BTreeMap<&str, Vec<&Sighting>> = BTreeMap::new();
@@ -169,35 +225,64 @@ fn journey(sightings: &[Sighting]) -> (Table, Vec<String>) {
             by_change.entry(&s.event_id).or_default().push(s);
         }
     }
-    let mut table = Table::new(["change", "event", "stage", "where", "at", "hop_ms"]);
-    let mut missing = Vec::new();
+    let millis = |s: &Sighting| if s.to_second { 1000 } else { 0 };
+    let mut steps = Vec::new();
     for id in order {
         let seen = &by_change[id];
         let event = seen
             .iter()
             .find_map(|s| (!s.event.is_empty()).then_some(s.event.as_str()))
             .unwrap_or("");
-        let mut previous: Option<DateTime<Utc>> = None;
         for stage in STAGES {
-            for s in seen.iter().filter(|s| s.stage == stage) {
-                let hop = match (previous, s.at) {
-                    (Some(before), Some(at)) => Cell::number((at - before).num_milliseconds()),
-                    _ => Cell::Null,
-                };
-                table.push(vec![
-                    Cell::text(id),
-                    Cell::text(event),
-                    Cell::text(stage),
-                    Cell::text(&s.location),
-                    s.at.map_or(Cell::Null, |t| {
-                        Cell::text(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                    }),
+            let mut here: Vec<&Sighting> =
+                seen.iter().copied().filter(|s| s.stage == stage).collect();
+            here.sort_by_key(|s| s.at);
+            // The sightings this stage's copies came from, in time order.
+            let mut before: Vec<&Sighting> = sources(stage)
+                .iter()
+                .map(|source| {
+                    seen.iter()
+                        .copied()
+                        .filter(|s| s.stage == *source && s.at.is_some())
+                        .collect::<Vec<_>>()
+                })
+                .find(|found| !found.is_empty())
+                .unwrap_or_default();
+            before.sort_by_key(|s| s.at);
+            for (copy, s) in here.into_iter().enumerate() {
+                let hop = s.at.and_then(|at| {
+                    let latest = at + chrono::Duration::milliseconds(millis(s));
+                    let from = before
+                        .iter()
+                        .rev()
+                        .find(|b| b.at.is_some_and(|t| t <= latest))?;
+                    let start = from.at?;
+                    let most = (latest - start).num_milliseconds();
+                    let least = (at - start).num_milliseconds() - millis(from);
+                    Some((least.max(0), most))
+                });
+                steps.push(Step {
+                    id,
+                    event,
+                    stage,
+                    copy: copy + 1,
+                    location: &s.location,
+                    at: s.at,
+                    to_second: s.to_second,
                     hop,
-                ]);
-                previous = s.at.or(previous);
+                });
             }
         }
-        let at = |stage: &str| seen.iter().any(|s| s.stage == stage);
+    }
+    steps
+}
+
+/// A line for each change that failed or is missing at a stage.
+fn missing(steps: &[Step]) -> Vec<String> {
+    let mut missing = Vec::new();
+    for change in steps.chunk_by(|a, b| a.id == b.id) {
+        let (id, event) = (change[0].id, change[0].event);
+        let at = |stage: &str| change.iter().any(|s| s.stage == stage);
         if at("errors/") {
             missing.push(format!(
                 "{id} ({event}) failed the transform: it is under errors/"
@@ -209,5 +294,240 @@ fn journey(sightings: &[Sighting]) -> (Table, Vec<String>) {
             ));
         }
     }
-    (table, missing)
+    missing
+}
+
+/// The journey for pipes: one row per sighting, its time in full, the hop as the least
+/// (`hop_ms`) and the most (`hop_ms_max`) it can have taken.
+fn rows(steps: &[Step]) -> Table {
+    let mut table = Table::new([
+        "change",
+        "event",
+        "stage",
+        "where",
+        "at",
+        "hop_ms",
+        "hop_ms_max",
+    ]);
+    for s in steps {
+        let (least, most) = match s.hop {
+            Some((least, most)) => (Cell::number(least), Cell::number(most)),
+            None => (Cell::Null, Cell::Null),
+        };
+        table.push(vec![
+            Cell::text(s.id),
+            Cell::text(s.event),
+            Cell::text(s.stage),
+            Cell::text(s.location),
+            s.at.map_or(Cell::Null, |t| {
+                Cell::text(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            }),
+            least,
+            most,
+        ]);
+    }
+    table
+}
+
+/// One change's journey for a person: stage, time (seconds, and milliseconds where they
+/// are known), hop and where, the time and hop whole, `where` shortened in its middle to
+/// what the width leaves.
+fn change_table(change: &[Step], width: Option<usize>) -> Table {
+    let headers = ["stage", "at (UTC)", "hop_ms", "where"];
+    let cells: Vec<[String; 3]> = change
+        .iter()
+        .map(|s| {
+            let stage = if s.copy > 1 {
+                format!("{} copy {}", s.stage, s.copy)
+            } else {
+                s.stage.to_string()
+            };
+            let at = s.at.map_or(String::new(), |t| {
+                t.format(if s.to_second {
+                    "%m-%d %H:%M:%S"
+                } else {
+                    "%m-%d %H:%M:%S%.3f"
+                })
+                .to_string()
+            });
+            [stage, at, s.hop.map_or(String::new(), hop_text)]
+        })
+        .collect();
+    // Borders and padding of four columns, and the three columns that stay whole.
+    let fixed: usize = 13
+        + (0..3)
+            .map(|i| {
+                cells
+                    .iter()
+                    .map(|c| console::measure_text_width(&c[i]))
+                    .chain([headers[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .sum::<usize>();
+    let room = width.map(|w| w.saturating_sub(fixed).max(12));
+    let mut table = Table::new(headers);
+    for (s, [stage, at, hop]) in change.iter().zip(cells) {
+        let place = short_location(s.location);
+        let place = match room {
+            Some(room) => cut_middle(&place, room),
+            None => place,
+        };
+        table.push(vec![
+            Cell::text(stage),
+            Cell::text(at),
+            Cell::text(hop),
+            Cell::text(place),
+        ]);
+    }
+    table
+}
+
+/// A hop for a person: exact, at most, or between.
+fn hop_text((least, most): (i64, i64)) -> String {
+    if least == most {
+        least.to_string()
+    } else if least == 0 {
+        format!("≤ {most}")
+    } else {
+        format!("{least}–{most}")
+    }
+}
+
+/// Where, for a person: an object by its name (its bucket and partition are the stage's
+/// and the time's), a record by its shard and sequence number.
+fn short_location(location: &str) -> String {
+    match location.strip_prefix("s3://") {
+        Some(path) => path.rsplit('/').next().unwrap_or(path).to_string(),
+        None => location.to_string(),
+    }
+}
+
+/// `text` in at most `width` columns, its middle replaced by an ellipsis (both ends of a name
+/// tell it apart: a time at the start, a copy's suffix at the end).
+fn cut_middle(text: &str, width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width || width < 3 {
+        return text.to_string();
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let mut cut: String = chars[..head].iter().collect();
+    cut.push('…');
+    cut.extend(&chars[chars.len() - tail..]);
+    cut
+}
+
+/// Wraps `text` to the width at spaces only: an id is never split.
+fn wrap_words(text: &str, width: Option<usize>) -> Vec<String> {
+    match width {
+        None => vec![text.to_string()],
+        Some(width) => {
+            let options = textwrap::Options::new(width.max(20))
+                .break_words(false)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation);
+            textwrap::wrap(text, options)
+                .into_iter()
+                .map(|line| line.into_owned())
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Option<DateTime<Utc>> {
+        Some(
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    fn seen(stage: &'static str, location: &str, time: &str, to_second: bool) -> Sighting {
+        Sighting {
+            stage,
+            event_id: "c1".into(),
+            event: "INSERT".into(),
+            location: location.into(),
+            at: at(time),
+            to_second,
+        }
+    }
+
+    #[test]
+    fn hops_are_ranges_never_negative_and_copies_pair_with_their_own_source() {
+        let sightings = [
+            seen("table stream", "shard #1", "2026-12-05T04:31:07Z", true),
+            seen("kinesis", "shard-0 #1", "2026-12-05T04:31:07.523Z", false),
+            // The relay put the record again 782 s later: a duplicate in Kinesis.
+            seen("kinesis", "shard-0 #9", "2026-12-05T04:44:09.523Z", false),
+            // S3 times are whole seconds: the first copy was written in the same second.
+            seen("lake", "s3://b/orders/x", "2026-12-05T04:31:07Z", true),
+            seen("lake", "s3://b/orders/y", "2026-12-05T04:44:10Z", true),
+        ];
+        let steps = journey(&sightings);
+        let hops: Vec<Option<(i64, i64)>> = steps.iter().map(|s| s.hop).collect();
+        assert_eq!(
+            hops,
+            [
+                None,
+                Some((0, 523)),
+                Some((781_523, 782_523)),
+                Some((0, 477)),
+                Some((477, 1477)),
+            ]
+        );
+        assert_eq!(
+            steps.iter().map(|s| s.copy).collect::<Vec<_>>(),
+            [1, 1, 2, 1, 2]
+        );
+        assert!(missing(&steps).is_empty());
+        let table = change_table(&steps, Some(80));
+        assert_eq!(table.rows[2][0].display(), "kinesis copy 2");
+        assert_eq!(table.rows[1][1].display(), "12-05 04:31:07.523");
+        assert_eq!(table.rows[3][1].display(), "12-05 04:31:07");
+        assert_eq!(table.rows[1][2].display(), "≤ 523");
+        let mut out = Vec::new();
+        table
+            .write_fitted_keeping_whole(
+                &mut out,
+                OutputFormat::Table,
+                false,
+                Some(80),
+                crate::render::Layout::Auto,
+                &["stage", "at (UTC)", "hop_ms"],
+            )
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.lines().all(|l| console::measure_text_width(l) <= 80),
+            "{text}"
+        );
+        assert!(text.contains("12-05 04:44:09.523"), "{text}");
+    }
+
+    #[test]
+    fn a_hop_reads_as_exact_at_most_or_between_and_names_keep_both_ends() {
+        assert_eq!(hop_text((960, 960)), "960");
+        assert_eq!(hop_text((0, 960)), "≤ 960");
+        assert_eq!(hop_text((40, 1040)), "40–1040");
+        assert_eq!(
+            short_location("s3://bucket/orders/dt=x/name-copy"),
+            "name-copy"
+        );
+        assert_eq!(cut_middle("abcdefghij", 7), "abc…hij");
+        assert_eq!(cut_middle("abc", 7), "abc");
+        let wrapped = wrap_words(
+            "missing: 03d1d1dd78cf4c5d91e5318d92d5b1bf (INSERT) is not in the lake; last seen in kinesis",
+            Some(40),
+        );
+        assert!(
+            wrapped
+                .iter()
+                .any(|l| l.contains("03d1d1dd78cf4c5d91e5318d92d5b1bf"))
+        );
+    }
 }

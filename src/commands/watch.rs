@@ -175,12 +175,14 @@ impl HealthSample {
         ]
     }
 
-    /// One line for the screen, and the problem line when there is one.
-    fn lines(&self) -> (String, Option<String>) {
+    /// The screen's health items (laid out to its width), and the problem when there is one.
+    fn items(&self) -> (Vec<String>, Option<String>) {
         let (facts, health) = match self {
             HealthSample::Read(read) => (&read.0, &read.1),
-            HealthSample::Pending => return ("health: reading…".into(), None),
-            HealthSample::Unknown(why) => return (format!("health: unknown ({why})"), None),
+            HealthSample::Pending => return (vec!["health: reading…".into()], None),
+            HealthSample::Unknown(why) => {
+                return (vec![format!("health: unknown ({why})")], None);
+            }
         };
         let state = |name: &str| {
             health
@@ -189,27 +191,28 @@ impl HealthSample {
                 .find(|c| c.name == name)
                 .map_or(String::from("-"), |c| c.state.clone())
         };
-        let mut line = format!(
-            "pipe {} · dead letters {} · Firehose 15 min {}",
-            state("pipe state"),
-            state("dead-letter messages"),
-            state("firehose last 15 min")
-        );
+        let mut firehose = format!("Firehose 15 min {}", state("firehose last 15 min"));
         if let Fact::Read(f) = &facts.firehose {
-            line.push_str(&format!(
+            firehose.push_str(&format!(
                 " ({:.0} to S3)",
                 f.records_delivered.unwrap_or(0.0)
             ));
         }
-        line.push_str(&format!(" · transform {}", state("transform last 15 min")));
+        let mut transform = format!("transform {}", state("transform last 15 min"));
         if let Fact::Read(f) = &facts.function {
-            line.push_str(&format!(
+            transform.push_str(&format!(
                 " ({:.0} errors, {:.0} throttles)",
                 f.errors.unwrap_or(0.0),
                 f.throttles.unwrap_or(0.0)
             ));
         }
-        (line, health.reason().map(|r| format!("NOT HEALTHY: {r}")))
+        let items = vec![
+            format!("pipe {}", state("pipe state")),
+            format!("dead letters {}", state("dead-letter messages")),
+            firehose,
+            transform,
+        ];
+        (items, health.reason().map(|r| format!("NOT HEALTHY: {r}")))
     }
 }
 
@@ -283,7 +286,125 @@ struct LakePoll {
     seen: HashSet<String>,
     started: DateTime<Utc>,
     latencies: LatencyWindow,
-    newest: VecDeque<String>,
+    newest: VecDeque<NewestRow>,
+}
+
+/// A lake row as the screen lists it. Fields in sort order: the change time first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct NewestRow {
+    created: String,
+    event: String,
+    order: String,
+    /// The total as the lake wrote it (JSON number text), unformatted.
+    total: String,
+    currency: String,
+    status: String,
+}
+
+impl NewestRow {
+    fn from_lake(row: &serde_json::Value) -> NewestRow {
+        let text = |name: &str| row[name].as_str().unwrap_or("").to_string();
+        NewestRow {
+            created: text("creation_datetime"),
+            event: text("cdc_event_type"),
+            order: text("order_id"),
+            total: match &row["total"] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            },
+            currency: text("currency"),
+            status: text("status"),
+        }
+    }
+}
+
+/// An amount with at least two decimals, from its exact text (never through f64): `1612.0`
+/// is shown as `1612.00` beside `86.58`.
+fn amount(text: &str) -> String {
+    let Some((whole, fraction)) = text.split_once('.') else {
+        return if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            format!("{text}.00")
+        } else {
+            text.to_string()
+        };
+    };
+    if fraction.len() < 2 && fraction.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{whole}.{fraction:0<2}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A lake row's change time for the screen: `MM-DD HH:MM:SS` (UTC), or its text when it is not
+/// RFC 3339.
+fn short_time(text: &str) -> String {
+    DateTime::parse_from_rfc3339(text).map_or_else(
+        |_| text.to_string(),
+        |t| {
+            let t = t.with_timezone(&Utc);
+            let format = if t.timestamp_subsec_millis() == 0 {
+                "%m-%d %H:%M:%S"
+            } else {
+                "%m-%d %H:%M:%S%.3f"
+            };
+            t.format(format).to_string()
+        },
+    )
+}
+
+/// The newest rows as screen lines, newest first: time, event, order id and the amount
+/// (right-aligned, two decimals) first, so a narrow screen clips only the status at the end.
+fn newest_lines(rows: &VecDeque<NewestRow>) -> Vec<String> {
+    let shown: Vec<(String, String)> = rows
+        .iter()
+        .rev()
+        .map(|r| (short_time(&r.created), amount(&r.total)))
+        .collect();
+    let width = |f: &dyn Fn(&NewestRow) -> usize| rows.iter().map(f).max().unwrap_or(0);
+    let time_width = shown
+        .iter()
+        .map(|(t, _)| t.chars().count())
+        .max()
+        .unwrap_or(0);
+    let total_width = shown
+        .iter()
+        .map(|(_, a)| a.chars().count())
+        .max()
+        .unwrap_or(0);
+    let event_width = width(&|r| r.event.chars().count());
+    let order_width = width(&|r| r.order.chars().count());
+    rows.iter()
+        .rev()
+        .zip(shown)
+        .map(|(r, (time, total))| {
+            format!(
+                "{time:<time_width$} {:<event_width$} {:<order_width$} {total:>total_width$} {} {}",
+                r.event, r.order, r.currency, r.status
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect()
+}
+
+/// Items laid out in lines of at most `width` columns, joined by ` · `: an item is never
+/// split (one wider than the screen is clipped at its end, alone on its line).
+fn flow(items: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for item in items {
+        match lines.last_mut() {
+            Some(line)
+                if console::measure_text_width(line) + 3 + console::measure_text_width(item)
+                    <= width =>
+            {
+                line.push_str(" · ");
+                line.push_str(item);
+            }
+            _ => lines.push(item.clone()),
+        }
+    }
+    lines
 }
 
 impl LakePoll {
@@ -298,7 +419,7 @@ impl LakePoll {
         let today = Utc::now().date_naive();
         let mut rows = 0;
         let mut fresh: Vec<(i64, i64)> = Vec::new();
-        let mut newest: Vec<String> = Vec::new();
+        let mut newest: Vec<NewestRow> = Vec::new();
         // Every hour of yesterday and today (two day prefixes), so rows written just after
         // midnight for changes made just before it are seen too.
         let from = today.pred_opt().unwrap_or(today).and_time(NaiveTime::MIN);
@@ -324,15 +445,7 @@ impl LakePoll {
                             (written - created.with_timezone(&Utc)).num_milliseconds(),
                         ));
                     }
-                    newest.push(format!(
-                        "{} {:<6} {} {} {} {}",
-                        row["creation_datetime"].as_str().unwrap_or(""),
-                        row["cdc_event_type"].as_str().unwrap_or(""),
-                        row["order_id"].as_str().unwrap_or(""),
-                        row["status"].as_str().unwrap_or(""),
-                        row["total"],
-                        row["currency"].as_str().unwrap_or(""),
-                    ));
+                    newest.push(NewestRow::from_lake(&row));
                 }
             }
         }
@@ -500,6 +613,53 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
+/// A duration in milliseconds as the screen shows it: seconds with one decimal.
+fn seconds(millis: Option<i64>) -> String {
+    millis.map_or("-".to_string(), |v| format!("{:.1}s", v as f64 / 1000.0))
+}
+
+/// The lines above the sparklines at `width` columns: the title, the figures and the
+/// health, each figure whole with its label (laid out in as many lines as the width needs),
+/// then the problem, wrapped at spaces.
+fn header_lines(table: &str, f: &Figures, width: usize) -> Vec<String> {
+    let ms = |v: Option<u64>| seconds(v.map(|v| i64::try_from(v).unwrap_or(i64::MAX)));
+    let mut lines = flow(
+        &[
+            "salesctl watch".to_string(),
+            table.to_string(),
+            f.at.format("%H:%M:%S").to_string(),
+            "q quits".to_string(),
+        ],
+        width,
+    );
+    lines.extend(flow(
+        &[
+            format!(
+                "freshness change → lake row (5 min): p50 {}  p99 {}",
+                ms(f.freshness_p50),
+                ms(f.freshness_p99)
+            ),
+            format!("Kinesis read lag {}", seconds(f.kinesis_lag_millis)),
+            format!("in flight Kinesis → lake {}", f.in_flight),
+            format!("new objects under errors/ {}", f.error_objects),
+        ],
+        width,
+    ));
+    let (health, problem) = f.health.items();
+    lines.extend(flow(&health, width));
+    if let Some(problem) = problem {
+        let options = textwrap::Options::new(width)
+            .break_words(false)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
+        lines.extend(
+            textwrap::wrap(&problem, options)
+                .into_iter()
+                .map(|l| l.into_owned()),
+        );
+    }
+    lines
+}
+
 /// The full-screen view: the alternate screen in raw mode, restored on every way out.
 struct Screen {
     terminal: ratatui::DefaultTerminal,
@@ -539,42 +699,24 @@ impl Screen {
         table: &str,
         f: &Figures,
         histories: &[RateHistory; 3],
-        newest: &VecDeque<String>,
+        newest: &VecDeque<NewestRow>,
     ) -> anyhow::Result<()> {
-        let ms =
-            |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{:.1}s", v as f64 / 1000.0));
-        let (health, problem) = f.health.lines();
-        let mut lines = vec![
-            Line::from(format!(
-                "salesctl watch · {table} · {} · q quits",
-                f.at.format("%H:%M:%S")
-            )),
-            Line::from(format!(
-                "freshness change → lake row: p50 {}  p99 {} (last 5 min)   Kinesis read lag {}",
-                ms(f.freshness_p50),
-                ms(f.freshness_p99),
-                f.kinesis_lag_millis
-                    .map_or("-".to_string(), |v| format!("{:.1}s", v as f64 / 1000.0)),
-            )),
-            Line::from(format!(
-                "in flight Kinesis → lake {}   new objects under errors/ {}",
-                f.in_flight, f.error_objects
-            )),
-            Line::from(health),
-        ];
-        if let Some(problem) = problem {
-            lines.push(Line::from(problem));
-        }
+        let width = usize::from(self.terminal.size()?.width).max(20);
+        let lines: Vec<Line> = header_lines(table, f, width)
+            .into_iter()
+            .map(Line::from)
+            .collect();
         let counts: Vec<Vec<u64>> = histories.iter().map(RateHistory::counts).collect();
         let titles = [
             format!("table stream: {:.1} changes/s", f.stream_per_second),
             format!("Kinesis: {:.1} records/s", f.kinesis_per_second),
             format!("lake: {:.1} rows/s", f.lake_per_second),
         ];
-        let newest_lines: Vec<Line> = newest.iter().rev().map(|r| Line::from(r.clone())).collect();
+        let newest_lines: Vec<Line> = newest_lines(newest).into_iter().map(Line::from).collect();
+        let header_height = u16::try_from(lines.len()).unwrap_or(u16::MAX);
         self.terminal.draw(|frame| {
             let areas = Layout::vertical([
-                Constraint::Length(5),
+                Constraint::Length(header_height),
                 Constraint::Length(4),
                 Constraint::Length(4),
                 Constraint::Length(4),
@@ -599,5 +741,81 @@ impl Screen {
     fn close(self) {
         drop(self.terminal);
         ratatui::restore();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(total: serde_json::Value, status: &str) -> NewestRow {
+        NewestRow::from_lake(&serde_json::json!({
+            "creation_datetime": "2026-12-05T04:31:07Z",
+            "cdc_event_type": "INSERT",
+            "order_id": "o-mxa1zgx2nl-00000026",
+            "total": total,
+            "currency": "USD",
+            "status": status,
+        }))
+    }
+
+    #[test]
+    fn amounts_show_two_decimals_from_their_exact_text() {
+        assert_eq!(amount("1612.0"), "1612.00");
+        assert_eq!(amount("86.58"), "86.58");
+        assert_eq!(amount("12"), "12.00");
+        assert_eq!(amount("0.125"), "0.125");
+        assert_eq!(amount(""), "");
+        let rows = VecDeque::from([
+            row(serde_json::json!(1612.0), "CANCELLED"),
+            row(serde_json::json!(86.58), "PAID"),
+        ]);
+        let lines = newest_lines(&rows);
+        assert_eq!(
+            lines[0],
+            "12-05 04:31:07 INSERT o-mxa1zgx2nl-00000026   86.58 USD PAID"
+        );
+        assert_eq!(
+            lines[1],
+            "12-05 04:31:07 INSERT o-mxa1zgx2nl-00000026 1612.00 USD CANCELLED"
+        );
+    }
+
+    #[test]
+    fn the_figures_fit_80_columns_each_whole_with_its_label() {
+        let figures = Figures {
+            at: DateTime::UNIX_EPOCH,
+            stream_per_second: 12.5,
+            kinesis_per_second: 12.5,
+            lake_per_second: 3.0,
+            freshness_p50: Some(61_250),
+            freshness_p99: Some(1_612_000),
+            kinesis_lag_millis: Some(86_580),
+            in_flight: 1234,
+            error_objects: 0,
+            health: HealthSample::Unknown("no stack 'salesctl': run salesctl up".into()),
+        };
+        let lines = header_lines("salesctl-orders", &figures, 80);
+        assert!(
+            lines.iter().all(|l| console::measure_text_width(l) <= 80),
+            "{lines:#?}"
+        );
+        let text = lines.join("\n");
+        for whole in [
+            "p50 61.2s",
+            "p99 1612.0s",
+            "Kinesis read lag 86.6s",
+            "in flight Kinesis → lake 1234",
+            "new objects under errors/ 0",
+        ] {
+            assert!(lines.iter().any(|l| l.contains(whole)), "{whole}:\n{text}");
+        }
+        assert_eq!(
+            flow(&["a".repeat(50), "b".repeat(26), "c".repeat(10)], 80),
+            [
+                format!("{} · {}", "a".repeat(50), "b".repeat(26)),
+                "c".repeat(10)
+            ]
+        );
     }
 }

@@ -461,9 +461,10 @@ pub fn transform_event(event_json: &[u8]) -> Result<Vec<u8>, TransformError> {
 /// [`TransformedEvent::failures`] (Firehose's error documents carry only its own code, so the
 /// Lambda logs it). A record without `dynamodb.ApproximateCreationDateTime` takes the Kinesis
 /// record's arrival time (`kinesisRecordMetadata.approximateArrivalTimestamp`, else the
-/// record's `approximateArrivalTimestamp`), counted in [`TransformedEvent::arrival_fallbacks`]. `Dropped` is never used: deletes are rows.
-/// Only an event that cannot be read at all (no `records`, a record without `recordId`) is an
-/// error, on which the Lambda fails and Firehose retries.
+/// record's `approximateArrivalTimestamp`), counted in [`TransformedEvent::arrival_fallbacks`].
+/// `Dropped` is never used: deletes are rows. Only an event that cannot be read at all (no
+/// `records`, a record without `recordId`) is an error, on which the Lambda fails and Firehose
+/// retries.
 ///
 /// # The 6 MB response limit
 /// Firehose invokes the Lambda synchronously, and a synchronous response may be at most 6 MB;
