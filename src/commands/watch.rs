@@ -613,9 +613,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
-/// A duration in milliseconds as the screen shows it: seconds with one decimal.
+/// A duration in milliseconds as the screen shows it: seconds with one decimal under a
+/// minute, then whole minutes and seconds (`26m 52s`), then hours and minutes.
 fn seconds(millis: Option<i64>) -> String {
-    millis.map_or("-".to_string(), |v| format!("{:.1}s", v as f64 / 1000.0))
+    let Some(millis) = millis else {
+        return "-".to_string();
+    };
+    let sign = if millis < 0 { "-" } else { "" };
+    let millis = millis.unsigned_abs();
+    let whole = millis / 1000;
+    if whole < 60 {
+        format!("{sign}{:.1}s", millis as f64 / 1000.0)
+    } else if whole < 3600 {
+        format!("{sign}{}m {:02}s", whole / 60, whole % 60)
+    } else {
+        format!("{sign}{}h {:02}m", whole / 3600, whole % 3600 / 60)
+    }
 }
 
 /// The lines above the sparklines at `width` columns: the title, the figures and the
@@ -803,13 +816,16 @@ mod tests {
         let text = lines.join("\n");
         for whole in [
             "p50 61.2s",
-            "p99 1612.0s",
-            "Kinesis read lag 86.6s",
+            "p99 26m 52s",
+            "Kinesis read lag 1m 26s",
             "in flight Kinesis → lake 1234",
             "new objects under errors/ 0",
         ] {
             assert!(lines.iter().any(|l| l.contains(whole)), "{whole}:\n{text}");
         }
+        assert_eq!(seconds(Some(8_650)), "8.7s");
+        assert_eq!(seconds(Some(3_725_000)), "1h 02m");
+        assert_eq!(seconds(None), "-");
         assert_eq!(
             flow(&["a".repeat(50), "b".repeat(26), "c".repeat(10)], 80),
             [

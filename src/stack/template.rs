@@ -252,29 +252,10 @@ pub fn resources() -> Vec<(String, String)> {
 
 /// The resources built only once the transform's code is deployed (`Condition: HasCode`).
 pub fn needing_code() -> Vec<String> {
-    let mut found = Vec::new();
-    let mut current: Option<&str> = None;
-    let mut in_resources = false;
-    for line in TEMPLATE.lines() {
-        if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
-            in_resources = line.trim_end() == "Resources:";
-            continue;
-        }
-        if !in_resources {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
-            && !name.starts_with(' ')
-            && !name.starts_with('#')
-        {
-            current = Some(name);
-        } else if line.trim() == "Condition: HasCode"
-            && let Some(name) = current
-        {
-            found.push(name.to_string());
-        }
-    }
-    found
+    resource_lines(TEMPLATE)
+        .filter(|(_, line)| line.trim() == "Condition: HasCode")
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
 
 /// What the emulator really does with a resource of a change set, when not what the change
@@ -292,28 +273,38 @@ pub fn on_emulator(logical_id: &str, resource_type: &str, has_code: bool) -> Opt
 
 /// The resources of a template in this one's layout.
 fn resources_of(template: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
+    let mut found: Vec<(String, String)> = Vec::new();
+    for (name, line) in resource_lines(template) {
+        let named = found.last().is_some_and(|(last, _)| last == name);
+        if let (false, Some(kind)) = (named, line.strip_prefix("    Type: ")) {
+            found.push((name.to_string(), kind.trim().to_string()));
+        }
+    }
+    found
+}
+
+/// Every line inside a resource of the `Resources:` section, with the resource's logical id.
+fn resource_lines(template: &str) -> impl Iterator<Item = (&str, &str)> {
     let mut in_resources = false;
-    let mut current: Option<String> = None;
-    for line in template.lines() {
+    let mut current: Option<&str> = None;
+    template.lines().filter_map(move |line| {
         if !line.starts_with(' ') && !line.trim().is_empty() && !line.starts_with('#') {
             in_resources = line.trim_end() == "Resources:";
-            continue;
+            current = None;
+            return None;
         }
         if !in_resources {
-            continue;
+            return None;
         }
         if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
             && !name.starts_with(' ')
             && !name.starts_with('#')
         {
-            current = Some(name.to_string());
-        } else if let (Some(name), Some(kind)) = (&current, line.strip_prefix("    Type: ")) {
-            found.push((name.clone(), kind.trim().to_string()));
-            current = None;
+            current = Some(name);
+            return None;
         }
-    }
-    found
+        current.map(|name| (name, line))
+    })
 }
 
 /// The resource types the local emulator (moto 5.2.5) stores but does not build; locally the
