@@ -5,11 +5,10 @@
 //! holds the rules CI checks):
 //! `error`, `diag` -> `endpoint`, `settings`, `aws`, `render`, `output`, `spill` -> `lake` ->
 //! `stream`, `table_writer`, `sql`, `stack`, `relay`, `cdc_view`, `lambda_build`, `chart`,
-//! `html_report`, `audit` -> `context` (the only reader of the environment) -> `commands` (the
-//! verbs and their shared helpers `values`, `engine`, `activity`, `stack_progress`; no verb
-//! imports another) -> `demo` (a script of verbs) -> `cli`.
+//! `html_report`, `stage_reads` -> `context` (the only reader of the environment) ->
+//! `commands` (the verbs and their shared helpers `values`, `engine`, `activity`,
+//! `stack_progress`; no verb imports another) -> `demo` (a script of verbs) -> `cli`.
 
-pub mod audit;
 pub mod aws;
 pub mod cdc_view;
 pub mod chart;
@@ -30,5 +29,6 @@ pub mod settings;
 pub mod spill;
 pub mod sql;
 pub mod stack;
+pub mod stage_reads;
 pub mod stream;
 pub mod table_writer;

@@ -443,7 +443,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(message.contains("table name is empty") && message.contains("--table"), "{message}");
+        assert!(
+            message.contains("table name is empty") && message.contains("--table"),
+            "{message}"
+        );
     }
 
     #[test]

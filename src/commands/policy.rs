@@ -344,6 +344,61 @@ mod tests {
     }
 
     #[test]
+    fn the_blocks_fit_the_width_and_keep_every_action_and_resource_whole() {
+        let long = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/kinesisfirehose/salesctl-orders:log-stream:DestinationDelivery";
+        let mut pass = statement(
+            "PassFirehoseRole",
+            &["iam:PassRole"],
+            &["arn:aws:iam::123456789012:role/salesctl-us-east-1-firehose-role"],
+        );
+        pass.condition = Some(
+            [(
+                "StringEquals".to_string(),
+                [(
+                    "iam:PassedToService".to_string(),
+                    "firehose.amazonaws.com".to_string(),
+                )]
+                .into(),
+            )]
+            .into(),
+        );
+        let actions: Vec<String> = (0..12)
+            .map(|i| format!("cloudformation:DescribeStackResourceDrifts{i}"))
+            .collect();
+        let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+        let policy = PolicyDocument {
+            version: "2012-10-17".into(),
+            statement: vec![statement("LogStreams", &actions, &[long]), pass],
+        };
+        let text = statement_blocks(std::slice::from_ref(&policy), Some(80));
+        assert!(
+            text.lines().all(|l| console::measure_text_width(l) <= 80),
+            "{text}"
+        );
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for action in actions.iter().chain(&["iam:PassRole"]) {
+            assert!(words.contains(action), "{action}:\n{text}");
+        }
+        assert!(
+            text.contains("condition: StringEquals iam:PassedToService = firehose.amazonaws.com")
+        );
+        // The ARN longer than a line: broken after a separator, whole once joined.
+        let parts: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("arn:aws:logs"))
+            .take_while(|l| l.starts_with("arn:aws:logs") || l.starts_with("↳ "))
+            .map(|l| l.trim_start_matches("↳ "))
+            .collect();
+        assert!(parts.len() > 1, "{text}");
+        assert!(parts[0].ends_with('/') || parts[0].ends_with(':'), "{text}");
+        assert_eq!(parts.concat(), long);
+        // Split: each managed policy under its own heading.
+        let text = statement_blocks(&[policy.clone(), policy], Some(80));
+        assert!(text.contains("Managed policy 2 of 2"), "{text}");
+    }
+
+    #[test]
     fn the_notes_name_the_limits() {
         assert_eq!(chars(10240), "10,240");
         assert_eq!(chars(987), "987");

@@ -6,7 +6,6 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::audit;
 use crate::commands::engine::EngineArgs;
 use crate::commands::values;
 use crate::context::Context;
@@ -15,6 +14,7 @@ use crate::lake::{ERROR_ROOT, Lake};
 use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table};
 use crate::spill::Buckets;
+use crate::stage_reads;
 use crate::stream::StartPosition;
 use salesctl_core::change::ChangeRecord;
 use salesctl_core::lake_schema::current_rank_key;
@@ -116,28 +116,31 @@ async fn gather(
     let mut states = Spill::new()?;
     let mut change = ChangeRecord::default();
 
-    let stream = audit::table_stream(aws, &ctx.settings).await?;
-    audit::read_all(stream, |_, record| {
-        if let Some(c) = audit::carried(&record.data, &mut change) {
+    let stream = stage_reads::table_stream(aws, &ctx.settings).await?;
+    stage_reads::read_all(stream, |_, record| {
+        if let Some(c) = stage_reads::carried(&record.data, &mut change) {
             let at = time_text(c.created_at.or(record.arrival));
             let order = c.order.as_deref().unwrap_or("?");
             changes.push(&c.event_id, &[STREAM, &c.event_id, order, &at]);
         }
     })
     .await?;
-    audit::read_all(audit::kinesis_stream(aws, &ctx.settings), |_, record| {
-        if let Some(c) = audit::carried(&record.data, &mut change) {
-            let at = time_text(c.created_at.or(record.arrival));
-            changes.push(&c.event_id, &[KINESIS, &c.event_id, &at]);
-        }
-    })
+    stage_reads::read_all(
+        stage_reads::kinesis_stream(aws, &ctx.settings),
+        |_, record| {
+            if let Some(c) = stage_reads::carried(&record.data, &mut change) {
+                let at = time_text(c.created_at.or(record.arrival));
+                changes.push(&c.event_id, &[KINESIS, &c.event_id, &at]);
+            }
+        },
+    )
     .await?;
-    audit::lake_change_ids(&engine, since, &mut |id| changes.push(id, &[LAKE, id])).await?;
+    stage_reads::lake_change_ids(&engine, since, &mut |id| changes.push(id, &[LAKE, id])).await?;
     let lake = Lake::new(&aws.s3, aws.bucket(&ctx.settings).await?);
     lake.each_object(ERROR_ROOT, |object| {
         for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let carried =
-                audit::failed_record_data(line).and_then(|data| audit::carried(&data, &mut change));
+            let carried = stage_reads::failed_record_data(line)
+                .and_then(|data| stage_reads::carried(&data, &mut change));
             match carried {
                 Some(c) => {
                     let at = c.created_at.map(|t| time_text(Some(t))).unwrap_or_default();
@@ -174,14 +177,14 @@ async fn gather(
         Ok(())
     })?;
 
-    audit::table_current(aws, &ctx.settings.table, &mut |order, state| {
+    stage_reads::table_current(aws, &ctx.settings.table, &mut |order, state| {
         states.push(
             &order,
             &[TABLE_STATE, &order, &state.updated_at, &state.status],
         );
     })
     .await?;
-    audit::lake_state_rows(&engine, &mut |row| {
+    stage_reads::lake_state_rows(&engine, &mut |row| {
         states.push(
             &row.order,
             &[
@@ -514,4 +517,84 @@ fn render(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_one_a_line_and_never_cut_nor_wrapped() {
+        let named: Vec<Named> = (1..=5)
+            .map(|n| Named {
+                id: format!("{n}3d1d1dd78cf4c5d91e5318d92d5b1bf"),
+                order: format!("o-mxa1zhsc39-0000000{n}"),
+                copies: if n == 5 { 2 } else { 1 },
+            })
+            .collect();
+        let lines = id_lines("missing after kinesis", 30, &named, 80);
+        assert_eq!(lines[0], "missing after kinesis (30, the first 5):");
+        assert_eq!(
+            lines[1],
+            "  13d1d1dd78cf4c5d91e5318d92d5b1bf  order o-mxa1zhsc39-00000001"
+        );
+        assert!(lines[5].ends_with("o-mxa1zhsc39-00000005  2×"), "{lines:?}");
+        // Too narrow for both: the order goes under its change, still whole.
+        let lines = id_lines("duplicated in lake", 5, &named, 50);
+        assert_eq!(lines[0], "duplicated in lake (5):");
+        assert_eq!(lines[1], "  13d1d1dd78cf4c5d91e5318d92d5b1bf");
+        assert_eq!(lines[2], "    order o-mxa1zhsc39-00000001");
+        let wrapped = wrap_words(
+            "NOT RECONCILED: 33 orders' current lake rows disagree with the table; 'salesctl trace o-mxa1zhsc39-00000001' follows one",
+            30,
+        );
+        assert!(
+            wrapped.iter().any(|l| l.contains("o-mxa1zhsc39-00000001")),
+            "{wrapped:?}"
+        );
+    }
+
+    #[test]
+    fn disagreeing_orders_keep_their_ids_and_times_at_80_columns() {
+        let state = |status: &str, at: &str| {
+            Some(OrderState {
+                status: status.into(),
+                updated_at: at.into(),
+            })
+        };
+        let named: Vec<Disagreement> = (1..=5)
+            .map(|n| Disagreement {
+                order: format!("o-mxa1zgx2nl-0000000{n}"),
+                table: if n % 2 == 0 {
+                    None
+                } else {
+                    state("DELIVERED", "2026-12-05T04:31:07.123Z")
+                },
+                lake: state("CANCELLED", "2026-12-05T04:30:59.001Z"),
+            })
+            .collect();
+        let mut out = Vec::new();
+        disagreement_table(&named)
+            .write_fitted_keeping_whole(
+                &mut out,
+                OutputFormat::Table,
+                false,
+                Some(80),
+                crate::render::Layout::Auto,
+                &[ORDER_ID, TABLE_SIDE, LAKE_SIDE],
+            )
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.lines().all(|l| console::measure_text_width(l) <= 80),
+            "{text}"
+        );
+        for n in 1..=5 {
+            assert!(text.contains(&format!("o-mxa1zgx2nl-0000000{n}")), "{text}");
+        }
+        assert!(text.contains("12-05 04:31:07.123"), "{text}");
+        assert!(text.contains("12-05 04:30:59.001"), "{text}");
+        assert!(!text.contains('…'), "{text}");
+        assert_eq!(short_time("not a time"), "not a time");
+    }
 }

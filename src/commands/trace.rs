@@ -6,12 +6,12 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::audit;
 use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, service_error};
 use crate::lake::{DATA_PREFIX, ERROR_ROOT, Lake};
 use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table};
+use crate::stage_reads;
 use salesctl_core::change::ChangeRecord;
 
 #[derive(Debug, clap::Args)]
@@ -49,9 +49,9 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let mut sightings: Vec<Sighting> = Vec::new();
     let mut change = ChangeRecord::default();
 
-    let stream = audit::table_stream(aws, &ctx.settings).await?;
-    audit::read_all(stream, |shard, record| {
-        if let Some(c) = audit::carried(&record.data, &mut change)
+    let stream = stage_reads::table_stream(aws, &ctx.settings).await?;
+    stage_reads::read_all(stream, |shard, record| {
+        if let Some(c) = stage_reads::carried(&record.data, &mut change)
             && c.order.as_deref() == Some(order)
         {
             sightings.push(Sighting {
@@ -70,10 +70,10 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
     })
     .await?;
-    audit::read_all(
-        audit::kinesis_stream(aws, &ctx.settings),
+    stage_reads::read_all(
+        stage_reads::kinesis_stream(aws, &ctx.settings),
         |shard, record| {
-            if let Some(c) = audit::carried(&record.data, &mut change)
+            if let Some(c) = stage_reads::carried(&record.data, &mut change)
                 && c.order.as_deref() == Some(order)
             {
                 sightings.push(Sighting {
@@ -117,8 +117,8 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     .await?;
     lake.each_object(ERROR_ROOT, |object| {
         for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(c) =
-                audit::failed_record_data(line).and_then(|data| audit::carried(&data, &mut change))
+            let Some(c) = stage_reads::failed_record_data(line)
+                .and_then(|data| stage_reads::carried(&data, &mut change))
             else {
                 continue;
             };

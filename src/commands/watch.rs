@@ -14,7 +14,6 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 
-use crate::audit;
 use crate::aws::ServiceResultExt;
 use crate::commands::values;
 use crate::context::Context;
@@ -22,6 +21,7 @@ use crate::error::{ExitStatus, usage_error};
 use crate::lake::{ERROR_ROOT, Lake, ObjectEntry};
 use crate::render::{Cell, OutputFormat, json_object};
 use crate::stack::health::{self, Fact, Health, HealthFacts, Targets};
+use crate::stage_reads;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
 use crate::stream::{StartPosition, StreamSource};
 use salesctl_core::rates::{LatencyWindow, RateHistory};
@@ -523,12 +523,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let mut health_read: Option<std::time::Instant> = None;
     let counters = Arc::new(Mutex::new(Counters::default()));
     follow(
-        audit::table_stream(aws, &ctx.settings).await?,
+        stage_reads::table_stream(aws, &ctx.settings).await?,
         counters.clone(),
         false,
     );
     follow(
-        audit::kinesis_stream(aws, &ctx.settings),
+        stage_reads::kinesis_stream(aws, &ctx.settings),
         counters.clone(),
         true,
     );
@@ -815,7 +815,7 @@ mod tests {
         );
         let text = lines.join("\n");
         for whole in [
-            "p50 61.2s",
+            "p50 1m 01s",
             "p99 26m 52s",
             "Kinesis read lag 1m 26s",
             "in flight Kinesis → lake 1234",

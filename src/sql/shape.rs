@@ -89,7 +89,10 @@ mod tests {
         }
         let long_in_list = format!(
             "SELECT 1 WHERE 1 IN ({})",
-            (0..5000).map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+            (0..5000)
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         check_nesting(&long_in_list).expect("a long list is wide, not deep");
     }
@@ -105,7 +108,10 @@ mod tests {
         let parens = format!("SELECT {}1{}", "(".repeat(300), ")".repeat(300));
         assert!(check_nesting(&parens).is_err());
         let and_chain = |n| format!("SELECT 1 WHERE {}", vec!["a = 1"; n].join(" AND "));
-        assert!(check_nesting(&and_chain(200)).is_ok(), "200 conditions are wide enough");
+        assert!(
+            check_nesting(&and_chain(200)).is_ok(),
+            "200 conditions are wide enough"
+        );
         assert!(check_nesting(&and_chain(300)).is_err(), "300 are not");
     }
 

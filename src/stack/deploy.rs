@@ -135,18 +135,15 @@ pub struct Deployer<'a> {
 impl Deployer<'_> {
     /// The stack, or `None` when there is none (or only a deleted one).
     pub async fn state(&self) -> anyhow::Result<Option<StackState>> {
-        let output = self
+        let described = self
             .client
             .describe_stacks()
             .stack_name(self.stack)
             .send()
             .await;
-        let output = match output {
-            Ok(output) => output,
-            Err(error) if does_not_exist(&error) => return Ok(None),
-            Err(error) => {
-                return Err(error).service_context(|| format!("describing stack '{}'", self.stack));
-            }
+        let Some(output) = unless_gone(described, || format!("describing stack '{}'", self.stack))?
+        else {
+            return Ok(None);
         };
         let Some(stack) = output.stacks.unwrap_or_default().into_iter().next() else {
             return Ok(None);
@@ -345,12 +342,7 @@ impl Deployer<'_> {
             return Ok(false);
         }
         let since = chrono::Utc::now() - chrono::Duration::seconds(5);
-        self.client
-            .delete_stack()
-            .stack_name(self.stack)
-            .send()
-            .await
-            .service_context(|| format!("deleting stack '{}'", self.stack))?;
+        self.request_deletion().await?;
         self.settle(since, stop, on_event).await?;
         Ok(true)
     }
@@ -425,13 +417,19 @@ impl Deployer<'_> {
         if let Ok(Some(state)) = self.state().await
             && empty(&state.status)
         {
-            let _ = self
-                .client
-                .delete_stack()
-                .stack_name(self.stack)
-                .send()
-                .await;
+            let _ = self.request_deletion().await;
         }
+    }
+
+    /// Asks CloudFormation to delete the stack, without waiting.
+    async fn request_deletion(&self) -> anyhow::Result<()> {
+        self.client
+            .delete_stack()
+            .stack_name(self.stack)
+            .send()
+            .await
+            .service_context(|| format!("deleting stack '{}'", self.stack))?;
+        Ok(())
     }
 
     /// Removes a change set that will not be executed; for a new stack the empty stack
@@ -449,12 +447,7 @@ impl Deployer<'_> {
             && let Ok(Some(state)) = self.state().await
             && state.is_under_review()
         {
-            let _ = self
-                .client
-                .delete_stack()
-                .stack_name(self.stack)
-                .send()
-                .await;
+            let _ = self.request_deletion().await;
         }
     }
 
@@ -524,19 +517,17 @@ impl Deployer<'_> {
         since: chrono::DateTime<chrono::Utc>,
         seen: &mut HashSet<String>,
     ) -> anyhow::Result<Vec<Event>> {
-        let output = self
+        let listed = self
             .client
             .describe_stack_events()
             .stack_name(self.stack)
             .send()
             .await;
-        let output = match output {
-            Ok(output) => output,
-            Err(error) if does_not_exist(&error) => return Ok(Vec::new()),
-            Err(error) => {
-                return Err(error)
-                    .service_context(|| format!("reading the events of stack '{}'", self.stack));
-            }
+        let Some(output) = unless_gone(listed, || {
+            format!("reading the events of stack '{}'", self.stack)
+        })?
+        else {
+            return Ok(Vec::new());
         };
         let mut events = Vec::new();
         // Newest first on the wire.
@@ -566,6 +557,23 @@ impl Deployer<'_> {
 /// CloudFormation's words for "nothing to change" (AWS and the emulator say it alike).
 pub fn is_no_change(reason: &str) -> bool {
     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// The output of a call about the stack; `None` when the stack does not exist, and any
+/// other error as a service error saying `what` was being done.
+fn unless_gone<T, E>(
+    result: Result<T, E>,
+    what: impl FnOnce() -> String,
+) -> anyhow::Result<Option<T>>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + aws_sdk_cloudformation::operation::RequestId
+        + std::error::Error,
+{
+    match result {
+        Err(error) if does_not_exist(&error) => Ok(None),
+        result => result.service_context(what).map(Some),
+    }
 }
 
 fn does_not_exist<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(error: &E) -> bool {

@@ -33,6 +33,21 @@ pub struct LiveFacts {
     pub error_objects: Option<u64>,
 }
 
+/// What CloudFormation lists of the resources of `stack` (one call).
+pub async fn stack_resources(
+    c: &Clients,
+    stack: &str,
+) -> anyhow::Result<Vec<aws_sdk_cloudformation::types::StackResource>> {
+    Ok(c.cloudformation
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .service_context(|| format!("listing the resources of stack '{stack}'"))?
+        .stack_resources
+        .unwrap_or_default())
+}
+
 /// Every resource of the template with its state. On the emulator, the types it stores
 /// but does not build are shown as run in-process (by the relay or the embedded engine).
 pub async fn resource_facts(
@@ -42,15 +57,7 @@ pub async fn resource_facts(
     drift: bool,
 ) -> anyhow::Result<Vec<ResourceFact>> {
     let stack = names.stack_name();
-    let listed = c
-        .cloudformation
-        .describe_stack_resources()
-        .stack_name(stack)
-        .send()
-        .await
-        .service_context(|| format!("listing the resources of stack '{stack}'"))?
-        .stack_resources
-        .unwrap_or_default();
+    let listed = stack_resources(c, stack).await?;
     let drifts = if drift && emulator {
         crate::say!(
             "salesctl: drift detection is not implemented by the emulator; on AWS 'status --drift' asks CloudFormation"

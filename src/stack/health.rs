@@ -14,7 +14,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, DurationRound, Utc};
 
-use crate::aws::{Clients, ServiceResultExt, describe, is_not_found};
+use crate::aws::{Clients, describe, is_not_found};
 use crate::stack::StackNames;
 use crate::stack::facts::ResourceFact;
 
@@ -74,16 +74,7 @@ impl Targets {
         emulator: bool,
         buffer_seconds: u32,
     ) -> anyhow::Result<Targets> {
-        let stack = names.stack_name();
-        let listed = c
-            .cloudformation
-            .describe_stack_resources()
-            .stack_name(stack)
-            .send()
-            .await
-            .service_context(|| format!("listing the resources of stack '{stack}'"))?
-            .stack_resources
-            .unwrap_or_default();
+        let listed = crate::stack::facts::stack_resources(c, names.stack_name()).await?;
         let resources: Vec<ResourceFact> = listed
             .into_iter()
             .map(|r| ResourceFact {
@@ -662,32 +653,31 @@ async fn metrics(c: &Clients, t: &Targets, now: DateTime<Utc>) -> MetricFacts {
         .get_metric_data()
         .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
         .end_time(aws_smithy_types::DateTime::from_secs(end.timestamp()));
-    for (id, metric, stat, _) in FIREHOSE_METRICS {
-        request = request.metric_data_queries(query(
-            id,
+    let groups = [
+        (
+            &FIREHOSE_METRICS[..],
             "AWS/Firehose",
-            ("DeliveryStreamName", &t.firehose),
-            metric,
-            stat,
-        ));
-    }
-    for (id, metric, stat, _) in FUNCTION_METRICS {
-        request = request.metric_data_queries(query(
-            id,
+            "DeliveryStreamName",
+            &t.firehose,
+        ),
+        (
+            &FUNCTION_METRICS[..],
             "AWS/Lambda",
-            ("FunctionName", &t.function),
-            metric,
-            stat,
-        ));
-    }
-    for (id, metric, stat, _) in PIPE_METRICS {
-        request = request.metric_data_queries(query(
-            id,
+            "FunctionName",
+            &t.function,
+        ),
+        (
+            &PIPE_METRICS[..],
             "AWS/EventBridge/Pipes",
-            ("PipeName", &t.pipe),
-            metric,
-            stat,
-        ));
+            "PipeName",
+            &t.pipe,
+        ),
+    ];
+    for (metrics, namespace, dimension, name) in groups {
+        for (id, metric, stat, _) in metrics {
+            request =
+                request.metric_data_queries(query(id, namespace, (dimension, name), metric, stat));
+        }
     }
     // 12 metrics × 15 minutes is far under one page (100,800 data points).
     let results = match request.send().await {

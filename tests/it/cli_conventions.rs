@@ -5,30 +5,18 @@ use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{run, session};
+use crate::common::{run, salesctl_without_ambient_settings, session};
 
 /// The binary with no emulator, no ambient AWS settings and no user config.
 fn bare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesctl"));
-    for var in [
-        "AWS_PROFILE",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_ENDPOINT_URL",
-        "SALESCTL_LOCAL",
-        "COLUMNS",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = salesctl_without_ambient_settings();
     cmd.env(
         "XDG_CONFIG_HOME",
         std::env::temp_dir().join("salesctl-no-user-config"),
     )
     .env("AWS_EC2_METADATA_DISABLED", "true")
     .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    .env("AWS_SECRET_ACCESS_KEY", "secret")
-    .current_dir(std::env::temp_dir());
+    .env("AWS_SECRET_ACCESS_KEY", "secret");
     cmd
 }
 
@@ -826,5 +814,399 @@ fn in_a_real_terminal_output_fits_80_and_160_columns() {
             changes >= 30,
             "one line per change at {columns} columns:\n{tail}"
         );
+    }
+}
+
+/// [`in_terminal`] for a verb whose exit code says what it found: the code and the text.
+fn in_terminal_with_code(s: &crate::common::Session, columns: u16, args: &str) -> (i32, String) {
+    let bin = env!("CARGO_BIN_EXE_salesctl");
+    let inner = format!("stty cols {columns} rows 50; exec {bin} --local {args}");
+    let mut script = Command::new("script");
+    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
+    for (k, v) in s.salesctl().get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let (code, stdout, _) = run(&mut script);
+    (code, console::strip_ansi_codes(&stdout).replace('\r', ""))
+}
+
+fn widest(text: &str) -> usize {
+    text.lines()
+        .map(console::measure_text_width)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The cells of a comfy table's body rows (`│ a ┆ b │`), trimmed.
+fn body_cells(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| l.starts_with('│') && l.contains('┆'))
+        .map(|l| {
+            l.trim_matches('│')
+                .split('┆')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_and_trace_at_80_columns_keep_ids_times_and_hops_whole() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    for _ in 0..2 {
+        crate::common::generate_changes(&s, "30");
+        let (code, _, stderr) =
+            run(s
+                .salesctl()
+                .args(["relay", "--drain", "--buffer-interval", "1s", "-o", "json"]));
+        assert_eq!(code, 0, "{stderr}");
+    }
+    // Faults, so every list has ids: an object copied (duplicates), one dropped (missing),
+    // items deleted behind the relay's back (orders whose lake row disagrees).
+    let clients = s.clients().await;
+    let settings = s.settings();
+    let bucket = clients.bucket(&settings).await.unwrap();
+    let keys: Vec<String> = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("orders/")
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    assert!(keys.len() >= 2, "{keys:?}");
+    clients
+        .s3
+        .copy_object()
+        .bucket(&bucket)
+        .copy_source(format!("{bucket}/{}", keys[0]))
+        .key(format!("{}-copy", keys[0]))
+        .send()
+        .await
+        .unwrap();
+    clients
+        .s3
+        .delete_object()
+        .bucket(&bucket)
+        .key(&keys[1])
+        .send()
+        .await
+        .unwrap();
+    let items = clients
+        .dynamodb
+        .scan()
+        .table_name(&settings.table)
+        .send()
+        .await
+        .unwrap();
+    for item in items.items().iter().take(3) {
+        clients
+            .dynamodb
+            .delete_item()
+            .table_name(&settings.table)
+            .key("order_id", item["order_id"].clone())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let (code, json, stderr) = run(s
+        .salesctl()
+        .args(["reconcile", "-o", "json", "--show", "5"]));
+    assert_eq!(code, 1, "{stderr}");
+    let stages: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["first_missing"].is_array())
+        .collect();
+    let named = |stage: &str, finding: &str| -> Vec<(String, String)> {
+        stages.iter().find(|v| v["stage"] == stage).unwrap()[finding]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["change_id"].as_str().unwrap().to_string(),
+                    f["order_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let missing = named("kinesis", "first_missing");
+    let duplicated = named("lake", "first_duplicated");
+    assert!(!missing.is_empty() && !duplicated.is_empty(), "{json}");
+
+    // reconcile: every named change and order whole on its line, the disagreeing orders
+    // whole with their times to the millisecond, nothing cut.
+    let (code, shown) = in_terminal_with_code(&s, 80, "reconcile");
+    assert_eq!(code, 1, "{shown}");
+    assert!(widest(&shown) <= 80, "{shown}");
+    assert!(!shown.contains('…'), "nothing is cut:\n{shown}");
+    for (change, order) in missing.iter().chain(&duplicated) {
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.contains(change.as_str()) && l.contains(order.as_str())),
+            "{change} ({order}) whole on one line:\n{shown}"
+        );
+    }
+    let order_id = regex::Regex::new(r"^o-[0-9a-z]+-\d{8}$").unwrap();
+    let time = regex::Regex::new(r"\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}").unwrap();
+    let disagreeing: Vec<Vec<String>> = body_cells(&shown)
+        .into_iter()
+        .filter(|cells| cells.len() == 3 && order_id.is_match(&cells[0]))
+        .collect();
+    assert_eq!(disagreeing.len(), 5, "the first five orders:\n{shown}");
+    let ids: std::collections::BTreeSet<&str> = disagreeing.iter().map(|c| c[0].as_str()).collect();
+    assert_eq!(
+        ids.len(),
+        5,
+        "five different orders, not one prefix:\n{shown}"
+    );
+    assert!(ids.iter().all(|id| order_id.is_match(id)), "{shown}");
+    assert!(time.is_match(&shown), "times to the millisecond:\n{shown}");
+
+    // trace of an order with a duplicated lake object: its change id whole, times with
+    // seconds, every hop non-negative, the copy measured from Kinesis, not from its twin.
+    let (change, order) = &duplicated[0];
+    let (code, shown) = in_terminal_with_code(&s, 80, &format!("trace {order}"));
+    assert!(code == 0 || code == 1, "{shown}");
+    assert!(widest(&shown) <= 80, "{shown}");
+    assert!(shown.contains(change.as_str()), "{shown}");
+    assert!(shown.contains("lake copy 2"), "{shown}");
+    let seconds = regex::Regex::new(r"^\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{3})?$").unwrap();
+    let hop = regex::Regex::new(r"^(\d+|≤ \d+|\d+–\d+)?$").unwrap();
+    let rows: Vec<Vec<String>> = body_cells(&shown)
+        .into_iter()
+        .filter(|c| c.len() == 4 && c[0] != "stage")
+        .collect();
+    assert!(rows.len() >= 4, "{shown}");
+    for row in &rows {
+        assert!(
+            seconds.is_match(&row[1]),
+            "a time with seconds: {row:?}\n{shown}"
+        );
+        assert!(
+            hop.is_match(&row[2]),
+            "a non-negative hop: {row:?}\n{shown}"
+        );
+    }
+    let (_, json, _) = run(s.salesctl().args(["trace", order, "-o", "json"]));
+    for line in json.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let (Some(least), Some(most)) = (row["hop_ms"].as_i64(), row["hop_ms_max"].as_i64()) {
+            assert!(0 <= least && least <= most, "{line}");
+        }
+    }
+    // A change lost after Kinesis: the verdict names it whole, wrapped between words.
+    let (change, order) = &missing[0];
+    let (code, shown) = in_terminal_with_code(&s, 80, &format!("trace {order}"));
+    assert_eq!(code, 1, "{shown}");
+    assert!(widest(&shown) <= 80, "{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("missing: ") && l.contains(change.as_str())),
+        "{shown}"
+    );
+}
+
+#[test]
+fn policy_as_a_table_keeps_every_action_and_resource_whole_at_80_and_160_columns() {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, json, stderr) = run(s.salesctl().args(["policy", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let policy: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().unwrap().to_string())
+                .collect(),
+            other => vec![other.as_str().unwrap().to_string()],
+        }
+    };
+    let statements = policy["Statement"].as_array().unwrap();
+    for columns in [80usize, 160] {
+        let shown = in_terminal(&s, columns as u16, "policy -o table");
+        assert!(widest(&shown) <= columns, "at {columns}:\n{shown}");
+        assert!(
+            !shown.contains('…'),
+            "nothing is cut at {columns}:\n{shown}"
+        );
+        let words: std::collections::BTreeSet<&str> = shown.split_whitespace().collect();
+        // A resource longer than a line continues on the next after `↳ `.
+        let joined = shown
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("\n↳ ", "");
+        let lines: std::collections::BTreeSet<&str> = joined.lines().collect();
+        for statement in statements {
+            let sid = statement["Sid"].as_str().unwrap();
+            assert!(words.contains(sid), "{sid} at {columns}:\n{shown}");
+            for action in list(&statement["Action"]) {
+                assert!(
+                    words.contains(action.as_str()),
+                    "{action} whole at {columns}:\n{shown}"
+                );
+            }
+            for resource in list(&statement["Resource"]) {
+                assert!(
+                    lines.contains(resource.as_str()),
+                    "{resource} whole at {columns}:\n{shown}"
+                );
+            }
+        }
+    }
+}
+
+/// What a full-screen program left on a `columns` × `rows` terminal: its output replayed
+/// (text at the cursor, cursor moves, clears; colours and modes skipped), a string a row.
+fn replay_screen(raw: &str, columns: usize, rows: usize) -> Vec<String> {
+    let blank = || vec![vec![' '; columns]; rows];
+    let mut grid = blank();
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                Some('[') => {
+                    let mut params = String::new();
+                    let mut end = None;
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            end = Some(c);
+                            break;
+                        }
+                        params.push(c);
+                    }
+                    match end {
+                        Some('H' | 'f') => {
+                            let mut at = params
+                                .split(';')
+                                .map(|p| p.parse::<usize>().unwrap_or(1).max(1));
+                            row = (at.next().unwrap_or(1) - 1).min(rows - 1);
+                            col = at.next().unwrap_or(1) - 1;
+                        }
+                        Some('J') if params == "2" => grid = blank(),
+                        _ => {}
+                    }
+                }
+                Some(']') => {
+                    for c in chars.by_ref() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                    }
+                }
+                Some('(' | ')') => {
+                    chars.next();
+                }
+                _ => {}
+            },
+            '\r' => col = 0,
+            '\n' => row = (row + 1).min(rows - 1),
+            c if c.is_control() => {}
+            c => {
+                if col < columns {
+                    grid[row][col] = c;
+                }
+                col += 1;
+            }
+        }
+    }
+    grid.into_iter()
+        .map(|r| r.into_iter().collect::<String>().trim_end().to_string())
+        .collect()
+}
+
+#[test]
+fn watch_at_80_columns_shows_the_read_lag_and_amounts_with_two_decimals() {
+    use crate::common::{Capture, READY_WITHIN, wait_until};
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (columns, rows) = (80, 40);
+    let bin = env!("CARGO_BIN_EXE_salesctl");
+    // --samples bounds the run should the test fail before it presses q.
+    let inner = format!(
+        "stty cols {columns} rows {rows}; exec {bin} --local watch --interval 300ms --samples 400"
+    );
+    let mut script = Command::new("script");
+    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
+    for (k, v) in s.salesctl().get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux script");
+    let output = Capture::start(child.stdout.take().unwrap());
+    wait_until("the first watch screen", READY_WITHIN, || {
+        let text = output.so_far();
+        if text.contains("newest") {
+            Ok(())
+        } else {
+            Err(format!("{text:?}"))
+        }
+    });
+    // Changes through every stage while it watches.
+    crate::common::generate_changes(&s, "30");
+    let (code, _, stderr) =
+        run(s
+            .salesctl()
+            .args(["relay", "--drain", "--buffer-interval", "1s", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let lag = regex::Regex::new(r"Kinesis read lag (\d+\.\ds|\d+m \d{2}s|\d+h \d{2}m)").unwrap();
+    let lake_row = regex::Regex::new(
+        r"^│\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{3})? (INSERT|MODIFY|REMOVE) +o-[0-9a-z]+-\d{8} +(\S+) [A-Z]{3}\b",
+    )
+    .unwrap();
+    let screen = wait_until(
+        "a read lag and lake rows on the screen",
+        READY_WITHIN,
+        || {
+            let screen = replay_screen(&output.so_far(), columns, rows);
+            let rows = screen.iter().filter(|l| lake_row.is_match(l)).count();
+            if rows > 0 && screen.iter().any(|l| lag.is_match(l)) {
+                Ok(screen)
+            } else {
+                Err(screen.join("\n"))
+            }
+        },
+    );
+    use std::io::Write as _;
+    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "watch did not quit on q"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = screen.join("\n");
+    let amount = regex::Regex::new(r"^\d+\.\d{2}$").unwrap();
+    for line in screen.iter().filter(|l| lake_row.is_match(l)) {
+        let total = &lake_row.captures(line).unwrap()[3];
+        assert!(amount.is_match(total), "two decimals: {line}\n{text}");
     }
 }

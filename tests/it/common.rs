@@ -626,3 +626,67 @@ pub fn assert_has_lines(text: &str, expected: &[&str]) {
         .collect();
     assert!(missing.is_empty(), "{missing:?} missing from\n{text}");
 }
+
+/// A fresh session in which `salesctl` with `up_args` (`up` and its flags) has built the
+/// stack.
+pub fn session_up(up_args: &[&str]) -> Session {
+    let s = session();
+    let (code, _, stderr) = run(s.salesctl().args(up_args));
+    assert_eq!(code, 0, "{stderr}");
+    s
+}
+
+/// What DescribeTable says of `table`, which must exist.
+pub async fn describe_table(
+    clients: &Clients,
+    table: &str,
+) -> aws_sdk_dynamodb::types::TableDescription {
+    clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describing table {table}: {e}"))
+        .table
+        .unwrap_or_else(|| panic!("no description of table {table}"))
+}
+
+/// The ARN of `table`'s stream.
+pub async fn table_stream_arn(clients: &Clients, table: &str) -> String {
+    describe_table(clients, table)
+        .await
+        .latest_stream_arn
+        .unwrap_or_else(|| panic!("table {table} has a stream"))
+}
+
+/// Whether DescribeTable finds `table`.
+pub async fn table_exists(clients: &Clients, table: &str) -> bool {
+    clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// `salesctl relay --drain` with a one-second buffer and a JSON summary.
+pub const DRAIN_JSON: [&str; 6] = [
+    "relay",
+    "--drain",
+    "--buffer-interval",
+    "1s",
+    "--output",
+    "json",
+];
+
+/// The flags of a following `salesctl relay` that flushes and polls quickly (small buffers).
+pub const FAST_FOLLOW: [&str; 6] = [
+    "--buffer-interval",
+    "100ms",
+    "--buffer-mb",
+    "1",
+    "--poll",
+    "20ms",
+];

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Session, post, run, session};
+use crate::common::{Session, describe_table, post, run, session_up};
 
 fn salesctl(s: &Session, args: &[&str]) -> (i32, String, String) {
     run(s.salesctl().args(["--output", "json"]).args(args))
@@ -48,23 +48,19 @@ impl Drop for PipeTransitions {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_fails_on_dead_letters_and_a_stopped_pipe_and_names_them() {
-    let s = session();
-    let (code, _, stderr) = salesctl(&s, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up"]);
 
     // Healthy: what moto does not run is run in-process, and the queue is empty.
     let (code, stdout, stderr) = salesctl(&s, &["status"]);
     assert_eq!(code, 0, "healthy: {stdout} {stderr}");
-    assert_eq!(state_of(&stdout, "pipe state"), "in-process: relay");
-    assert_eq!(state_of(&stdout, "dead-letter messages"), "0");
-    assert_eq!(
-        state_of(&stdout, "firehose last 15 min"),
-        "in-process: relay"
-    );
-    assert_eq!(
-        state_of(&stdout, "transform last 15 min"),
-        "in-process: relay"
-    );
+    for (resource, state) in [
+        ("pipe state", "in-process: relay"),
+        ("dead-letter messages", "0"),
+        ("firehose last 15 min", "in-process: relay"),
+        ("transform last 15 min", "in-process: relay"),
+    ] {
+        assert_eq!(state_of(&stdout, resource), state, "{resource}");
+    }
 
     // A batch the pipe gave up on: status exits 1 and says so in one line.
     let clients = s.clients().await;
@@ -103,15 +99,7 @@ async fn status_fails_on_dead_letters_and_a_stopped_pipe_and_names_them() {
         .unwrap();
 
     // A pipe moto stores is described: RUNNING passes, STOPPED fails with its name.
-    let table = clients
-        .dynamodb
-        .describe_table()
-        .table_name("salesctl-orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
+    let table = describe_table(&clients, "salesctl-orders").await;
     let stream = clients
         .kinesis
         .describe_stream_summary()

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Session, generate_changes, run, session, spawn};
+use crate::common::{DRAIN_JSON, FAST_FOLLOW, Session, generate_changes, run, session, spawn};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 fn salesctl(s: &Session, args: &[&str]) -> (i32, String, String) {
@@ -91,17 +91,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
 
     let first = generate_changes(&s, "400");
     let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
-    let report = json_lines(&ok(
-        &s,
-        &[
-            "relay",
-            "--drain",
-            "--buffer-interval",
-            "1s",
-            "--output",
-            "json",
-        ],
-    ));
+    let report = json_lines(&ok(&s, &DRAIN_JSON));
     let piped = n(&report[0], "piped");
     assert_eq!(
         piped,
@@ -120,15 +110,7 @@ async fn up_generate_relay_query_agree_exactly_even_after_a_killed_relay() {
     // Same state directory and environment as the restart below, so the restart must
     // resume from whatever the killed run committed or spooled.
     let mut relay = spawn(
-        s.salesctl().args([
-            "relay",
-            "--buffer-interval",
-            "100ms",
-            "--buffer-mb",
-            "1",
-            "--poll",
-            "20ms",
-        ]),
+        s.salesctl().arg("relay").args(FAST_FOLLOW),
         Stdio::null(),
         Stdio::null,
     );

@@ -9,7 +9,8 @@ use aws_smithy_types::Blob;
 use serde_json::Value;
 
 use crate::common::{
-    Capture, READY_WITHIN, Session, generate_changes, run, session, stream_records, wait_until,
+    Capture, READY_WITHIN, Session, generate_changes, run, session, stream_records,
+    table_stream_arn, wait_until,
 };
 
 fn ok(s: &Session, args: &[&str]) -> String {
@@ -162,17 +163,7 @@ async fn a_corrupted_record_is_named_in_errors_and_a_deleted_item_as_missing() {
         "json",
     ]));
     assert_eq!(code, 0, "{stderr}");
-    let arn = clients
-        .dynamodb
-        .describe_table()
-        .table_name(&settings.table)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
+    let arn = table_stream_arn(&clients, &settings.table).await;
     let records = stream_records(&clients, &arn).await;
     let newest = records.last().unwrap();
     let corrupted_id = newest.event_id.clone().unwrap();

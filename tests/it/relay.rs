@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{READY_WITHIN, Session, generate_changes, run, session, state_dir, wait_until};
+use crate::common::{
+    DRAIN_JSON, FAST_FOLLOW, READY_WITHIN, Session, generate_changes, run, session_up, state_dir,
+    table_stream_arn, wait_until,
+};
 
 fn relay_command(s: &Session, dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = s.salesctl();
@@ -15,25 +18,13 @@ fn relay_command(s: &Session, dir: &std::path::Path, args: &[&str]) -> Command {
 }
 
 fn spawn_follow(s: &Session, dir: &std::path::Path) -> Child {
-    relay_command(
-        s,
-        dir,
-        &[
-            "--buffer-interval",
-            "100ms",
-            "--buffer-mb",
-            "1",
-            "--poll",
-            "20ms",
-            "--output",
-            "json",
-        ],
-    )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("start relay")
+    relay_command(s, dir, &FAST_FOLLOW)
+        .args(["--output", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start relay")
 }
 
 /// The text of every `relay.lock` below `dir` (each names its holder: "pid N since ...").
@@ -53,17 +44,7 @@ fn lock_texts(dir: &std::path::Path) -> Vec<String> {
 /// Every change the table's stream holds, by event id, read with the SDK.
 async fn stream_changes(s: &Session) -> HashSet<String> {
     let clients = s.clients().await;
-    let arn = clients
-        .dynamodb
-        .describe_table()
-        .table_name("salesctl-orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
+    let arn = table_stream_arn(&clients, "salesctl-orders").await;
     crate::common::stream_records(&clients, &arn)
         .await
         .into_iter()
@@ -87,44 +68,16 @@ fn lake_counts(s: &Session) -> (u64, u64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_to_the_relay() {
-    let s = session();
+    let s = session_up(&["up"]);
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = run(s.salesctl().arg("up"));
-    assert_eq!(code, 0, "{stderr}");
     generate_changes(&s, "1500");
 
     // A follows from one directory; a second relay, from another directory, is refused at
     // once, naming the first.
     let mut first = spawn_follow(&s, dir_a.path());
-    let holder = format!("pid {} ", first.id());
-    wait_until(
-        "the first relay to hold the stack's relay.lock",
-        READY_WITHIN,
-        || {
-            if let Some(status) = first.try_wait().unwrap() {
-                panic!("the first relay exited ({status}) before taking the lock");
-            }
-            let locks = lock_texts(state_dir());
-            if locks.iter().any(|text| text.starts_with(&holder)) {
-                Ok(())
-            } else {
-                Err(format!("lock texts {locks:?}, none starting {holder:?}"))
-            }
-        },
-    );
-    let started = Instant::now();
-    let (code, _, stderr) = run(&mut relay_command(&s, dir_b.path(), &["--drain"]));
-    assert_eq!(code, 253, "a second relay is refused: {stderr}");
-    assert!(
-        stderr.contains("already running") && stderr.contains(&format!("pid {}", first.id())),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "refused at once"
-    );
+    wait_for_lock(&mut first);
+    assert_refused(&s, dir_b.path(), &["--drain"], &first, "another directory");
 
     // Killed without warning mid-run; its lock dies with it.
     std::thread::sleep(Duration::from_millis(500));
@@ -158,11 +111,7 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
     assert!(summary["piped"].is_u64(), "{summary}");
 
     // The rest, drained from the first directory.
-    let (code, stdout, stderr) = run(&mut relay_command(
-        &s,
-        dir_a.path(),
-        &["--drain", "--buffer-interval", "1s", "--output", "json"],
-    ));
+    let (code, stdout, stderr) = run(&mut relay_command(&s, dir_a.path(), &DRAIN_JSON[1..]));
     assert_eq!(code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(report["total_processing_failed"], 0, "{report}");
@@ -191,9 +140,7 @@ async fn lake_rows_equal_distinct_events_equal_stream_changes_whatever_happens_t
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drain_exits_1_when_records_cannot_be_transformed() {
-    let s = session();
-    let (code, _, stderr) = run(s.salesctl().arg("up"));
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up"]);
     generate_changes(&s, "20");
     // A record on the Kinesis stream that is not a DynamoDB change.
     let clients = s.clients().await;
@@ -206,17 +153,29 @@ async fn drain_exits_1_when_records_cannot_be_transformed() {
         .send()
         .await
         .unwrap();
-    let (code, stdout, stderr) = run(s.salesctl().args([
-        "relay",
-        "--drain",
-        "--buffer-interval",
-        "1s",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(code, 1, "{stdout} {stderr}");
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let (code, report, stderr) = drain(&s);
+    assert_eq!(code, 1, "{report} {stderr}");
     assert_eq!(report["processing_failed"], 1, "{report}");
+}
+
+/// Asserts that a relay run from `dir` with `args` while `first` holds the lock is refused at
+/// once, in one line naming `first`; `what` says which attempt it was.
+fn assert_refused(s: &Session, dir: &std::path::Path, args: &[&str], first: &Child, what: &str) {
+    let started = Instant::now();
+    let (code, stdout, stderr) = run(&mut relay_command(s, dir, args));
+    assert_eq!(
+        code, 253,
+        "{what}: a second relay is refused: {stdout} {stderr}"
+    );
+    assert!(
+        stderr.contains("already running") && stderr.contains(&format!("pid {}", first.id())),
+        "{what}: names the running relay: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{what}: one line: {stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{what}: refused at once"
+    );
 }
 
 /// Waits until `relay` holds a `relay.lock` under the test's state root, naming its pid.
@@ -241,9 +200,7 @@ fn wait_for_lock(relay: &mut Child) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_relay_is_refused_however_its_endpoint_is_spelled_or_its_state_dir_given() {
-    let s = session();
-    let (code, _, stderr) = run(s.salesctl().arg("up"));
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up"]);
     generate_changes(&s, "200");
     let dir = tempfile::tempdir().unwrap();
     let mut first = spawn_follow(&s, dir.path());
@@ -260,33 +217,15 @@ async fn a_second_relay_is_refused_however_its_endpoint_is_spelled_or_its_state_
         ("a fresh --state-dir", vec!["--state-dir", &fresh_state]),
     ];
     for (what, extra) in attempts {
-        let started = Instant::now();
         let mut args = vec!["--drain", "--buffer-interval", "1s"];
         args.extend(extra);
-        let (code, stdout, stderr) = run(&mut relay_command(&s, dir.path(), &args));
-        assert_eq!(
-            code, 253,
-            "{what}: a second relay is refused: {stdout} {stderr}"
-        );
-        assert!(
-            stderr.contains("already running") && stderr.contains(&format!("pid {}", first.id())),
-            "{what}: names the running relay: {stderr}"
-        );
-        assert_eq!(stderr.lines().count(), 1, "{what}: one line: {stderr}");
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{what}: refused at once"
-        );
+        assert_refused(&s, dir.path(), &args, &first, what);
     }
     first.kill().unwrap();
     first.wait().unwrap();
 
     // The first relay's work, finished from its own state: every change once in the lake.
-    let (code, _, stderr) = run(&mut relay_command(
-        &s,
-        dir.path(),
-        &["--drain", "--buffer-interval", "1s", "--output", "json"],
-    ));
+    let (code, _, stderr) = run(&mut relay_command(&s, dir.path(), &DRAIN_JSON[1..]));
     assert_eq!(code, 0, "{stderr}");
     let changes = stream_changes(&s).await;
     assert_eq!(
@@ -333,14 +272,7 @@ async fn split_first_shard(s: &Session) {
 
 /// `relay --drain -o json`: exit code and the summary.
 fn drain(s: &Session) -> (i32, serde_json::Value, String) {
-    let (code, stdout, stderr) = run(s.salesctl().args([
-        "relay",
-        "--drain",
-        "--buffer-interval",
-        "1s",
-        "--output",
-        "json",
-    ]));
+    let (code, stdout, stderr) = run(s.salesctl().args(DRAIN_JSON));
     let report = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("a JSON summary ({e}): {stdout} {stderr}"));
     (code, report, stderr)
@@ -348,9 +280,7 @@ fn drain(s: &Session) -> (i32, serde_json::Value, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_reshard_every_piped_record_reaches_the_lake_and_the_counts_say_so() {
-    let s = session();
-    let (code, _, stderr) = run(s.salesctl().args(["up", "--shards", "1"]));
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up", "--shards", "1"]);
     generate_changes(&s, "30");
     let (code, _, stderr) = drain(&s);
     assert_eq!(code, 0, "{stderr}");
@@ -384,9 +314,7 @@ async fn after_a_reshard_every_piped_record_reaches_the_lake_and_the_counts_say_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_following_relay_keeps_delivering_after_a_reshard() {
-    let s = session();
-    let (code, _, stderr) = run(s.salesctl().args(["up", "--shards", "1"]));
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up", "--shards", "1"]);
     let dir = tempfile::tempdir().unwrap();
     let mut relay = relay_command(
         &s,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{Session, run, session};
+use crate::common::{Session, describe_table, run, session, session_up, table_exists};
 
 const BUCKET: &str = "salesctl-lake-123456789012-us-east-1";
 
@@ -23,6 +23,48 @@ fn lines(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The resources of the change rows in `stdout` whose action is `action`.
+fn resources_with_action(stdout: &str, action: &str) -> Vec<String> {
+    lines(stdout)
+        .iter()
+        .filter(|c| c["action"] == action)
+        .map(|c| c["resource"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Asserts that each of `expected` is in `listed` (the resources `what`, as "added").
+fn assert_all_listed(listed: &[String], expected: &[&str], what: &str) {
+    let missing: Vec<&&str> = expected
+        .iter()
+        .filter(|resource| !listed.iter().any(|r| r == **resource))
+        .collect();
+    assert!(missing.is_empty(), "{missing:?} not {what}: {listed:?}");
+}
+
+/// Whether HeadBucket finds the lake bucket.
+async fn bucket_exists(s: &Session) -> bool {
+    let clients = s.clients().await;
+    clients.s3.head_bucket().bucket(BUCKET).send().await.is_ok()
+}
+
+/// Whether the lake bucket holds the object `key`.
+async fn object_exists(s: &Session, key: &str) -> bool {
+    let clients = s.clients().await;
+    clients
+        .s3
+        .head_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// The stack's `FunctionArchitecture` parameter.
+async fn architecture(s: &Session) -> Option<String> {
+    parameter(s, "FunctionArchitecture").await
+}
+
 /// A small valid zip with an executable `bootstrap`; the emulator stores it, never runs it.
 fn stub_zip(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
@@ -32,34 +74,28 @@ fn stub_zip(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
-async fn stack_exists(s: &Session) -> bool {
-    let clients = s.clients().await;
-    match clients
-        .cloudformation
-        .describe_stacks()
-        .stack_name("salesctl")
-        .send()
-        .await
-    {
-        Ok(out) => out.stacks().iter().any(|st| {
-            st.stack_status()
-                .is_some_and(|status| status.as_str() != "DELETE_COMPLETE")
-        }),
-        Err(_) => false,
-    }
-}
-
-async fn parameter(s: &Session, name: &str) -> Option<String> {
+/// The stack as DescribeStacks shows it, if there is one.
+async fn described_stack(s: &Session) -> Option<aws_sdk_cloudformation::types::Stack> {
     let clients = s.clients().await;
     let out = clients
         .cloudformation
         .describe_stacks()
         .stack_name("salesctl")
         .send()
-        .await
-        .ok()?;
-    out.stacks()
-        .first()?
+        .await;
+    out.ok()?.stacks?.into_iter().next()
+}
+
+async fn stack_exists(s: &Session) -> bool {
+    described_stack(s).await.is_some_and(|st| {
+        st.stack_status()
+            .is_some_and(|status| status.as_str() != "DELETE_COMPLETE")
+    })
+}
+
+async fn parameter(s: &Session, name: &str) -> Option<String> {
+    described_stack(s)
+        .await?
         .parameters()
         .iter()
         .find(|p| p.parameter_key() == Some(name))
@@ -71,40 +107,29 @@ async fn up_twice_is_no_change_status_is_healthy_and_down_leaves_nothing() {
     let s = session();
     let (code, stdout, stderr) = salesctl(&s, &["up"]);
     assert_eq!(code, 0, "{stderr}");
-    let added: Vec<String> = lines(&stdout)
-        .iter()
-        .filter(|c| c["action"] == "add")
-        .map(|c| c["resource"].as_str().unwrap().to_string())
-        .collect();
-    for resource in [
-        "OrdersTable",
-        "CdcStream",
-        "LakeBucket",
-        "PipeRole",
-        "FirehoseRole",
-    ] {
-        assert!(
-            added.iter().any(|r| r == resource),
-            "{resource} added: {added:?}"
-        );
-    }
+    let added = resources_with_action(&stdout, "add");
+    assert_all_listed(
+        &added,
+        &[
+            "OrdersTable",
+            "CdcStream",
+            "LakeBucket",
+            "PipeRole",
+            "FirehoseRole",
+        ],
+        "added",
+    );
     // The emulator lists resources whose condition is false as added too, and stores some
     // without running them: the table says so instead of "add".
-    let skipped: Vec<String> = lines(&stdout)
-        .iter()
-        .filter(|c| c["action"] == "skip")
-        .map(|c| c["resource"].as_str().unwrap().to_string())
-        .collect();
-    for resource in [
+    let skipped = resources_with_action(&stdout, "skip");
+    let expected_skips = [
         "TransformFunction",
         "DeliveryStream",
         "CdcPipe",
         "OrdersCdcTable",
-    ] {
-        assert!(
-            skipped.iter().any(|r| r == resource),
-            "{resource} skipped: {skipped:?}"
-        );
+    ];
+    assert_all_listed(&skipped, &expected_skips, "skipped");
+    for resource in expected_skips {
         assert!(!added.iter().any(|r| r == resource), "{resource} not added");
     }
     assert!(
@@ -114,15 +139,7 @@ async fn up_twice_is_no_change_status_is_healthy_and_down_leaves_nothing() {
 
     // What the emulator built is real.
     let clients = s.clients().await;
-    let table = clients
-        .dynamodb
-        .describe_table()
-        .table_name("salesctl-orders")
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
+    let table = describe_table(&clients, "salesctl-orders").await;
     assert_eq!(
         table
             .stream_specification
@@ -137,13 +154,7 @@ async fn up_twice_is_no_change_status_is_healthy_and_down_leaves_nothing() {
         .send()
         .await
         .expect("the Kinesis stream exists");
-    clients
-        .s3
-        .head_bucket()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .expect("the bucket exists");
+    assert!(bucket_exists(&s).await, "the bucket exists");
 
     let (code, stdout, stderr) = salesctl(&s, &["up"]);
     assert_eq!(code, 0, "{stderr}");
@@ -184,25 +195,10 @@ async fn up_twice_is_no_change_status_is_healthy_and_down_leaves_nothing() {
     assert!(stderr.contains("emptied"), "{stderr}");
     assert!(!stack_exists(&s).await, "the stack is gone");
     assert!(
-        clients
-            .dynamodb
-            .describe_table()
-            .table_name("salesctl-orders")
-            .send()
-            .await
-            .is_err(),
+        !table_exists(&clients, "salesctl-orders").await,
         "the table is gone"
     );
-    assert!(
-        clients
-            .s3
-            .head_bucket()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .is_err(),
-        "the bucket is gone"
-    );
+    assert!(!bucket_exists(&s).await, "the bucket is gone");
 
     let (code, stdout, _) = salesctl(&s, &["status"]);
     assert_eq!(code, 254, "no stack is a service error: {stdout}");
@@ -223,15 +219,7 @@ async fn dry_run_prints_the_change_set_and_changes_nothing() {
     assert!(stderr.contains("dry run"), "{stderr}");
     assert!(!stack_exists(&s).await, "nothing was created");
     let clients = s.clients().await;
-    assert!(
-        clients
-            .dynamodb
-            .describe_table()
-            .table_name("salesctl-orders")
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(!table_exists(&clients, "salesctl-orders").await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -248,15 +236,10 @@ async fn a_zip_adds_the_function_and_deploy_lambda_replaces_its_code() {
     );
     let key = parameter(&s, "CodeKey").await.expect("a code key");
     assert!(key.starts_with("lambda/") && key.ends_with(".zip"), "{key}");
-    let clients = s.clients().await;
-    clients
-        .s3
-        .head_object()
-        .bucket(BUCKET)
-        .key(&key)
-        .send()
-        .await
-        .expect("the zip is in the bucket under its hash");
+    assert!(
+        object_exists(&s, &key).await,
+        "the zip is in the bucket under its hash"
+    );
 
     let second = stub_zip(dir.path(), "b.zip", "second");
     let (code, stdout, stderr) =
@@ -276,14 +259,10 @@ async fn a_zip_adds_the_function_and_deploy_lambda_replaces_its_code() {
     let (code, _, stderr) = salesctl(&s, &["down", "--yes", "--keep-data"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("kept"), "{stderr}");
-    clients
-        .s3
-        .head_object()
-        .bucket(BUCKET)
-        .key(&new_key)
-        .send()
-        .await
-        .expect("--keep-data keeps the bucket and its objects");
+    assert!(
+        object_exists(&s, &new_key).await,
+        "--keep-data keeps the bucket and its objects"
+    );
 }
 
 /// A zip whose `bootstrap` has `mode`: what a zip made without `chmod +x` holds.
@@ -326,18 +305,12 @@ async fn the_architecture_stays_the_stacks_and_changes_only_with_its_code() {
         ],
     );
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(
-        parameter(&s, "FunctionArchitecture").await.as_deref(),
-        Some("arm64")
-    );
+    assert_eq!(architecture(&s).await.as_deref(), Some("arm64"));
 
     // A plain update keeps arm64: the deployed bootstrap is built for it.
     let (code, _, stderr) = salesctl(&s, &["up", "--memory", "512"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(
-        parameter(&s, "FunctionArchitecture").await.as_deref(),
-        Some("arm64")
-    );
+    assert_eq!(architecture(&s).await.as_deref(), Some("arm64"));
     assert_eq!(
         parameter(&s, "FunctionMemory").await.as_deref(),
         Some("512")
@@ -353,10 +326,7 @@ async fn the_architecture_stays_the_stacks_and_changes_only_with_its_code() {
         "says what to run: {stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert_eq!(
-        parameter(&s, "FunctionArchitecture").await.as_deref(),
-        Some("arm64")
-    );
+    assert_eq!(architecture(&s).await.as_deref(), Some("arm64"));
     assert_eq!(parameter(&s, "CodeKey").await, key);
 
     // With its code in the same run it goes ahead.
@@ -373,10 +343,7 @@ async fn the_architecture_stays_the_stacks_and_changes_only_with_its_code() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(lines(&stdout)[0]["arch"], "x86_64", "{stdout}");
-    assert_eq!(
-        parameter(&s, "FunctionArchitecture").await.as_deref(),
-        Some("x86_64")
-    );
+    assert_eq!(architecture(&s).await.as_deref(), Some("x86_64"));
     assert_ne!(parameter(&s, "CodeKey").await, key);
     // deploy-lambda without --arch builds for the stack's architecture.
     let again = stub_zip(dir.path(), "again.zip", "x86_64 again");
@@ -387,9 +354,7 @@ async fn the_architecture_stays_the_stacks_and_changes_only_with_its_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn renames_of_named_resources_are_refused_before_cloudformation() {
-    let s = session();
-    let (code, _, stderr) = salesctl(&s, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up"]);
     for (flag, name) in [
         ("--table", "orders-v2"),
         ("--stream", "cdc-v2"),
@@ -419,9 +384,7 @@ async fn renames_of_named_resources_are_refused_before_cloudformation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_lists_the_parameters_it_changes() {
-    let s = session();
-    let (code, _, stderr) = salesctl(&s, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up"]);
     let (code, stdout, stderr) = salesctl(&s, &["up", "--dry-run", "--shards", "3"]);
     assert_eq!(code, 0, "{stderr}");
     let rows = lines(&stdout);
@@ -470,9 +433,7 @@ async fn a_bootstrap_that_is_not_executable_is_refused_before_upload() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kept_bucket_is_taken_back_or_left_untouched_never_deleted() {
-    let s = session();
-    let (code, _, stderr) = salesctl(&s, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
+    let s = session_up(&["up"]);
     let clients = s.clients().await;
     clients
         .s3
@@ -519,13 +480,7 @@ async fn a_kept_bucket_is_taken_back_or_left_untouched_never_deleted() {
         assert!(!last.contains("'salesctl down --yes'"), "{stderr}");
         assert!(!stack_exists(&s).await, "no half-made stack: {stderr}");
         assert!(
-            clients
-                .dynamodb
-                .describe_table()
-                .table_name("salesctl-orders")
-                .send()
-                .await
-                .is_err(),
+            !table_exists(&clients, "salesctl-orders").await,
             "nothing was created around the kept bucket"
         );
     }
