@@ -21,6 +21,7 @@ pub struct TableWriter {
     client: aws_sdk_dynamodb::Client,
     table: String,
     schema: Schema,
+    has_stream: bool,
 }
 
 /// What writing one batch took.
@@ -61,11 +62,30 @@ impl TableWriter {
                 }
             )));
         }
+        let streams = described
+            .table
+            .as_ref()
+            .and_then(|t| t.stream_specification.as_ref())
+            .is_some_and(|s| s.stream_enabled);
         Ok(TableWriter {
             client,
             table: table.to_string(),
             schema,
+            has_stream: streams,
         })
+    }
+
+    /// Whether the table has DynamoDB Streams on: without it no write reaches the pipeline.
+    pub fn has_stream(&self) -> bool {
+        self.has_stream
+    }
+
+    /// The command that turns the table's stream on, in the view type the pipeline needs.
+    pub fn enable_stream_command(&self) -> String {
+        format!(
+            "aws dynamodb update-table --table-name {} --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES",
+            self.table
+        )
     }
 
     /// Writes every operation (at most [`MAX_BATCH`], distinct keys) and returns once all

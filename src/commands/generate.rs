@@ -109,6 +109,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     }
     let aws = ctx.aws().await?;
     let writer = TableWriter::open(aws.dynamodb.clone(), &ctx.settings.table, args.schema).await?;
+    if !writer.has_stream() {
+        // Said before the first write: the orders still go in, but none reaches the pipeline.
+        crate::say!(
+            "salesctl: warning: table '{}' has no stream, so these changes reach no pipe, Kinesis or lake: enable one with '{}' first",
+            ctx.settings.table,
+            writer.enable_stream_command()
+        );
+    }
     let generator = OrderGenerator::new(GeneratorConfig {
         seed: args.seed,
         update_ratio: args.update_ratio,

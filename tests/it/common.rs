@@ -287,6 +287,19 @@ pub fn fixture(name: &str) -> PathBuf {
 /// Creates an on-demand table keyed by `key` (a string) with a NEW_AND_OLD_IMAGES stream,
 /// as `salesctl up` would; returns the stream's ARN.
 pub async fn create_table(clients: &Clients, name: &str, key: &str) -> String {
+    create_table_streaming(clients, name, key, true)
+        .await
+        .expect("a stream ARN")
+}
+
+/// [`create_table`], with or without its stream (the AWS tutorial's table has none); returns
+/// the stream's ARN when there is one.
+pub async fn create_table_streaming(
+    clients: &Clients,
+    name: &str,
+    key: &str,
+    stream: bool,
+) -> Option<String> {
     let out = clients
         .dynamodb
         .create_table()
@@ -306,17 +319,17 @@ pub async fn create_table(clients: &Clients, name: &str, key: &str) -> String {
                 .build()
                 .unwrap(),
         )
-        .stream_specification(
+        .set_stream_specification(stream.then(|| {
             aws_sdk_dynamodb::types::StreamSpecification::builder()
                 .stream_enabled(true)
                 .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
                 .build()
-                .unwrap(),
-        )
+                .unwrap()
+        }))
         .send()
         .await
         .unwrap();
-    out.table_description.unwrap().latest_stream_arn.unwrap()
+    out.table_description.unwrap().latest_stream_arn
 }
 
 /// `salesctl generate` as fast as the table takes, with updates (30 %) and deletes (10 %);

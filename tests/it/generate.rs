@@ -113,6 +113,41 @@ async fn unpaced_run_counts_match_the_table_and_the_stream_exactly() {
     );
 }
 
+/// The tutorial's own table has no stream: generate says so before it writes, with the
+/// command that enables one, and still writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_without_a_stream_is_said_at_once_with_the_command_that_enables_one() {
+    let s = crate::common::session();
+    let clients = s.clients().await;
+    crate::common::create_table_streaming(&clients, "OrderTable", "orderid", false).await;
+    let (code, _, stderr) = generate(
+        &s,
+        &[
+            "--table",
+            "OrderTable",
+            "--schema",
+            "tutorial",
+            "--count",
+            "3",
+            "--interval",
+            "0s",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let warning = stderr.lines().next().unwrap_or_default();
+    assert!(
+        warning.contains("table 'OrderTable' has no stream"),
+        "{stderr}"
+    );
+    assert!(
+        warning.contains(
+            "aws dynamodb update-table --table-name OrderTable --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES"
+        ),
+        "{stderr}"
+    );
+    assert!(count_items(&clients, "OrderTable").await > 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn paced_run_and_tutorial_schema() {
     let (s, clients, _) = table_session("tutorial", "orderid").await;
