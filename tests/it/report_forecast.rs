@@ -347,3 +347,22 @@ window.addEventListener('load',function(){
     assert_eq!(views.len(), widths.len(), "{text}");
     views
 }
+
+/// The first run shows the best of it: `demo` on a new stack writes history first, so its
+/// report has the chart, the forecast with its band and the backtest.
+#[test]
+fn the_demo_on_a_new_stack_ends_with_a_forecast() {
+    let s = session();
+    let (code, stdout, stderr) = run(s.salesctl().env("COLUMNS", "80").args(["demo"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("write past orders"), "{stderr}");
+    for shown in [
+        "with the forecast and its 95% band",
+        "Forecast, next 7 days: point (95% interval)",
+        "How far to trust it: backtest",
+        "(the forecast)",
+    ] {
+        assert!(stdout.contains(shown), "{shown}:\n{stdout}");
+    }
+    assert!(!stdout.contains("none yet"), "{stdout}");
+}
