@@ -600,10 +600,13 @@ fn write_for_people(
     } else if let Some(o) = charted {
         let mut table = Table::new(["method", "MAPE %", "sMAPE %", "MAE", "in 80%", "in 95%"]);
         for score in &o.backtest.scores {
+            // The short name, so the marker of the forecast is never the part cut at 80
+            // columns; the long names are explained under the table.
+            let short = score.method.split(" (").next().unwrap_or(&score.method);
             let method = if score.method == o.method {
-                format!("{} (the forecast)", score.method)
+                format!("{short} (the forecast)")
             } else {
-                score.method.clone()
+                short.to_string()
             };
             let mut row = vec![Cell::text(method)];
             row.extend(score_cells(score, 0));
@@ -616,6 +619,10 @@ fn write_for_people(
                 o.currency
             ),
             &table,
+        )?;
+        writeln!(
+            out,
+            "seasonal naive: the same weekday last week; linear trend: a least-squares line"
         )?;
         for note in &o.backtest.notes {
             writeln!(out, "{note}")?;
