@@ -49,6 +49,17 @@ pub fn note_wrapped(text: &str) {
     }
 }
 
+/// `text` wrapped to `width` at spaces only: an id or a name with hyphens is never split.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let options = textwrap::Options::new(width.max(20))
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(|line| line.into_owned())
+        .collect()
+}
+
 /// `text` cut to `width` terminal columns with an ellipsis, never mid-character.
 pub fn truncate(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     console::truncate_str(text, width, "…")

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, usage_error};
 use crate::lake::{ERROR_ROOT, Lake};
 use crate::output::to_stdout;
-use crate::render::{Cell, OutputFormat, Table};
+use crate::render::{Cell, OutputFormat, Table, wrap_words};
 use crate::spill::Buckets;
 use crate::stage_reads;
 use crate::stream::StartPosition;
@@ -329,17 +329,6 @@ fn id_lines(heading: &str, total: u64, named: &[Named], width: usize) -> Vec<Str
         }
     }
     lines
-}
-
-/// Wraps `text` at spaces only: an id or a name with hyphens is never split.
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let options = textwrap::Options::new(width.max(20))
-        .break_words(false)
-        .word_splitter(textwrap::WordSplitter::NoHyphenation);
-    textwrap::wrap(text, options)
-        .into_iter()
-        .map(|line| line.into_owned())
-        .collect()
 }
 
 /// A time of an order's state for a person: `MM-DD HH:MM:SS.mmm` when it is RFC 3339 (the

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::error::{ExitStatus, interrupted_error, service_error};
 use crate::lake::{DATA_PREFIX, ERROR_ROOT, Lake};
 use crate::output::to_stdout;
-use crate::render::{Cell, OutputFormat, Table};
+use crate::render::{self, Cell, OutputFormat, Table};
 use crate::stage_reads;
 use salesctl_core::change::ChangeRecord;
 
@@ -163,7 +163,7 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 writeln!(out, "every change of {order} reached the lake")
             } else {
                 missing.iter().try_for_each(|line| {
-                    wrap_words(&format!("missing: {line}"), width)
+                    wrap_to(&format!("missing: {line}"), width)
                         .iter()
                         .try_for_each(|l| writeln!(out, "{l}"))
                 })
@@ -418,20 +418,9 @@ fn cut_middle(text: &str, width: usize) -> String {
     cut
 }
 
-/// Wraps `text` to the width at spaces only: an id is never split.
-fn wrap_words(text: &str, width: Option<usize>) -> Vec<String> {
-    match width {
-        None => vec![text.to_string()],
-        Some(width) => {
-            let options = textwrap::Options::new(width.max(20))
-                .break_words(false)
-                .word_splitter(textwrap::WordSplitter::NoHyphenation);
-            textwrap::wrap(text, options)
-                .into_iter()
-                .map(|line| line.into_owned())
-                .collect()
-        }
-    }
+/// Wraps `text` to the width at spaces only (see [`render::wrap_words`]); no width, one line.
+fn wrap_to(text: &str, width: Option<usize>) -> Vec<String> {
+    width.map_or_else(|| vec![text.to_string()], |w| render::wrap_words(text, w))
 }
 
 #[cfg(test)]
@@ -520,7 +509,7 @@ mod tests {
         );
         assert_eq!(cut_middle("abcdefghij", 7), "abc…hij");
         assert_eq!(cut_middle("abc", 7), "abc");
-        let wrapped = wrap_words(
+        let wrapped = wrap_to(
             "missing: 03d1d1dd78cf4c5d91e5318d92d5b1bf (INSERT) is not in the lake; last seen in kinesis",
             Some(40),
         );

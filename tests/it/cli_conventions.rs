@@ -762,17 +762,7 @@ fn deploy_lambda_never_installs_without_asking() {
 /// Runs salesctl in a real pseudo-terminal (util-linux `script`) of `columns`, returning what
 /// the terminal showed without colour codes and carriage returns.
 fn in_terminal(s: &crate::common::Session, columns: u16, args: &str) -> String {
-    let bin = env!("CARGO_BIN_EXE_salesctl");
-    let inner = format!("stty cols {columns} rows 50; exec {bin} --local {args}");
-    let mut script = Command::new("script");
-    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
-    for (k, v) in s.salesctl().get_envs() {
-        match v {
-            Some(v) => script.env(k, v),
-            None => script.env_remove(k),
-        };
-    }
-    let (code, stdout, stderr) = run(&mut script);
+    let (code, stdout, stderr) = run(&mut crate::common::in_pty(s, columns, 50, args));
     assert_eq!(code, 0, "{args}: {stderr}");
     console::strip_ansi_codes(&stdout).replace('\r', "")
 }
@@ -819,17 +809,7 @@ fn in_a_real_terminal_output_fits_80_and_160_columns() {
 
 /// [`in_terminal`] for a verb whose exit code says what it found: the code and the text.
 fn in_terminal_with_code(s: &crate::common::Session, columns: u16, args: &str) -> (i32, String) {
-    let bin = env!("CARGO_BIN_EXE_salesctl");
-    let inner = format!("stty cols {columns} rows 50; exec {bin} --local {args}");
-    let mut script = Command::new("script");
-    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
-    for (k, v) in s.salesctl().get_envs() {
-        match v {
-            Some(v) => script.env(k, v),
-            None => script.env_remove(k),
-        };
-    }
-    let (code, stdout, _) = run(&mut script);
+    let (code, stdout, _) = run(&mut crate::common::in_pty(s, columns, 50, args));
     (code, console::strip_ansi_codes(&stdout).replace('\r', ""))
 }
 
@@ -856,33 +836,10 @@ fn body_cells(text: &str) -> Vec<Vec<String>> {
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_and_trace_at_80_columns_keep_ids_times_and_hops_whole() {
     let s = session();
-    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
-    assert_eq!(code, 0, "{stderr}");
-    for _ in 0..2 {
-        crate::common::generate_changes(&s, "30");
-        let (code, _, stderr) =
-            run(s
-                .salesctl()
-                .args(["relay", "--drain", "--buffer-interval", "1s", "-o", "json"]));
-        assert_eq!(code, 0, "{stderr}");
-    }
     // Faults, so every list has ids: an object copied (duplicates), one dropped (missing),
     // items deleted behind the relay's back (orders whose lake row disagrees).
-    let clients = s.clients().await;
+    let (clients, bucket, keys) = crate::common::relayed_lake(&s).await;
     let settings = s.settings();
-    let bucket = clients.bucket(&settings).await.unwrap();
-    let keys: Vec<String> = clients
-        .s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix("orders/")
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect();
     assert!(keys.len() >= 2, "{keys:?}");
     clients
         .s3
@@ -1139,20 +1096,10 @@ fn watch_at_80_columns_shows_the_read_lag_and_amounts_with_two_decimals() {
     let s = session();
     let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
     assert_eq!(code, 0, "{stderr}");
-    let (columns, rows) = (80, 40);
-    let bin = env!("CARGO_BIN_EXE_salesctl");
+    let (columns, rows): (u16, u16) = (80, 40);
     // --samples bounds the run should the test fail before it presses q.
-    let inner = format!(
-        "stty cols {columns} rows {rows}; exec {bin} --local watch --interval 300ms --samples 400"
-    );
-    let mut script = Command::new("script");
-    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
-    for (k, v) in s.salesctl().get_envs() {
-        match v {
-            Some(v) => script.env(k, v),
-            None => script.env_remove(k),
-        };
-    }
+    let mut script =
+        crate::common::in_pty(&s, columns, rows, "watch --interval 300ms --samples 400");
     let mut child = script
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -1184,7 +1131,7 @@ fn watch_at_80_columns_shows_the_read_lag_and_amounts_with_two_decimals() {
         "a read lag and lake rows on the screen",
         READY_WITHIN,
         || {
-            let screen = replay_screen(&output.so_far(), columns, rows);
+            let screen = replay_screen(&output.so_far(), columns.into(), rows.into());
             let rows = screen.iter().filter(|l| lake_row.is_match(l)).count();
             if rows > 0 && screen.iter().any(|l| lag.is_match(l)) {
                 Ok(screen)

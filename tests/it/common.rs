@@ -703,3 +703,49 @@ pub const FAST_FOLLOW: [&str; 6] = [
     "--poll",
     "20ms",
 ];
+
+/// A stack with changes relayed into the lake in two flushes (so at least two lake objects);
+/// returns the clients, the lake bucket and its object keys under `orders/`.
+pub async fn relayed_lake(s: &Session) -> (Clients, String, Vec<String>) {
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    for _ in 0..2 {
+        generate_changes(s, "30");
+        let (code, _, stderr) =
+            run(s
+                .salesctl()
+                .args(["relay", "--drain", "--buffer-interval", "1s", "-o", "json"]));
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let clients = s.clients().await;
+    let bucket = clients.bucket(&s.settings()).await.unwrap();
+    let keys = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("orders/")
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    (clients, bucket, keys)
+}
+
+/// `salesctl --local ARGS` in a real pseudo-terminal of `columns` × `rows` (util-linux
+/// `script`), with the environment `Session::salesctl()` gives (emulator, state, config).
+pub fn in_pty(s: &Session, columns: u16, rows: u16, args: &str) -> Command {
+    let bin = env!("CARGO_BIN_EXE_salesctl");
+    let inner = format!("stty cols {columns} rows {rows}; exec {bin} --local {args}");
+    let mut script = Command::new("script");
+    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
+    for (k, v) in s.salesctl().get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    script
+}

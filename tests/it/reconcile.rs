@@ -46,34 +46,6 @@ fn ids(cell: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// A stack with changes relayed into the lake; returns the lake bucket's object keys.
-async fn relayed(s: &Session) -> (salesctl::aws::Clients, String, Vec<String>) {
-    ok(s, &["up", "-o", "json"]);
-    // Two runs, two flushes: at least two lake objects.
-    for _ in 0..2 {
-        generate_changes(s, "30");
-        ok(
-            s,
-            &["relay", "--drain", "--buffer-interval", "1s", "-o", "json"],
-        );
-    }
-    let clients = s.clients().await;
-    let bucket = clients.bucket(&s.settings()).await.unwrap();
-    let keys = clients
-        .s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix("orders/")
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect();
-    (clients, bucket, keys)
-}
-
 async fn object_ids(clients: &salesctl::aws::Clients, bucket: &str, key: &str) -> BTreeSet<String> {
     let body = clients
         .s3
@@ -98,7 +70,7 @@ async fn object_ids(clients: &salesctl::aws::Clients, bucket: &str, key: &str) -
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_object_is_named_and_a_duplicated_one_only_warns() {
     let s = session();
-    let (clients, bucket, keys) = relayed(&s).await;
+    let (clients, bucket, keys) = crate::common::relayed_lake(&s).await;
     let (code, lines) = reconcile(&s, &[]);
     assert_eq!(code, 0, "a clean pipeline reconciles: {lines:?}");
     assert_eq!(stage(&lines, "table stream")["missing_downstream"], 0);
@@ -346,17 +318,7 @@ fn watch_prints_json_samples_and_draws_then_quits_on_q_in_a_terminal() {
 
     // The full screen in a pseudo-terminal (util-linux `script`): it draws, updates, and
     // quits on q with the terminal restored (the alternate screen left).
-    let bin = env!("CARGO_BIN_EXE_salesctl");
-    let inner = format!("stty cols 100 rows 30; exec {bin} --local watch --interval 300ms");
-    let mut script = std::process::Command::new("script");
-    script.args(["-q", "-e", "-c", &inner, "/dev/null"]);
-    // The same environment `salesctl()` gives (emulator endpoint, state and config dirs).
-    for (k, v) in s.salesctl().get_envs() {
-        match v {
-            Some(v) => script.env(k, v),
-            None => script.env_remove(k),
-        };
-    }
+    let mut script = crate::common::in_pty(&s, 100, 30, "watch --interval 300ms");
     let mut child = script
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
