@@ -841,23 +841,8 @@ async fn reconcile_and_trace_at_80_columns_keep_ids_times_and_hops_whole() {
     let (clients, bucket, keys) = crate::common::relayed_lake(&s).await;
     let settings = s.settings();
     assert!(keys.len() >= 2, "{keys:?}");
-    clients
-        .s3
-        .copy_object()
-        .bucket(&bucket)
-        .copy_source(format!("{bucket}/{}", keys[0]))
-        .key(format!("{}-copy", keys[0]))
-        .send()
-        .await
-        .unwrap();
-    clients
-        .s3
-        .delete_object()
-        .bucket(&bucket)
-        .key(&keys[1])
-        .send()
-        .await
-        .unwrap();
+    crate::common::copy_object_beside(&clients, &bucket, &keys[0]).await;
+    crate::common::delete_object(&clients, &bucket, &keys[1]).await;
     let items = clients
         .dynamodb
         .scan()

@@ -749,3 +749,28 @@ pub fn in_pty(s: &Session, columns: u16, rows: u16, args: &str) -> Command {
     }
     script
 }
+
+/// A lake object delivered twice: a copy of `key` beside it, as `<key>-copy`.
+pub async fn copy_object_beside(clients: &Clients, bucket: &str, key: &str) {
+    clients
+        .s3
+        .copy_object()
+        .bucket(bucket)
+        .copy_source(format!("{bucket}/{key}"))
+        .key(format!("{key}-copy"))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A lake object lost: `key` deleted.
+pub async fn delete_object(clients: &Clients, bucket: &str, key: &str) {
+    clients
+        .s3
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+}

@@ -357,14 +357,7 @@ async fn an_s3_lake_in_the_emulator_is_mirrored_and_refreshed() {
             .collect(),
     )
     .await;
-    clients
-        .s3
-        .delete_object()
-        .bucket(bucket)
-        .key(format!("orders/{}", lake_files()[1].0))
-        .send()
-        .await
-        .unwrap();
+    crate::common::delete_object(&clients, bucket, &format!("orders/{}", lake_files()[1].0)).await;
     let (code, stdout, stderr) = run_query(current, &["--bucket", bucket]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
@@ -490,14 +483,7 @@ async fn a_corrupt_object_in_s3_is_named_by_its_key() {
         )),
         "{stderr}"
     );
-    clients
-        .s3
-        .delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
+    crate::common::delete_object(&clients, bucket, key).await;
     let (code, stdout, stderr) = run_query();
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains('7'), "{stdout}");

@@ -78,15 +78,7 @@ async fn a_dropped_object_is_named_and_a_duplicated_one_only_warns() {
 
     // Duplicate one object: duplicates are reported, exit 0; --strict makes them fail.
     let copied = object_ids(&clients, &bucket, &keys[0]).await;
-    clients
-        .s3
-        .copy_object()
-        .bucket(&bucket)
-        .copy_source(format!("{bucket}/{}", keys[0]))
-        .key(format!("{}-copy", keys[0]))
-        .send()
-        .await
-        .unwrap();
+    crate::common::copy_object_beside(&clients, &bucket, &keys[0]).await;
     let (code, lines) = reconcile(&s, &[]);
     assert_eq!(code, 0);
     assert_eq!(ids(&stage(&lines, "lake")["first_duplicated"]), copied);
@@ -95,14 +87,7 @@ async fn a_dropped_object_is_named_and_a_duplicated_one_only_warns() {
 
     // Drop another object: exactly its changes are missing after Kinesis.
     let dropped = object_ids(&clients, &bucket, &keys[1]).await;
-    clients
-        .s3
-        .delete_object()
-        .bucket(&bucket)
-        .key(&keys[1])
-        .send()
-        .await
-        .unwrap();
+    crate::common::delete_object(&clients, &bucket, &keys[1]).await;
     let (code, lines) = reconcile(&s, &[]);
     assert_eq!(code, 1);
     let kinesis = stage(&lines, "kinesis");
