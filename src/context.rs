@@ -47,7 +47,9 @@ pub struct Context {
     pub requested_output: Option<OutputFormat>,
     /// Colours and styling allowed (NO_COLOR unset and stdout is a terminal).
     pub color: bool,
-    clients: OnceCell<Clients>,
+    /// Shared with contexts derived by [`Context::with_default_output`], so the demo's
+    /// steps reuse the clients (and the endpoint probe) of the context they came from.
+    clients: std::sync::Arc<OnceCell<Clients>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -66,7 +68,7 @@ impl Context {
             settings,
             requested_output,
             color,
-            clients: OnceCell::new(),
+            clients: std::sync::Arc::new(OnceCell::new()),
             shutdown,
         }
     }
@@ -80,7 +82,7 @@ impl Context {
             dirs: self.dirs.clone(),
             requested_output: Some(self.requested_output.unwrap_or(format)),
             color: self.color,
-            clients: OnceCell::new(),
+            clients: self.clients.clone(),
             shutdown: self.shutdown.clone(),
         }
     }

@@ -250,12 +250,16 @@ pub fn resources() -> Vec<(String, String)> {
     resources_of(TEMPLATE)
 }
 
-/// The resources built only once the transform's code is deployed (`Condition: HasCode`).
-pub fn needing_code() -> Vec<String> {
-    resource_lines(TEMPLATE)
-        .filter(|(_, line)| line.trim() == "Condition: HasCode")
-        .map(|(name, _)| name.to_string())
-        .collect()
+/// The resources built only once the transform's code is deployed (`Condition: HasCode`),
+/// read from the template once.
+pub fn needing_code() -> &'static [String] {
+    static NEEDING_CODE: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        resource_lines(TEMPLATE)
+            .filter(|(_, line)| line.trim() == "Condition: HasCode")
+            .map(|(name, _)| name.to_string())
+            .collect()
+    });
+    &NEEDING_CODE
 }
 
 /// What the emulator really does with a resource of a change set, when not what the change
