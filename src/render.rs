@@ -343,6 +343,23 @@ impl Table {
             .collect()
     }
 
+    /// The view for a person at `width` with `whole` columns never cut, as text: what the
+    /// unit tests of every table that keeps values whole measure.
+    #[cfg(test)]
+    pub(crate) fn people_text(&self, width: usize, whole: &[&str]) -> String {
+        let mut out = Vec::new();
+        self.write_fitted_keeping_whole(
+            &mut out,
+            OutputFormat::Table,
+            false,
+            Some(width),
+            Layout::Auto,
+            whole,
+        )
+        .expect("writing to memory");
+        String::from_utf8(out).expect("tables are UTF-8")
+    }
+
     /// True when even with every text column cut to a few characters the columns would not
     /// fit: then a record-per-block layout reads better than a table of ellipses.
     fn too_wide_for(&self, width: usize, kept: &[bool]) -> bool {
@@ -583,17 +600,7 @@ mod tests {
             ]);
         }
         let whole = ["order_id", "at"];
-        let mut out = Vec::new();
-        t.write_fitted_keeping_whole(
-            &mut out,
-            OutputFormat::Table,
-            false,
-            Some(60),
-            Layout::Auto,
-            &whole,
-        )
-        .unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = t.people_text(60, &whole);
         assert!(
             text.lines().all(|l| console::measure_text_width(l) <= 60),
             "{text}"
@@ -604,17 +611,7 @@ mod tests {
         }
         assert!(text.contains('…'), "the note shrinks:\n{text}");
         // Too narrow for the whole values side by side: records, the values still whole.
-        let mut out = Vec::new();
-        t.write_fitted_keeping_whole(
-            &mut out,
-            OutputFormat::Table,
-            false,
-            Some(40),
-            Layout::Auto,
-            &whole,
-        )
-        .unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = t.people_text(40, &whole);
         assert!(text.starts_with("-[ RECORD 1 ]"), "{text}");
         assert!(text.contains("order_id | o-mxa1zgx2nl-00000003"), "{text}");
         // Without the marker the same ids would be cut to one identical prefix.

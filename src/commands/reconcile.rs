@@ -562,18 +562,7 @@ mod tests {
                 lake: state("CANCELLED", "2026-12-05T04:30:59.001Z"),
             })
             .collect();
-        let mut out = Vec::new();
-        disagreement_table(&named)
-            .write_fitted_keeping_whole(
-                &mut out,
-                OutputFormat::Table,
-                false,
-                Some(80),
-                crate::render::Layout::Auto,
-                &[ORDER_ID, TABLE_SIDE, LAKE_SIDE],
-            )
-            .unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = disagreement_table(&named).people_text(80, &[ORDER_ID, TABLE_SIDE, LAKE_SIDE]);
         assert!(
             text.lines().all(|l| console::measure_text_width(l) <= 80),
             "{text}"

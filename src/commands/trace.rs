@@ -479,18 +479,7 @@ mod tests {
         assert_eq!(table.rows[1][1].display(), "12-05 04:31:07.523");
         assert_eq!(table.rows[3][1].display(), "12-05 04:31:07");
         assert_eq!(table.rows[1][2].display(), "≤ 523");
-        let mut out = Vec::new();
-        table
-            .write_fitted_keeping_whole(
-                &mut out,
-                OutputFormat::Table,
-                false,
-                Some(80),
-                crate::render::Layout::Auto,
-                &["stage", "at (UTC)", "hop_ms"],
-            )
-            .unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = table.people_text(80, &["stage", "at (UTC)", "hop_ms"]);
         assert!(
             text.lines().all(|l| console::measure_text_width(l) <= 80),
             "{text}"

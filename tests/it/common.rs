@@ -452,6 +452,14 @@ impl Capture {
     }
 }
 
+/// What a caught panic said.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_command_past_its_deadline_is_killed_and_fails_naming_itself() {
     let started = std::time::Instant::now();
@@ -461,11 +469,7 @@ fn a_command_past_its_deadline_is_killed_and_fails_naming_itself() {
             Duration::from_millis(500),
         )
     });
-    let message = outcome.expect_err("a hung command must fail its test");
-    let message = message
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let message = panic_text(outcome.expect_err("a hung command must fail its test"));
     assert!(
         message.contains("sleep 30") && message.contains("waiting"),
         "{message}"
@@ -482,11 +486,7 @@ fn a_wait_past_its_deadline_fails_naming_what_it_waited_for_and_saw() {
             Err::<(), _>(format!("poll {polls}"))
         })
     }));
-    let message = outcome.expect_err("an unmet condition must fail its test");
-    let message = message
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let message = panic_text(outcome.expect_err("an unmet condition must fail its test"));
     assert!(
         message.contains("the moon") && message.contains("poll "),
         "{message}"
