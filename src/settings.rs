@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::endpoint::Endpoint;
 use crate::error::config_error;
+use salesctl_core::lake_schema::LakeFormat;
 
 /// The endpoint `--local` points at: the moto server started by `scripts/local-aws`.
 pub const DEFAULT_LOCAL_ENDPOINT: &str = "http://127.0.0.1:4566";
@@ -33,6 +34,8 @@ pub struct Settings {
     /// Firehose buffering hints, also used by the local firehose stage.
     pub buffer_seconds: u32,
     pub buffer_mb: u32,
+    /// How new stacks and the relay encode the lake's objects (`lake_format` in the config).
+    pub lake_format: LakeFormat,
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
@@ -132,6 +135,7 @@ impl Settings {
             workgroup: prefix.to_string(),
             buffer_seconds: 60,
             buffer_mb: 5,
+            lake_format: LakeFormat::default(),
             region: None,
             profile: None,
             endpoint_url: None,
@@ -175,6 +179,7 @@ pub struct FileSettings {
     pub workgroup: Option<String>,
     pub buffer_seconds: Option<u32>,
     pub buffer_mb: Option<u32>,
+    pub lake_format: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
@@ -280,6 +285,13 @@ pub fn resolve(
     take!(workgroup);
     take!(buffer_seconds);
     take!(buffer_mb);
+    if let Some(text) = &file.lake_format {
+        s.lake_format = LakeFormat::parse(text).ok_or_else(|| {
+            config_error(format!(
+                "config key lake_format = \"{text}\" is not a lake format: use \"parquet\" or \"json\""
+            ))
+        })?;
+    }
     s.bucket = overrides.bucket.or(file.bucket);
     s.region = overrides.region.or(file.region);
     s.profile = overrides.profile.or(file.profile);

@@ -13,6 +13,49 @@ pub const CURRENT_VIEW: &str = "orders_current";
 /// The item key: all changes of one order share it.
 pub const KEY_COLUMN: &str = "order_id";
 
+/// How the lake's objects are encoded. New stacks write Parquet (Firehose's record format
+/// conversion, and the relay's own writer); `Json` keeps newline-delimited JSON flat rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LakeFormat {
+    #[default]
+    Parquet,
+    Json,
+}
+
+impl LakeFormat {
+    /// The spelling of flags, config keys and the template's `LakeFormat` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LakeFormat::Parquet => "parquet",
+            LakeFormat::Json => "json",
+        }
+    }
+
+    /// Reads `parquet` or `json` (any case); `None` for anything else.
+    pub fn parse(text: &str) -> Option<LakeFormat> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "parquet" => Some(LakeFormat::Parquet),
+            "json" | "ndjson" => Some(LakeFormat::Json),
+            _ => None,
+        }
+    }
+
+    /// The suffix of an object's name: Parquet objects end in `.parquet` (Firehose's
+    /// `FileExtension`, set by the template), JSON objects have none, as Firehose names them.
+    pub fn extension(self) -> &'static str {
+        match self {
+            LakeFormat::Parquet => ".parquet",
+            LakeFormat::Json => "",
+        }
+    }
+}
+
+impl fmt::Display for LakeFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A column type, spelled both ways: Hive/Glue DDL and Arrow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {
