@@ -50,8 +50,8 @@ impl EngineArgs {
         })
     }
 
-    /// Opens the engine the flags and settings choose; for a local engine over S3 this
-    /// downloads (or refreshes) the lake first.
+    /// Opens the engine the flags and settings choose; a local engine over S3 reads the
+    /// lake in place.
     pub async fn open(&self, ctx: &Context) -> anyhow::Result<QueryEngine> {
         match self.kind(ctx).await? {
             EngineKind::Athena => {
@@ -113,15 +113,8 @@ impl EngineArgs {
                     }
                     LakeLocation::S3 { bucket, prefix } => {
                         let aws = ctx.aws().await?;
-                        // Canonical, so two spellings of one endpoint share one cache.
-                        let endpoint = aws
-                            .endpoint
-                            .as_ref()
-                            .map_or("aws", |e| e.canonical.as_str());
                         local::LocalEngine::open_s3(
-                            &aws.s3,
-                            &ctx.dirs.cache,
-                            endpoint,
+                            &aws.config,
                             bucket,
                             prefix,
                             ctx.shutdown_signal(),

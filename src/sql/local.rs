@@ -1,77 +1,103 @@
-//! The embedded engine: Apache DataFusion over the lake's NDJSON flat rows in a directory, with
-//! `orders_cdc` (partitioned by dt/hour) and the `orders_current` view, exact decimals throughout.
+//! The embedded engine: Apache DataFusion over the lake's flat rows (Parquet or NDJSON) in a
+//! directory or read in place from S3, as `orders_cdc` (partitioned by dt/hour) and `orders_current`.
 //!
-//! An S3 lake is mirrored into a cache directory first (DataFusion here has no S3 object store):
-//! `$SALESCTL_CACHE_DIR`, else `$XDG_CACHE_HOME/salesctl`, else `~/.cache/salesctl`, then
-//! `lake/<endpoint>/<bucket>/<prefix>/`. A manifest of ETags beside the files means a second
-//! query downloads only objects that are new or changed, and deletes local copies of objects
-//! that are gone, so the mirror always equals the prefix at the time of the query.
+//! Nothing is downloaded ahead of a query: DataFusion lists only the `dt=`/`hour=` prefixes a
+//! query's predicates leave (partition pruning) and reads only those objects, through the
+//! `object_store` crate (S3 signed with the SDK's credential chain, see `lake::store`). So a
+//! one-day query costs the same on a lake of a day or of a year. The lake's format is read
+//! from its newest object's name (`.parquet` or none), so a lake written by Firehose's format
+//! conversion and one of NDJSON objects open alike.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
-use datafusion::prelude::{JsonReadOptions, SessionConfig, SessionContext};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::{JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use super::short_message;
 use crate::error::interrupted_error;
 use crate::error::{CliError, ExitStatus, service_error, usage_error};
-use crate::lake::Lake;
+use crate::lake::store::{format_of, newest_data_object};
 use crate::render::{Cell, Table};
 use crate::sql::lake_arrow::{arrow_schema, arrow_type};
-use salesctl_core::lake_schema::{CURRENT_VIEW, PARTITION_KEYS, TABLE, orders_current_sql};
+use salesctl_core::lake_schema::{
+    CURRENT_VIEW, LakeFormat, PARTITION_KEYS, TABLE, orders_current_sql,
+};
 
-/// Objects downloaded at once when mirroring an S3 lake.
-const DOWNLOAD_CONCURRENCY: usize = 16;
-const MANIFEST: &str = ".salesctl-etags.json";
+/// Where the engine's lake lives, to name objects for the user and to say how to move one.
+#[derive(Debug, Clone)]
+enum Place {
+    /// A directory (canonical path).
+    Dir(PathBuf),
+    /// `s3://bucket/prefix`.
+    S3 { bucket: String, prefix: String },
+}
 
 pub struct LocalEngine {
     session: SessionContext,
     /// What the user named (a directory or an s3:// URL), for messages.
     source: String,
-    /// The directory the table reads (the mirror, for an S3 lake).
-    root: PathBuf,
-    /// For an S3 lake: the bucket and prefix the mirror copies, to name objects by key.
-    s3: Option<(String, String)>,
-    files: usize,
-    bytes: u64,
+    place: Place,
+    store: Arc<dyn ObjectStore>,
+    format: LakeFormat,
+    /// No data object at all below the prefix (the newest partition holds none).
+    empty: bool,
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
+/// The objects a query's plan reads, after partition pruning: how many, how many bytes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Scanned {
+    pub objects: Vec<ObjectMeta>,
+}
+
+impl Scanned {
+    pub fn bytes(&self) -> u64 {
+        self.objects.iter().map(|o| o.size).sum()
+    }
+}
+
 impl LocalEngine {
-    /// Mirrors `s3://bucket/prefix` into a per-endpoint cache directory (only what changed),
-    /// then opens it; `endpoint` names the service so two endpoints never share a cache.
+    /// Opens `s3://bucket/prefix` in place (nothing is downloaded until a query reads it).
     pub async fn open_s3(
-        s3: &aws_sdk_s3::Client,
-        cache_root: &Path,
-        endpoint: &str,
+        config: &aws_config::SdkConfig,
         bucket: &str,
         prefix: &str,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<LocalEngine> {
-        let dir = cache_dir(cache_root, endpoint, bucket, prefix);
-        let sync = sync_s3_prefix(s3, bucket, prefix, &dir).await?;
-        tracing::info!(
-            objects = sync.objects,
-            downloaded = sync.downloaded,
-            removed = sync.removed,
-            dir = %dir.display(),
-            "lake mirrored"
-        );
-        let mut engine =
-            LocalEngine::open_dir(&dir, format!("s3://{bucket}/{prefix}"), shutdown).await?;
-        engine.s3 = Some((bucket.to_string(), prefix.to_string()));
-        Ok(engine)
+        let source = format!("s3://{bucket}/{prefix}");
+        let store = crate::lake::store::s3_store(config, bucket)?;
+        let place = Place::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        };
+        let newest = newest_data_object(store.as_ref(), &StorePath::from(prefix))
+            .await
+            .map_err(|e| listing_error(&place, &source, &e))?;
+        let session = new_session();
+        let base = url::Url::parse(&format!("s3://{bucket}"))?;
+        session.register_object_store(&base, store.clone());
+        let table_url = if prefix.is_empty() {
+            format!("s3://{bucket}/")
+        } else {
+            source.clone()
+        };
+        LocalEngine::register(session, &table_url, source, place, store, newest, shutdown).await
     }
 
-    /// Registers `orders_cdc` over every file below `dir/dt=…/hour=…/` (any name, with or
-    /// without `.json`) and the `orders_current` view.
+    /// Registers `orders_cdc` over every object below `dir/dt=…/hour=…/` and the
+    /// `orders_current` view.
     pub async fn open_dir(
         dir: &Path,
         source: String,
@@ -90,24 +116,60 @@ impl LocalEngine {
             )));
         }
         let root = std::fs::canonicalize(dir)?;
-        let (files, bytes) = lake_files(&root);
-        let config = SessionConfig::new().with_information_schema(true);
-        let session = SessionContext::new_with_config(config);
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::local::LocalFileSystem::new());
+        let place = Place::Dir(root.clone());
+        let prefix = StorePath::from_filesystem_path(&root)
+            .map_err(|e| anyhow::anyhow!("cannot open the lake at {source}: {e}"))?;
+        let newest = newest_data_object(store.as_ref(), &prefix)
+            .await
+            .map_err(|e| listing_error(&place, &source, &e))?;
+        let table_url = format!("{}/", root.display());
+        LocalEngine::register(
+            new_session(),
+            &table_url,
+            source,
+            place,
+            store,
+            newest,
+            shutdown,
+        )
+        .await
+    }
+
+    async fn register(
+        session: SessionContext,
+        table_url: &str,
+        source: String,
+        place: Place,
+        store: Arc<dyn ObjectStore>,
+        newest: Option<ObjectMeta>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<LocalEngine> {
+        let format = newest.as_ref().map_or(LakeFormat::Json, format_of);
         let schema = arrow_schema();
         let partitions: Vec<(String, DataType)> = PARTITION_KEYS
             .iter()
             .map(|c| (c.name.to_string(), arrow_type(c.column_type)))
             .collect();
-        // Firehose names objects without an extension; the relay may add ".json". An empty
-        // extension matches both; files outside dt=/hour= folders are skipped by the listing.
-        let options = JsonReadOptions::default()
-            .schema(&schema)
-            .file_extension("")
-            .table_partition_cols(partitions);
-        let url = format!("{}/", root.display());
-        session
-            .register_json(TABLE, &url, options)
-            .await
+        let registered = match format {
+            // Firehose names NDJSON objects without an extension; the relay may add ".json".
+            // An empty extension matches both; objects outside dt=/hour= are not listed.
+            LakeFormat::Json => {
+                let options = JsonReadOptions::default()
+                    .schema(&schema)
+                    .file_extension("")
+                    .table_partition_cols(partitions);
+                session.register_json(TABLE, table_url, options).await
+            }
+            LakeFormat::Parquet => {
+                let options = ParquetReadOptions::default()
+                    .schema(&schema)
+                    .file_extension(LakeFormat::Parquet.extension())
+                    .table_partition_cols(partitions);
+                session.register_parquet(TABLE, table_url, options).await
+            }
+        };
+        registered
             .map_err(|e| anyhow::anyhow!("cannot open the lake at {source}: {}", e.find_root()))?;
         session
             .sql(&format!(
@@ -119,87 +181,117 @@ impl LocalEngine {
         Ok(LocalEngine {
             session,
             source,
-            root,
-            s3: None,
-            files,
-            bytes,
+            place,
+            store,
+            format,
+            empty: newest.is_none(),
             shutdown,
         })
     }
 
-    /// Every data file of the lake the engine cannot read, with the first line at fault: not
-    /// JSON, cut short, or a row the lake schema cannot hold
-    /// ([`salesctl_core::lake_schema::check_row`], the transform's own check). Reads every
-    /// file, so it is for after a failure, or for a caller such as reconcile that wants to
-    /// count what it cannot read (each entry says how many rows before the fault are whole).
-    pub fn unreadable_files(&self) -> Vec<Unreadable> {
-        unreadable_files(&self.root)
+    /// The lake's format, as its newest object says.
+    pub fn format(&self) -> LakeFormat {
+        self.format
     }
 
-    /// Where `relative` (`dt=…/hour=…/name`) lives for the user: the object's URL for an S3
-    /// lake, the file's path for a directory.
-    pub fn location_of(&self, relative: &Path) -> String {
-        let relative = relative.to_string_lossy();
-        match &self.s3 {
-            Some((bucket, prefix)) => format!("s3://{bucket}/{prefix}{relative}"),
-            None => self.root.join(relative.as_ref()).display().to_string(),
+    /// Where an object lives for the user: its `s3://` URL, or its file's path.
+    pub fn location_of(&self, object: &StorePath) -> String {
+        match &self.place {
+            Place::S3 { bucket, .. } => format!("s3://{bucket}/{object}"),
+            Place::Dir(_) => format!("/{object}"),
         }
     }
 
-    /// A read failure, named: the first unreadable object (key, line, problem) and the fix,
-    /// in one line. Other failures (or none found) keep the engine's own message.
-    async fn read_error(&self, error: DataFusionError) -> anyhow::Error {
+    /// The objects among `objects` the engine cannot read, each with its first fault: not
+    /// JSON or not Parquet, cut short, or a row the lake schema cannot hold (the transform's
+    /// own check, [`salesctl_core::lake_schema::check_row`]). Reads each object once.
+    pub async fn unreadable(&self, objects: &[ObjectMeta]) -> Vec<Unreadable> {
+        let mut found = Vec::new();
+        for object in objects {
+            let fault = match self.store.get(&object.location).await {
+                Ok(got) => match got.bytes().await {
+                    Ok(bytes) => check_object(&bytes, self.format).err(),
+                    Err(e) => Some(unreadable_fault(&e)),
+                },
+                Err(e) => Some(unreadable_fault(&e)),
+            };
+            if let Some(fault) = fault {
+                found.push(Unreadable {
+                    location: self.location_of(&object.location),
+                    key: object.location.clone(),
+                    line: fault.line,
+                    problem: fault.problem,
+                    rows_before: fault.rows_before,
+                });
+            }
+        }
+        found
+    }
+
+    /// A read failure, named: the first unreadable object among those the query read (key,
+    /// line, problem) and the fix, in one line. Other failures keep the engine's own message.
+    async fn read_error(&self, error: DataFusionError, scanned: &Scanned) -> anyhow::Error {
         if !is_read_error(&error) {
             return execution_error(&self.source, error);
         }
-        let root = self.root.clone();
-        let found = tokio::task::spawn_blocking(move || unreadable_files(&root))
-            .await
-            .unwrap_or_default();
+        let found = self.unreadable(&scanned.objects).await;
         let Some(first) = found.first() else {
             return execution_error(&self.source, error);
         };
-        let location = self.location_of(&first.relative);
-        let fix = match &self.s3 {
-            Some((bucket, _)) => format!(
-                "move it out of the table with 'aws s3 mv {location} s3://{bucket}/errors/unreadable/{}' or delete it",
-                first.relative.to_string_lossy()
-            ),
-            None => {
-                let aside = self
-                    .root
-                    .parent()
-                    .unwrap_or(&self.root)
-                    .join("errors/unreadable")
-                    .join(first.relative.parent().unwrap_or(Path::new("")));
-                format!(
-                    "move it out of {} (e.g. into {}/) or delete it",
-                    self.root.display(),
-                    aside.display()
-                )
-            }
-        };
         let others = match found.len() - 1 {
             0 => String::new(),
-            1 => format!(
-                "; 1 more object is unreadable too: {}",
-                self.location_of(&found[1].relative)
-            ),
+            1 => format!("; 1 more object is unreadable too: {}", found[1].location),
             more => format!(
                 "; {more} more objects are unreadable too, the next {}",
-                self.location_of(&found[1].relative)
+                found[1].location
             ),
         };
         anyhow::anyhow!(
-            "the query failed reading the lake: {location} is unreadable at line {}: {}: {fix}, then run the query again{others}",
-            first.line,
-            first.problem
+            "the query failed reading the lake: {} is unreadable {}: {}: {}, then run the query again{others}",
+            first.location,
+            first.at(),
+            first.problem,
+            self.move_aside(first),
         )
     }
 
-    /// Set when the lake has no data file, so an empty answer is not mistaken for "no sales".
+    /// How to take an unreadable object out of the table without losing it.
+    pub fn move_aside(&self, object: &Unreadable) -> String {
+        match &self.place {
+            Place::S3 { bucket, prefix } => {
+                let relative = object
+                    .key
+                    .as_ref()
+                    .strip_prefix(prefix.as_str())
+                    .unwrap_or(object.key.as_ref());
+                format!(
+                    "move it out of the table with 'aws s3 mv {} s3://{bucket}/errors/unreadable/{relative}' or delete it",
+                    object.location
+                )
+            }
+            Place::Dir(root) => {
+                let within = Path::new(&object.location)
+                    .strip_prefix(root)
+                    .ok()
+                    .and_then(Path::parent)
+                    .unwrap_or(Path::new(""));
+                let aside = root
+                    .parent()
+                    .unwrap_or(root)
+                    .join("errors/unreadable")
+                    .join(within);
+                format!(
+                    "move it out of {} (e.g. into {}/) or delete it",
+                    root.display(),
+                    aside.display()
+                )
+            }
+        }
+    }
+
+    /// Set when the lake has no data object, so an empty answer is not mistaken for "no sales".
     pub fn empty_lake_note(&self) -> Option<String> {
-        (self.files == 0).then(|| {
+        self.empty.then(|| {
             format!(
                 "the lake at {} holds no data files (none under dt=YYYY-MM-DD/hour=HH/): \
                  write orders with 'salesctl --local generate --count 100', then fill the lake with \
@@ -210,14 +302,14 @@ impl LocalEngine {
         })
     }
 
-    /// Runs one read-only statement (no DDL, no DML, no COPY), handing its rows to `each` a
-    /// batch at a time; returns the column names and the statistics line.
-    pub async fn execute(
-        &self,
-        sql: &str,
-        each: &mut dyn FnMut(Vec<Cell>),
-    ) -> anyhow::Result<(Vec<String>, String)> {
-        let started = Instant::now();
+    /// The objects `sql` would read: its plan's file scans after partition pruning. For
+    /// tests and benchmarks that check a query reads only the hours it names.
+    pub async fn objects_read_by(&self, sql: &str) -> anyhow::Result<Scanned> {
+        let plan = self.plan(sql).await?.0;
+        Ok(scanned_objects(plan.as_ref()))
+    }
+
+    async fn plan(&self, sql: &str) -> anyhow::Result<(Arc<dyn ExecutionPlan>, Vec<String>)> {
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -234,10 +326,44 @@ impl LocalEngine {
             .iter()
             .map(|f| f.name().clone())
             .collect();
+        let plan =
+            frame
+                .create_physical_plan()
+                .await
+                .map_err(|e| match self.is_listing_error(&e) {
+                    Some(message) => service_error(message),
+                    None => sql_error(e),
+                })?;
+        Ok((plan, columns))
+    }
+
+    /// A failure to list the lake while planning (the bucket went away, access was revoked).
+    fn is_listing_error(&self, error: &DataFusionError) -> Option<String> {
+        match error.find_root() {
+            DataFusionError::ObjectStore(e) => Some(
+                listing_error(&self.place, &self.source, e)
+                    .to_string()
+                    .trim_start_matches("salesctl: ")
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Runs one read-only statement (no DDL, no DML, no COPY), handing its rows to `each` a
+    /// batch at a time; returns the column names and the statistics line.
+    pub async fn execute(
+        &self,
+        sql: &str,
+        each: &mut dyn FnMut(Vec<Cell>),
+    ) -> anyhow::Result<(Vec<String>, String)> {
+        let started = Instant::now();
+        let (plan, columns) = self.plan(sql).await?;
+        let scanned = scanned_objects(plan.as_ref());
         let mut shutdown = self.shutdown.clone();
-        let mut batches = match frame.execute_stream().await {
+        let mut batches = match execute_stream(plan, self.session.task_ctx()) {
             Ok(batches) => batches,
-            Err(e) => return Err(self.read_error(e).await),
+            Err(e) => return Err(self.read_error(e, &scanned).await),
         };
         let mut count = 0usize;
         loop {
@@ -250,24 +376,123 @@ impl LocalEngine {
             let Some(batch) = batch else { break };
             let batch = match batch {
                 Ok(batch) => batch,
-                Err(e) => return Err(self.read_error(e).await),
+                Err(e) => return Err(self.read_error(e, &scanned).await),
             };
             for row in batches_to_table(Vec::new(), std::slice::from_ref(&batch))?.rows {
                 count += 1;
                 each(row);
             }
         }
+        let objects = scanned.objects.len();
         let stats = format!(
-            "local engine (DataFusion): {count} row{} in {:.3} s over {} file{} ({}) from {}",
+            "local engine (DataFusion): {count} row{} in {:.3} s, {objects} {} object{} read ({}) from {}",
             if count == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64(),
-            self.files,
-            if self.files == 1 { "" } else { "s" },
-            human_bytes(self.bytes),
+            self.format,
+            if objects == 1 { "" } else { "s" },
+            human_bytes(scanned.bytes()),
             self.source
         );
         Ok((columns, stats))
     }
+}
+
+fn new_session() -> SessionContext {
+    SessionContext::new_with_config(SessionConfig::new().with_information_schema(true))
+}
+
+/// Every object the plan's file scans read, in key order.
+fn scanned_objects(plan: &dyn ExecutionPlan) -> Scanned {
+    let mut objects = Vec::new();
+    let mut stack = vec![plan];
+    while let Some(node) = stack.pop() {
+        if let Some(source) = node.downcast_ref::<DataSourceExec>()
+            && let Some(scan) = source.data_source().downcast_ref::<FileScanConfig>()
+        {
+            for group in &scan.file_groups {
+                objects.extend(group.iter().map(|f| f.object_meta.clone()));
+            }
+        }
+        stack.extend(node.children().into_iter().map(|c| c.as_ref()));
+    }
+    objects.sort_by(|a, b| a.location.as_ref().cmp(b.location.as_ref()));
+    objects.dedup_by(|a, b| a.location == b.location);
+    Scanned { objects }
+}
+
+/// The lake cannot be listed: a missing bucket or directory, refused access, or no answer;
+/// one line naming the bucket and the fix.
+fn listing_error(place: &Place, source: &str, error: &object_store::Error) -> anyhow::Error {
+    let text = error.to_string();
+    match place {
+        Place::S3 { bucket, .. } => {
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("nosuchbucket") || lower.contains("specified bucket does not exist") {
+                service_error(format!(
+                    "cannot list {source}: bucket '{bucket}' does not exist: run 'salesctl up', pass --bucket, or --data DIR"
+                ))
+            } else if lower.contains("accessdenied") || lower.contains("forbidden") {
+                service_error(format!(
+                    "cannot list {source}: access denied to bucket '{bucket}': grant s3:ListBucket and s3:GetObject on it to these credentials (see 'salesctl policy'), or use another --profile"
+                ))
+            } else {
+                service_error(format!(
+                    "cannot list {source}: {}: check --endpoint-url, --region and the network, then try again",
+                    short_message(&text)
+                ))
+            }
+        }
+        Place::Dir(root) => service_error(format!(
+            "cannot list the lake directory {}: {}: check that it is readable",
+            root.display(),
+            short_message(&text)
+        )),
+    }
+}
+
+fn unreadable_fault(error: &object_store::Error) -> LakeFileFault {
+    LakeFileFault {
+        line: 0,
+        problem: format!("cannot be read ({})", short_message(&error.to_string())),
+        rows_before: 0,
+    }
+}
+
+/// Checks one object as the engine reads it in `format`.
+pub fn check_object(bytes: &[u8], format: LakeFormat) -> Result<usize, LakeFileFault> {
+    match format {
+        LakeFormat::Json => check_lake_file(bytes),
+        LakeFormat::Parquet => check_parquet(bytes),
+    }
+}
+
+/// Reads a Parquet object whole (footer, every row group, the lake's columns) and counts
+/// its rows, or says why it cannot be read.
+pub fn check_parquet(bytes: &[u8]) -> Result<usize, LakeFileFault> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let fault = |problem: String, rows_before: usize| LakeFileFault {
+        line: 0,
+        problem,
+        rows_before,
+    };
+    if !(bytes.len() >= 8 && bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1")) {
+        return Err(fault(
+            "it is not a Parquet file (no PAR1 magic at both ends): garbage or a truncated object"
+                .into(),
+            0,
+        ));
+    }
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+        .and_then(|b| b.build())
+        .map_err(|e| fault(format!("its Parquet footer cannot be read ({e})"), 0))?;
+    let mut rows = 0;
+    for batch in reader {
+        match batch {
+            Ok(batch) => rows += batch.num_rows(),
+            Err(e) => return Err(fault(format!("a row group cannot be read ({e})"), rows)),
+        }
+    }
+    Ok(rows)
 }
 
 /// SQL the engine cannot plan: the user's input is wrong (exit 2, a usage error).
@@ -324,12 +549,14 @@ fn is_read_error(error: &DataFusionError) -> bool {
     }
 }
 
-/// A lake data file the engine cannot read.
+/// A lake object the engine cannot read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {
-    /// Below the lake root: `dt=…/hour=…/name`.
-    pub relative: PathBuf,
-    /// The line (1-based) of the first problem.
+    /// Its `s3://` URL or file path, for the user.
+    pub location: String,
+    pub key: StorePath,
+    /// The line (1-based) of the first problem in an NDJSON object; 0 where lines do not
+    /// apply (a Parquet object, an object that cannot be fetched).
     pub line: usize,
     /// What is wrong there, e.g. `the object ends inside this row (truncated)`.
     pub problem: String,
@@ -337,30 +564,15 @@ pub struct Unreadable {
     pub rows_before: usize,
 }
 
-/// Every data file below `root` that [`check_lake_file`] rejects, in path order.
-pub fn unreadable_files(root: &Path) -> Vec<Unreadable> {
-    let mut files = partition_files(root);
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
-        .into_iter()
-        .filter_map(|(path, _)| {
-            let relative = path.strip_prefix(root).ok()?.to_path_buf();
-            let fault = match std::fs::read(&path) {
-                Ok(bytes) => check_lake_file(&bytes).err()?,
-                Err(e) => LakeFileFault {
-                    line: 1,
-                    problem: format!("cannot be read ({e})"),
-                    rows_before: 0,
-                },
-            };
-            Some(Unreadable {
-                relative,
-                line: fault.line,
-                problem: fault.problem,
-                rows_before: fault.rows_before,
-            })
-        })
-        .collect()
+impl Unreadable {
+    /// Where in the object: `at line 3`, or `as a whole`.
+    pub fn at(&self) -> String {
+        if self.line == 0 {
+            "as a whole".to_string()
+        } else {
+            format!("at line {}", self.line)
+        }
+    }
 }
 
 /// Where and why a lake file cannot be read.
@@ -564,49 +776,6 @@ pub fn is_json_number(text: &str) -> bool {
     serde_json::from_str::<serde_json::Number>(text).is_ok()
 }
 
-/// Data files (non-empty, below `dt=…/hour=…/`) and their total size.
-fn lake_files(root: &Path) -> (usize, u64) {
-    let mut files = 0;
-    let mut bytes = 0;
-    for (_, meta) in partition_files(root) {
-        files += 1;
-        bytes += meta.len();
-    }
-    (files, bytes)
-}
-
-fn partition_files(root: &Path) -> Vec<(PathBuf, std::fs::Metadata)> {
-    let mut out = Vec::new();
-    for dt in subdirs(root, "dt=") {
-        for hour in subdirs(&dt, "hour=") {
-            let Ok(entries) = std::fs::read_dir(&hour) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                if let Ok(meta) = entry.metadata()
-                    && meta.is_file()
-                    && meta.len() > 0
-                {
-                    out.push((entry.path(), meta));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn subdirs(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .collect()
-}
-
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
@@ -622,216 +791,9 @@ fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Where an S3 lake is mirrored (see the module docs).
-pub fn cache_dir(root: &Path, endpoint: &str, bucket: &str, prefix: &str) -> PathBuf {
-    let mut dir = root
-        .join("lake")
-        .join(sanitize(endpoint))
-        .join(sanitize(bucket));
-    for part in prefix.split('/').filter(|p| !p.is_empty()) {
-        dir.push(sanitize(part));
-    }
-    dir
-}
-
-/// A path segment that cannot climb out of the cache or name a hidden file.
-fn sanitize(part: &str) -> String {
-    let cleaned: String = part
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_=.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() || cleaned.starts_with('.') {
-        format!("_{cleaned}")
-    } else {
-        cleaned
-    }
-}
-
-/// What a mirror run did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SyncStats {
-    pub objects: usize,
-    pub downloaded: usize,
-    pub removed: usize,
-}
-
-/// The relative path of a lake object below the prefix, when it is a data file:
-/// exactly `dt=…/hour=…/<name>`, with no segment that could escape the directory.
-pub fn lake_relative_path(relative_key: &str) -> Option<PathBuf> {
-    let parts: Vec<&str> = relative_key.split('/').collect();
-    let [dt, hour, name] = parts.as_slice() else {
-        return None;
-    };
-    let safe =
-        |p: &str| !p.is_empty() && p != "." && p != ".." && !p.contains('\\') && !p.contains('\0');
-    if !(dt.starts_with("dt=") && hour.starts_with("hour=") && safe(dt) && safe(hour) && safe(name))
-    {
-        return None;
-    }
-    if name.starts_with('.') {
-        return None;
-    }
-    Some([*dt, *hour, *name].iter().collect())
-}
-
-/// Mirrors the data objects under `s3://bucket/prefix` into `dir`, downloading only what is
-/// new or changed (by ETag) and removing local files whose object is gone.
-pub async fn sync_s3_prefix(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    prefix: &str,
-    dir: &Path,
-) -> anyhow::Result<SyncStats> {
-    let lake = Lake::new(s3, bucket);
-    let mut listed: BTreeMap<PathBuf, (String, String, i64)> = BTreeMap::new();
-    let mut pages = lake.pages(prefix);
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            let what = format!("cannot list {}", lake.url(prefix));
-            if crate::aws::is_not_found(&e) {
-                service_error(format!(
-                    "{what}: bucket '{bucket}' does not exist: run 'salesctl up', pass --bucket, or --data DIR"
-                ))
-            } else {
-                service_error(format!("{what}: {}", crate::aws::describe(&e)))
-            }
-        })?;
-        for object in page {
-            let Some(relative) = object.key.strip_prefix(prefix).and_then(lake_relative_path)
-            else {
-                continue;
-            };
-            listed.insert(relative, (object.key, object.etag, object.size));
-        }
-    }
-    std::fs::create_dir_all(dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create the lake cache {}: {e} (set SALESCTL_CACHE_DIR)",
-            dir.display()
-        )
-    })?;
-    let manifest_path = dir.join(MANIFEST);
-    let old: HashMap<String, String> = std::fs::read(&manifest_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let mut stats = SyncStats {
-        objects: listed.len(),
-        ..SyncStats::default()
-    };
-
-    // Local copies of objects that no longer exist would be stale rows.
-    for (path, _) in partition_files(dir) {
-        let relative = path
-            .strip_prefix(dir)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        if !listed.contains_key(&relative) && std::fs::remove_file(&path).is_ok() {
-            stats.removed += 1;
-        }
-    }
-
-    let wanted: Vec<(PathBuf, String)> = listed
-        .iter()
-        .filter(|(relative, (_, etag, size))| {
-            let path = dir.join(relative);
-            let unchanged = old.get(&relative.to_string_lossy().to_string()) == Some(etag)
-                && std::fs::metadata(&path)
-                    .is_ok_and(|m| m.len() == u64::try_from(*size).unwrap_or(u64::MAX));
-            !unchanged
-        })
-        .map(|(relative, (key, _, _))| (relative.clone(), key.clone()))
-        .collect();
-    stats.downloaded = wanted.len();
-    let lake = &lake;
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(wanted)
-        .map(|(relative, key)| {
-            let path = dir.join(&relative);
-            async move { download(lake, &key, &path).await }
-        })
-        .buffer_unordered(DOWNLOAD_CONCURRENCY)
-        .collect()
-        .await;
-    // The manifest records only what is on disk, so a failed download is retried next time.
-    let manifest: BTreeMap<String, String> = listed
-        .iter()
-        .filter(|(relative, _)| dir.join(relative).is_file())
-        .map(|(relative, (_, etag, _))| (relative.to_string_lossy().to_string(), etag.clone()))
-        .collect();
-    let tmp = dir.join(format!("{MANIFEST}.{}", std::process::id()));
-    if std::fs::write(&tmp, serde_json::to_vec(&manifest)?).is_ok() {
-        let _ = std::fs::rename(&tmp, &manifest_path);
-    }
-    results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
-    Ok(stats)
-}
-
-async fn download(lake: &Lake, key: &str, path: &Path) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    // Written beside the target and renamed, so a reader never sees half an object.
-    let tmp = path.with_file_name(format!(
-        ".{}.part{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut file = tokio::fs::File::create(&tmp).await?;
-    if let Err(e) = lake.copy_to(key, &mut file).await {
-        drop(file);
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(e);
-    }
-    file.sync_all().await.ok();
-    drop(file);
-    tokio::fs::rename(&tmp, path).await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_partitioned_data_keys_are_mirrored() {
-        assert_eq!(
-            lake_relative_path("dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-abc"),
-            Some(PathBuf::from(
-                "dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-abc"
-            ))
-        );
-        assert!(lake_relative_path("dt=2026-11-20/hour=08/part.json").is_some());
-        assert_eq!(lake_relative_path("dt=2026-11-20/hour=08/"), None);
-        assert_eq!(lake_relative_path("dt=2026-11-20/x/f"), None);
-        assert_eq!(lake_relative_path("../dt=x/hour=08/f"), None);
-        assert_eq!(lake_relative_path("dt=x/hour=08/.."), None);
-        assert_eq!(lake_relative_path("dt=x/hour=08/a/b"), None);
-        assert_eq!(lake_relative_path("errors/dt=x/hour=08/f"), None);
-    }
-
-    #[test]
-    fn cache_paths_stay_inside_the_cache() {
-        let dir = cache_dir(
-            Path::new("/cache"),
-            "http://127.0.0.1:4566",
-            "lake",
-            "../../etc/",
-        );
-        assert!(
-            dir.components().all(|c| c.as_os_str() != ".."),
-            "{}",
-            dir.display()
-        );
-        assert!(dir.ends_with("lake/_../_../etc"));
-    }
 
     #[test]
     fn a_lake_file_is_read_as_the_engine_reads_it_or_its_first_fault_named() {

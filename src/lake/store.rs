@@ -1,0 +1,160 @@
+//! The lake as an `object_store` store, for the embedded SQL engine to read in place: S3 signed
+//! with the SDK's own credential chain, or a local directory; and what the newest partition says.
+//!
+//! The S3 store is configured from what the AWS SDK resolved (region, endpoint, credentials
+//! from profiles, SSO, the environment or an instance role), so the engine reads exactly what
+//! every other verb reads, with no second configuration to drift.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
+use object_store::aws::{AmazonS3Builder, AwsCredential};
+use object_store::path::Path as StorePath;
+use object_store::{ClientOptions, CredentialProvider, ObjectMeta, ObjectStore, RetryConfig};
+use salesctl_core::lake_schema::LakeFormat;
+
+/// Hands object_store the SDK's credentials, refreshed by the SDK's own provider chain (its
+/// cache renews expiring session credentials), so SSO and role sessions work as for the SDK.
+#[derive(Debug)]
+struct SdkCredentials(SharedCredentialsProvider);
+
+#[async_trait::async_trait]
+impl CredentialProvider for SdkCredentials {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let credentials =
+            self.0
+                .provide_credentials()
+                .await
+                .map_err(|e| object_store::Error::Generic {
+                    store: "S3",
+                    source: Box::new(e),
+                })?;
+        Ok(Arc::new(AwsCredential {
+            key_id: credentials.access_key_id().to_string(),
+            secret_key: credentials.secret_access_key().to_string(),
+            token: credentials.session_token().map(str::to_string),
+        }))
+    }
+}
+
+/// An S3 store for `bucket` from the SDK's resolved configuration. With a custom endpoint
+/// (an emulator, an S3-compatible store) requests are path-style and may be plain HTTP, as
+/// for the SDK's own S3 client.
+pub fn s3_store(config: &SdkConfig, bucket: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    let region = config.region().map_or("us-east-1", |r| r.as_ref());
+    // Fail within a bounded time on a silent endpoint: a few retries with backoff for
+    // throttling and transient errors, never the default three minutes.
+    let retry = RetryConfig {
+        max_retries: 4,
+        retry_timeout: Duration::from_secs(30),
+        ..RetryConfig::default()
+    };
+    let options = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(60));
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_retry(retry)
+        .with_client_options(options);
+    if let Some(endpoint) = config.endpoint_url() {
+        builder = builder
+            .with_endpoint(endpoint.trim_end_matches('/'))
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    if let Some(provider) = config.credentials_provider() {
+        builder = builder.with_credentials(Arc::new(SdkCredentials(provider)));
+    }
+    let store = builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot read s3://{bucket}/ in place: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+/// The newest data object below `prefix` (the last `dt=`, its last `hour=`, that hour's first
+/// object): three listings whatever the lake's age. `None` when the lake holds no data object.
+pub async fn newest_data_object(
+    store: &dyn ObjectStore,
+    prefix: &StorePath,
+) -> object_store::Result<Option<ObjectMeta>> {
+    let mut at = prefix.clone();
+    for level in ["dt=", "hour="] {
+        let listed = store.list_with_delimiter(Some(&at)).await?;
+        let newest = listed
+            .common_prefixes
+            .into_iter()
+            .filter(|p| p.filename().is_some_and(|name| name.starts_with(level)))
+            .max_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        match newest {
+            Some(next) => at = next,
+            None => return Ok(None),
+        }
+    }
+    let listed = store.list_with_delimiter(Some(&at)).await?;
+    Ok(listed
+        .objects
+        .into_iter()
+        .filter(|o| o.size > 0)
+        .min_by(|a, b| a.location.as_ref().cmp(b.location.as_ref())))
+}
+
+/// The format of a lake, by its newest object's name: Parquet objects end in `.parquet`
+/// (Firehose's `FileExtension` and the relay's writer), NDJSON objects have no suffix.
+pub fn format_of(object: &ObjectMeta) -> LakeFormat {
+    if object
+        .location
+        .filename()
+        .is_some_and(|name| name.ends_with(LakeFormat::Parquet.extension()))
+    {
+        LakeFormat::Parquet
+    } else {
+        LakeFormat::Json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::local::LocalFileSystem;
+
+    fn touch(root: &std::path::Path, relative: &str, body: &[u8]) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_newest_partition_names_the_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        let prefix = StorePath::from("orders");
+        assert!(newest_data_object(&store, &prefix).await.unwrap().is_none());
+        touch(dir.path(), "orders/dt=2026-11-01/hour=23/a", b"{}\n");
+        touch(
+            dir.path(),
+            "orders/dt=2026-11-02/hour=03/b.parquet",
+            b"PAR1",
+        );
+        touch(
+            dir.path(),
+            "orders/dt=2026-11-02/hour=10/c.parquet",
+            b"PAR1",
+        );
+        touch(dir.path(), "orders/dt=2026-11-02/hour=10/empty", b"");
+        touch(dir.path(), "orders/notes/z", b"x");
+        let newest = newest_data_object(&store, &prefix).await.unwrap().unwrap();
+        assert_eq!(
+            newest.location.as_ref(),
+            "orders/dt=2026-11-02/hour=10/c.parquet"
+        );
+        assert_eq!(format_of(&newest), LakeFormat::Parquet);
+        touch(dir.path(), "orders/dt=2026-11-03/hour=00/d", b"{}\n");
+        let newest = newest_data_object(&store, &prefix).await.unwrap().unwrap();
+        assert_eq!(format_of(&newest), LakeFormat::Json);
+    }
+}
