@@ -14,6 +14,12 @@
    exactly, and its columns agree with the orders_cdc table and with lake_schema.rs.
 3. SQL: each statement parses as Athena SQL (sqlglot) and qualifies against the Glue
    schema of the template: an unknown table or column is an error.
+4. The lake format, rendered both ways (LakeFormat parquet and json): a Parquet lake has
+   Firehose's record format conversion against the orders_cdc table (OpenX JSON in, Snappy
+   Parquet out, the delivery role reading the schema), at least the 64 MiB buffer Firehose
+   requires for it, objects named with core's Parquet extension, the Parquet SerDe on the
+   table, and the three Glue reads on exactly the catalog, database and table; a JSON lake has
+   none of that and the JSON SerDe. The IAM checks (1) run on both renderings.
 
 One line per finding; exit status 1 if there is any. Needs no network.
 """
@@ -49,6 +55,10 @@ TEMPLATE = os.path.join(ROOT, "src", "stack", "template.yaml")
 OPERATOR_POLICY = os.path.join(ROOT, "src", "stack", "operator-policy.json")
 VIEW_SQL = os.path.join(ROOT, "src", "stack", "orders_current.sql")
 LAKE_SCHEMA = os.path.join(ROOT, "crates", "salesctl-core", "src", "lake_schema.rs")
+LAKE_FORMATS = ("parquet", "json")
+# Firehose's record format conversion guide ("Enable record format conversion", API): "you
+# can't set SizeInMBs to a value less than 64 if you enable record format conversion".
+CONVERSION_MIN_BUFFER_MB = 64
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -143,6 +153,8 @@ class Resolver:
         props = res.get("Properties", {})
         if kind == "AWS::Glue::Database":
             return self.value(props["DatabaseInput"]["Name"])
+        if kind == "AWS::Glue::Table":
+            return self.value(props["TableInput"]["Name"])
         prop = NAME_PROPERTY.get(kind)
         if prop is None or prop not in props:
             raise Unresolvable(f"no name for {logical_id} ({kind})")
@@ -446,10 +458,18 @@ def operator_policy(path, resolver):
     return json.loads(text)
 
 
-def check_iam(template, resolver, operator_path):
+def check_iam(template, resolvers, operator_path):
+    """`resolvers`: one per rendering (lake format); a policy is checked once per distinct
+    document."""
     catalogue = cfnlint_catalogue()
     newer = set()
+    resolver = resolvers[0]
     policies = template_policies(template, resolver)
+    for other in resolvers[1:]:
+        fmt = other.params.get("LakeFormat")
+        for label, doc, identity in template_policies(template, other):
+            if not any(label == l and doc == d for l, d, _ in policies):
+                policies.append((f"{label} (LakeFormat {fmt})", doc, identity))
     try:
         op = operator_policy(operator_path, resolver)
         policies.append((shown(operator_path), op, True))
@@ -560,6 +580,123 @@ def check_view(template, resolver):
 
 
 # ---------------------------------------------------------------------------------------
+# The lake format
+
+GLUE_SCHEMA_READS = ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"]
+PARQUET_STORAGE = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+}
+JSON_STORAGE = {
+    "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+}
+
+
+def parquet_extension():
+    """The suffix core's LakeFormat::extension() gives Parquet objects (lake_schema.rs)."""
+    with open(LAKE_SCHEMA) as f:
+        m = re.search(r'LakeFormat::Parquet\s*=>\s*"([^"]*)"\s*,\s*LakeFormat::Json\s*=>\s*""', f.read())
+    return m.group(1) if m else None
+
+
+def glue_reads(role_doc):
+    """The statements of a policy that grant any glue: action."""
+    return [
+        s for s in as_list(role_doc.get("Statement", []))
+        if any(str(a).startswith("glue:") for a in as_list(s.get("Action", [])))
+    ]
+
+
+def check_lake_format(template, resolver):
+    """Section 4 for one rendering (resolver.params["LakeFormat"])."""
+    fmt = resolver.params.get("LakeFormat")
+    where = f"LakeFormat {fmt}"
+    if fmt not in LAKE_FORMATS:
+        finding(where, f"not one of {LAKE_FORMATS}")
+        return
+    try:
+        stream = resolver.value(resolver.resources["DeliveryStream"]["Properties"])
+        role = resolver.value(resolver.resources["FirehoseRole"]["Properties"])
+        table = resolver.value(resolver.resources["OrdersCdcTable"]["Properties"])["TableInput"]
+        output = resolver.value(template.get("Outputs", {}).get("LakeFormat", {}).get("Value"))
+    except (Unresolvable, KeyError) as e:
+        finding(where, f"cannot render the lake's resources: {e}")
+        return
+    dest = stream.get("ExtendedS3DestinationConfiguration", {})
+    conversion = dest.get("DataFormatConversionConfiguration")
+    size = int(dest.get("BufferingHints", {}).get("SizeInMBs", 0))
+    role_arn = resolver.getatt("FirehoseRole", "Arn")
+    policy = next((p["PolicyDocument"] for p in role.get("Policies", [])), {})
+    reads = glue_reads(policy)
+    storage = table.get("StorageDescriptor", {})
+    serde = storage.get("SerdeInfo", {})
+    found_storage = {
+        "InputFormat": storage.get("InputFormat"),
+        "OutputFormat": storage.get("OutputFormat"),
+        "SerializationLibrary": serde.get("SerializationLibrary"),
+    }
+    if output != fmt:
+        finding(where, f"the LakeFormat output says {output!r}")
+    if "!{firehose:error-output-type}" not in dest.get("ErrorOutputPrefix", ""):
+        finding(where, "ErrorOutputPrefix lacks !{firehose:error-output-type}: failures would not land under errors/<type>/ (errors/format-conversion-failed/ for a failed conversion)")
+    if dest.get("CompressionFormat") != "UNCOMPRESSED":
+        finding(where, "CompressionFormat must be UNCOMPRESSED (plain NDJSON; required with format conversion)")
+    if fmt == "json":
+        if conversion is not None:
+            finding(where, "a JSON lake has a DataFormatConversionConfiguration")
+        if dest.get("FileExtension"):
+            finding(where, f"a JSON lake names its objects {dest['FileExtension']!r}")
+        if reads:
+            finding(where, "the Firehose role reads Glue without format conversion")
+        if size != int(resolver.params["BufferMB"]):
+            finding(where, f"Firehose buffers {size} MiB, not BufferMB")
+        if found_storage != JSON_STORAGE:
+            finding(where, f"the table is not read with the JSON SerDe: {found_storage}")
+        return
+    # Parquet: Firehose's record format conversion against the table.
+    if not isinstance(conversion, dict) or conversion.get("Enabled") is not True:
+        finding(where, "no enabled DataFormatConversionConfiguration")
+        conversion = {}
+    deserializer = conversion.get("InputFormatConfiguration", {}).get("Deserializer", {})
+    if list(deserializer) != ["OpenXJsonSerDe"]:
+        finding(where, f"the rows are not read with the OpenX JSON SerDe: {deserializer}")
+    serializer = conversion.get("OutputFormatConfiguration", {}).get("Serializer", {})
+    if list(serializer) != ["ParquetSerDe"] or serializer["ParquetSerDe"].get("Compression") != "SNAPPY":
+        finding(where, f"the objects are not Snappy Parquet: {serializer}")
+    schema = conversion.get("SchemaConfiguration", {})
+    database = resolver.ref("GlueDatabase")
+    want = {
+        "CatalogId": ACCOUNT,
+        "DatabaseName": database,
+        "TableName": table.get("Name"),
+        "Region": REGION,
+        "RoleARN": role_arn,
+        "VersionId": "LATEST",
+    }
+    if schema != want:
+        finding(where, f"SchemaConfiguration {schema} is not the orders_cdc table read by the delivery role {want}")
+    if dest.get("RoleARN") != role_arn:
+        finding(where, "the destination's role is not the one that reads the schema")
+    if size < CONVERSION_MIN_BUFFER_MB:
+        finding(where, f"Firehose buffers {size} MiB; record format conversion needs at least {CONVERSION_MIN_BUFFER_MB}")
+    extension = parquet_extension()
+    if extension is None:
+        finding(LAKE_SCHEMA, "LakeFormat::extension() not found")
+    elif dest.get("FileExtension") != extension:
+        finding(where, f"objects are named {dest.get('FileExtension')!r}, not {extension!r} as the readers expect")
+    if found_storage != PARQUET_STORAGE:
+        finding(where, f"the table is not read with the Parquet SerDe: {found_storage}")
+    arn = f"arn:{PARTITION}:glue:{REGION}:{ACCOUNT}"
+    want_resources = [f"{arn}:catalog", f"{arn}:database/{database}", f"{arn}:table/{database}/{table.get('Name')}"]
+    got = [(sorted(as_list(s.get("Action"))), as_list(s.get("Resource")), s.get("Effect")) for s in reads]
+    if got != [(GLUE_SCHEMA_READS, want_resources, "Allow")]:
+        finding(where, f"the Firehose role's Glue reads are {got}, not exactly {GLUE_SCHEMA_READS} on {want_resources}")
+
+
+# ---------------------------------------------------------------------------------------
 # SQL
 
 
@@ -653,9 +790,13 @@ def main():
         for f in findings:
             print(f)
         return 1
-    resolver = Resolver(template, {"CodeKey": SAMPLE_CODE_KEY})
+    # The template's default lake format first (the view and SQL checks use it).
+    default_format = str(template.get("Parameters", {}).get("LakeFormat", {}).get("Default", ""))
+    formats = [default_format] + [f for f in LAKE_FORMATS if f != default_format]
+    resolvers = [Resolver(template, {"CodeKey": SAMPLE_CODE_KEY, "LakeFormat": f}) for f in formats]
+    resolver = resolvers[0]
 
-    n_policies, newer, op = check_iam(template, resolver, args.operator_policy)
+    n_policies, newer, op = check_iam(template, resolvers, args.operator_policy)
     counted = len(findings)
     print(f"parliament: {n_policies} policies, {counted} findings")
     if newer:
@@ -667,6 +808,10 @@ def main():
     schema = check_view(template, resolver)
     print(f"view: orders_current against orders_cdc, orders_current.sql and lake_schema.rs, "
           f"{len(findings) - counted} findings")
+    counted = len(findings)
+    for r in resolvers:
+        check_lake_format(template, r)
+    print(f"lake format: {' and '.join(formats)} rendered, {len(findings) - counted} findings")
     counted = len(findings)
     sql_files = [VIEW_SQL] + [p for p in args.sql if os.path.abspath(p) != VIEW_SQL]
     n_sql = check_sql(sql_files, schema) if schema else 0

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use salesctl_core::change::{
     CDC_COLUMNS, ChangeRecord, EventType, FlatImage, changed_attributes, write_creation_datetime,
 };
+use salesctl_core::lake_schema;
 
 /// The JSON line of one change: `cdc_event_type`, `cdc_event_id`, `creation_datetime`,
 /// `keys`, `new_image`, `old_image` (plain JSON objects, `null` when the change has none),
@@ -130,7 +131,9 @@ impl<'de> Deserialize<'de> for OrderedMembers {
 
 /// The flat row (the Firehose transform's output) of a `tail-cdc -o json` line; `None` when
 /// `text` is not such a line. Same layout as the core's `write_flat_row`: the row image's
-/// attributes (cdc-named ones left out), then the five cdc columns.
+/// attributes (cdc-named ones left out), then `order_id` from the line's `keys` when no
+/// attribute fills it (`lake_schema::KEY_COLUMN`: the tutorial's `orderid` table), then the
+/// five cdc columns.
 pub fn flat_row_from_change_line(text: &[u8]) -> Option<Result<String, String>> {
     // Stream records never carry this key: skip the second parse for them.
     if !std::str::from_utf8(text).is_ok_and(|t| t.contains("\"cdc_event_type\"")) {
@@ -166,6 +169,12 @@ fn flat_row_of(line: ChangeLineIn) -> Result<String, String> {
     } else {
         line.new_image
     };
+    let keys: Option<OrderedMembers> = line
+        .keys
+        .as_deref()
+        .map(|keys| serde_json::from_str(keys.get()))
+        .transpose()
+        .map_err(|e| format!("keys that are not an object: {e}"))?;
     let image = image
         .or(line.keys)
         .ok_or("a tail-cdc line without an image or keys")?;
@@ -181,6 +190,23 @@ fn flat_row_of(line: ChangeLineIn) -> Result<String, String> {
         row.push(':');
         row.push_str(value.get());
         row.push(',');
+    }
+    if let Some(keys) = keys
+        && !members
+            .0
+            .iter()
+            .any(|(name, _)| lake_schema::fills_key_column(name))
+    {
+        let mut key = Vec::new();
+        if lake_schema::write_key_from_item_keys(
+            keys.0.iter().map(|(name, value)| (name, value.get())),
+            &mut key,
+        ) {
+            row.push_str(&serde_json::to_string(lake_schema::KEY_COLUMN).unwrap_or_default());
+            row.push(':');
+            row.push_str(&String::from_utf8_lossy(&key));
+            row.push(',');
+        }
     }
     let cdc = serde_json::json!({
         "cdc_event_type": event,
@@ -453,6 +479,12 @@ mod round_trip_tests {
         let inputs = [
             r#"{"eventID":"a","eventName":"INSERT","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162502,"Keys":{"k":{"S":"1"}},"NewImage":{"k":{"S":"1"},"n":{"N":"2.50"},"is_deleted":{"BOOL":true}},"SequenceNumber":"9"}}"#,
             r#"{"eventID":"b","eventName":"REMOVE","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162503,"Keys":{"k":{"S":"1"}},"OldImage":{"k":{"S":"1"},"n":{"N":"2.50"}},"SequenceNumber":"10"}}"#,
+            // The tutorial's table (key `orderid`), a REMOVE with only its keys, a composite
+            // key in reverse name order, and an item with its own order_id.
+            r#"{"eventID":"c","eventName":"INSERT","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162504,"Keys":{"orderid":{"S":"o-1"}},"NewImage":{"orderid":{"S":"o-1"},"product_name":{"S":"Monitor"},"quantity":{"N":"5"},"price":{"N":"329.00"}},"SequenceNumber":"11"}}"#,
+            r#"{"eventID":"d","eventName":"REMOVE","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162505,"Keys":{"orderid":{"S":"o-1"}},"SequenceNumber":"12"}}"#,
+            r#"{"eventID":"e","eventName":"REMOVE","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162506,"Keys":{"sk":{"N":"7"},"pk":{"S":"a \"q\""}},"SequenceNumber":"13"}}"#,
+            r#"{"eventID":"f","eventName":"INSERT","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162507,"Keys":{"orderid":{"S":"k"}},"NewImage":{"orderid":{"S":"k"},"order_id":{"S":"o-9"}},"SequenceNumber":"14"}}"#,
         ];
         for input in inputs {
             let change = salesctl_core::change::decode(input.as_bytes()).unwrap();
@@ -460,6 +492,10 @@ mod round_trip_tests {
             write_json_line(&mut line, &change, "shardId-1", "42");
             let row = flat_row_from_change_line(&line).unwrap().unwrap();
             assert_eq!(row, change.flat_row());
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&row).unwrap()["order_id"],
+                serde_json::json!(change.order_id())
+            );
         }
         assert!(flat_row_from_change_line(br#"{"eventName":"INSERT"}"#).is_none());
         let mut raw = Vec::new();

@@ -119,6 +119,20 @@ pub fn failed_record_data(line: &[u8]) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(raw).ok()
 }
 
+/// The SQL of [`lake_change_ids`]: with a window, a partition predicate first, so both
+/// engines read only the hours that can hold the window's changes, then the exact cut on
+/// the change's creation time (ISO-8601 text: its first 19 characters order like the times).
+pub fn lake_change_ids_sql(since: Option<DateTime<Utc>>) -> String {
+    let filter = since.map_or(String::new(), |t| {
+        format!(
+            " WHERE {} AND substr(creation_datetime, 1, 19) >= '{}'",
+            crate::sql::partitions_since(t),
+            t.format("%Y-%m-%dT%H:%M:%S")
+        )
+    });
+    format!("SELECT cdc_event_id FROM orders_cdc{filter}")
+}
+
 /// Every lake row's change id in the window, one call per row (copies are separate rows),
 /// streamed from the engine so millions of rows never sit in memory together.
 pub async fn lake_change_ids(
@@ -126,14 +140,7 @@ pub async fn lake_change_ids(
     since: Option<DateTime<Utc>>,
     each: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
-    // creation_datetime is ISO-8601 text: its first 19 characters order like the times do.
-    let filter = since.map_or(String::new(), |t| {
-        format!(
-            " WHERE substr(creation_datetime, 1, 19) >= '{}'",
-            t.format("%Y-%m-%dT%H:%M:%S")
-        )
-    });
-    let sql = format!("SELECT cdc_event_id FROM orders_cdc{filter}");
+    let sql = lake_change_ids_sql(since);
     engine
         .run_each(&sql, &mut |row| {
             if let Some(id) = row.first() {
@@ -142,6 +149,19 @@ pub async fn lake_change_ids(
         })
         .await?;
     Ok(())
+}
+
+/// The SQL of [`lake_state_rows`].
+pub fn lake_state_rows_sql(since: Option<DateTime<Utc>>) -> String {
+    let mut sql = "SELECT order_id, updated_at, status, creation_datetime, cdc_sequence_number, is_deleted FROM orders_cdc".to_string();
+    if let Some(t) = since {
+        sql.push_str(&format!(
+            " WHERE {} AND substr(creation_datetime, 1, 19) >= '{}'",
+            crate::sql::partitions_since(t),
+            t.format("%Y-%m-%dT%H:%M:%S")
+        ));
+    }
+    sql
 }
 
 /// One lake row with what `orders_current` ranks it by.
@@ -156,30 +176,30 @@ pub struct LakeStateRow {
 /// Every lake row's order state, streamed row by row, for a caller that keeps the latest per
 /// order itself ([`salesctl_core::lake_schema::current_rank_key`]): the same rows
 /// `orders_current` ranks, without the engine sorting the whole lake in memory.
+/// With `since`, only rows of changes made since then, from the hours that can hold them
+/// (see [`crate::sql::partitions_since`]).
 pub async fn lake_state_rows(
     engine: &QueryEngine,
+    since: Option<DateTime<Utc>>,
     each: &mut dyn FnMut(LakeStateRow),
 ) -> anyhow::Result<()> {
     engine
-        .run_each(
-            "SELECT order_id, updated_at, status, creation_datetime, cdc_sequence_number, is_deleted FROM orders_cdc",
-            &mut |row| {
-                let cell = |i: usize| row.get(i).filter(|c| !matches!(c, Cell::Null));
-                let text = |i: usize| cell(i).map(Cell::display);
-                if let Some(order) = text(0) {
-                    each(LakeStateRow {
-                        order,
-                        state: OrderState {
-                            updated_at: text(1).unwrap_or_default(),
-                            status: text(2).unwrap_or_default(),
-                        },
-                        creation_datetime: text(3),
-                        sequence_number: text(4).unwrap_or_default(),
-                        deleted: text(5).is_some_and(|d| d == "true"),
-                    });
-                }
-            },
-        )
+        .run_each(&lake_state_rows_sql(since), &mut |row| {
+            let cell = |i: usize| row.get(i).filter(|c| !matches!(c, Cell::Null));
+            let text = |i: usize| cell(i).map(Cell::display);
+            if let Some(order) = text(0) {
+                each(LakeStateRow {
+                    order,
+                    state: OrderState {
+                        updated_at: text(1).unwrap_or_default(),
+                        status: text(2).unwrap_or_default(),
+                    },
+                    creation_datetime: text(3),
+                    sequence_number: text(4).unwrap_or_default(),
+                    deleted: text(5).is_some_and(|d| d == "true"),
+                });
+            }
+        })
         .await?;
     Ok(())
 }

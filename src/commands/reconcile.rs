@@ -25,8 +25,9 @@ use salesctl_core::reconcile::{
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only changes created since: an age (30m, 2h) or an ISO-8601 time (default: everything
-    /// the table's stream still holds, 24 h on AWS).
+    /// Only changes created since: an age (30m, 2h) or an ISO-8601 time, `all` for the whole
+    /// lake (default: 24h, what the table's stream holds on AWS). The window becomes `dt`/`hour`
+    /// predicates, so both engines read only the lake's hours that can hold its changes.
     #[arg(long, value_parser = values::start_position, value_name = "DURATION|TIME")]
     pub since: Option<StartPosition>,
     /// Exit 1 on duplicates too (they are normal with at-least-once delivery: see
@@ -42,7 +43,8 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let since: Option<DateTime<Utc>> = match args.since {
-        None | Some(StartPosition::TrimHorizon) => None,
+        None => Some(Utc::now() - STREAM_RETENTION),
+        Some(StartPosition::TrimHorizon) => None,
         Some(StartPosition::AtTimestamp(at)) => Some(at),
         Some(StartPosition::Latest) => {
             return Err(usage_error(
@@ -52,14 +54,19 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     };
     let show = args.show as usize;
     // Ctrl-C stops every phase at once; the spilled files go with the dropped work.
-    let (findings, (disagreeing, named)) = tokio::select! {
+    let (findings, (disagreeing, named), compared) = tokio::select! {
         gathered = gather(ctx, &args, since, show) => gathered?,
         () = ctx.shutdown_requested() => {
             return Err(interrupted_error("interrupted: nothing was reconciled"));
         }
     };
 
-    render(ctx, &findings, disagreeing, &named)?;
+    let state = StateCheck {
+        disagreeing,
+        compared,
+        since,
+    };
+    render(ctx, &findings, &state, &named)?;
     // The stages and the current state together: a window with nothing missing (an empty
     // one, `--since` in the future) does not reconcile orders whose lake row is out of date.
     Ok(if findings.verdict(disagreeing).fails(args.strict) {
@@ -91,7 +98,7 @@ fn verdict_text(findings: &Findings, disagreeing: u64) -> String {
             if disagreeing > 0 && !findings.has_losses() {
                 // Nothing is lost in the window: the lake is behind the table, or lost changes
                 // made before the window.
-                text.push_str("; changes still on their way count until they land (run it again after the relay or Firehose's buffer interval), older losses show without --since");
+                text.push_str("; changes still on their way count until they land (run it again after the relay or Firehose's buffer interval), older losses show with --since all");
             }
             text.push_str("; 'salesctl trace ORDER_ID' follows one");
             text
@@ -106,7 +113,7 @@ async fn gather(
     args: &Args,
     since: Option<DateTime<Utc>>,
     show: usize,
-) -> anyhow::Result<(Findings, (u64, Vec<Disagreement>))> {
+) -> anyhow::Result<(Findings, (u64, Vec<Disagreement>), u64)> {
     let aws = ctx.aws().await?;
     let engine = args.engine.open(ctx).await?;
     // Memory stays bounded however many changes there are: every stage's ids go to disk in
@@ -184,7 +191,10 @@ async fn gather(
         );
     })
     .await?;
-    stage_reads::lake_state_rows(&engine, &mut |row| {
+    // With a window, the current state is compared for the orders changed in it: those
+    // with a lake row of a change made since then, or a table item updated since then. Their
+    // latest change is in the window, so the window's hours hold their latest lake row.
+    stage_reads::lake_state_rows(&engine, since, &mut |row| {
         states.push(
             &row.order,
             &[
@@ -200,6 +210,7 @@ async fn gather(
     })
     .await?;
     let mut current = (0, Vec::new());
+    let mut compared = 0u64;
     states.finish()?.for_each_bucket(|records| {
         let mut table = BTreeMap::new();
         // Each order's latest lake row, ranked as orders_current ranks them.
@@ -223,17 +234,50 @@ async fn gather(
                 latest.insert(order, (rank, state, deleted));
             }
         }
+        if let Some(since) = since {
+            let from = since.format("%Y-%m-%dT%H:%M:%S").to_string();
+            table.retain(|order, state| {
+                latest.contains_key(order)
+                    || state.updated_at.get(..19).unwrap_or("") >= from.as_str()
+            });
+        }
         let lake: BTreeMap<String, OrderState> = latest
             .into_iter()
             .filter(|(_, (_, _, deleted))| !deleted)
             .map(|(order, (_, state, _))| (order, state))
             .collect();
+        let mut orders: Vec<&String> = table.keys().chain(lake.keys()).collect();
+        orders.sort();
+        orders.dedup();
+        compared += orders.len() as u64;
         let part = compare_current(&table, &lake, show);
         current = merge_disagreements([std::mem::take(&mut current), part], show);
         Ok(())
     })?;
-    Ok((findings, current))
+    Ok((findings, current, compared))
 }
+
+/// The current-state check's result and its scope.
+struct StateCheck {
+    disagreeing: u64,
+    /// Orders compared: every order of the table and the lake, or, with a window, those
+    /// changed in it.
+    compared: u64,
+    since: Option<DateTime<Utc>>,
+}
+
+impl StateCheck {
+    fn scope(&self) -> String {
+        match self.since {
+            Some(t) => format!("changed since {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
+            None => "in the table or the lake".to_string(),
+        }
+    }
+}
+
+/// What a DynamoDB stream holds: reconcile's default window, so the stream, Kinesis and the
+/// lake are compared over the same 24 hours and the lake is read for those hours only.
+const STREAM_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// Buckets the ids of a run are spilled to: at a million changes, about 8,000 a bucket.
 const SPILL_BUCKETS: usize = 128;
@@ -413,9 +457,10 @@ fn stage_table(findings: &Findings, with_ids: bool) -> Table {
 fn render(
     ctx: &Context,
     findings: &Findings,
-    disagreeing: u64,
+    state: &StateCheck,
     named: &[Disagreement],
 ) -> anyhow::Result<()> {
+    let disagreeing = state.disagreeing;
     let format = ctx.output();
     to_stdout(|out| {
         match format {
@@ -455,10 +500,15 @@ fn render(
                         findings.failed_without_id
                     )?;
                 }
-                writeln!(
-                    out,
-                    "\nOrders whose current lake row disagrees with the table: {disagreeing}"
-                )?;
+                writeln!(out)?;
+                let compared = format!(
+                    "Orders whose current lake row disagrees with the table: {disagreeing} of {} {}",
+                    state.compared,
+                    state.scope()
+                );
+                for line in wrap_words(&compared, width) {
+                    writeln!(out, "{line}")?;
+                }
                 if !named.is_empty() {
                     writeln!(out, "(each side's status over its update time, UTC)")?;
                 }
@@ -471,6 +521,15 @@ fn render(
                     )?;
                 }
                 writeln!(out)?;
+                if findings.stages.iter().all(|s| s.seen == 0) && state.compared == 0 {
+                    let empty = format!(
+                        "nothing changed in the window (no change and no order {}): widen it, e.g. --since 24h or --since all",
+                        state.scope()
+                    );
+                    for line in wrap_words(&empty, width) {
+                        writeln!(out, "{line}")?;
+                    }
+                }
                 for line in wrap_words(&verdict_text(findings, disagreeing), width) {
                     writeln!(out, "{line}")?;
                 }
@@ -482,6 +541,13 @@ fn render(
                     let summary = [
                         ("stage", Cell::text("current_state")),
                         ("disagreeing_orders", Cell::number(disagreeing)),
+                        ("orders_compared", Cell::number(state.compared)),
+                        (
+                            "since",
+                            state
+                                .since
+                                .map_or(Cell::Null, |t| Cell::text(t.to_rfc3339())),
+                        ),
                         (
                             "unmatched_kinesis",
                             Cell::number(findings.unmatched.kinesis),

@@ -7,9 +7,14 @@ use std::time::{Duration, Instant};
 use crate::commands::activity::Activity;
 use crate::commands::values;
 use crate::context::Context;
-use crate::error::{ExitStatus, usage_error};
+use crate::error::{ExitStatus, config_error, usage_error};
 use crate::relay::{Relay, RelayOptions, RelayReport, Stages};
 use crate::render::{Cell, Table};
+use crate::stack::template::CONVERSION_MIN_BUFFER_MB;
+use salesctl_core::lake_schema::LakeFormat;
+
+/// The stack parameter that says how Firehose writes the lake (`parquet` or `json`).
+const LAKE_FORMAT_PARAMETER: &str = "LakeFormat";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,7 +28,8 @@ pub struct Args {
     /// Flush after this long (Firehose's interval hint; default: the settings', 60s).
     #[arg(long, value_parser = values::positive_duration, allow_negative_numbers = true)]
     pub buffer_interval: Option<Duration>,
-    /// Flush at this many MiB (Firehose's size hint; default: the settings', 5).
+    /// Flush at this many MiB (Firehose's size hint; default: the settings', 5, and for a
+    /// Parquet lake at least 64, Firehose's floor for record format conversion).
     #[arg(long, value_parser = values::bounded_u32(1, 128), allow_negative_numbers = true)]
     pub buffer_mb: Option<u32>,
     /// Poll interval when nothing is new.
@@ -35,6 +41,25 @@ pub struct Args {
     /// Run one stage alone: pipe (DynamoDB stream -> Kinesis) or firehose (Kinesis -> S3).
     #[arg(long, value_enum, default_value = "both")]
     pub stage: StageArg,
+    /// Write the lake's data objects as Parquet (`*.parquet`) or JSON lines (default: the
+    /// deployed stack's LakeFormat, else the lake_format setting, parquet).
+    #[arg(long, value_enum, value_name = "parquet|json")]
+    pub lake_format: Option<LakeFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LakeFormatArg {
+    Parquet,
+    Json,
+}
+
+impl From<LakeFormatArg> for LakeFormat {
+    fn from(arg: LakeFormatArg) -> LakeFormat {
+        match arg {
+            LakeFormatArg::Parquet => LakeFormat::Parquet,
+            LakeFormatArg::Json => LakeFormat::Json,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,11 +115,16 @@ pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, D
         ));
     }
     let settings = &ctx.settings;
+    let lake_format = lake_format(ctx, args).await?;
+    let buffer_mb = args.buffer_mb.unwrap_or(match lake_format {
+        LakeFormat::Parquet => settings.buffer_mb.max(CONVERSION_MIN_BUFFER_MB),
+        LakeFormat::Json => settings.buffer_mb,
+    });
     let options = RelayOptions {
         drain: args.drain,
         state_dir: args.state_dir.clone(),
         state_root: ctx.dirs.state.clone(),
-        buffer_bytes: args.buffer_mb.unwrap_or(settings.buffer_mb) as usize * 1024 * 1024,
+        buffer_bytes: buffer_mb as usize * 1024 * 1024,
         buffer_age: args
             .buffer_interval
             .unwrap_or(Duration::from_secs(settings.buffer_seconds.into())),
@@ -104,6 +134,7 @@ pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, D
             StageArg::Pipe => Stages::Pipe,
             StageArg::Firehose => Stages::Firehose,
         },
+        lake_format,
     };
     let aws = ctx.aws().await?;
     let started = Instant::now();
@@ -119,6 +150,57 @@ pub async fn relay(ctx: &Context, args: &Args) -> anyhow::Result<(RelayReport, D
     let report = relay.run(ctx.shutdown_signal()).await?;
     drop(relay);
     Ok((report, started.elapsed()))
+}
+
+/// How the firehose stage writes the lake: `--lake-format`, else the deployed stack's
+/// `LakeFormat` (the relay stands in for that stack's Firehose), else the settings'. A flag
+/// that differs from the stack's format is warned about: the stack's Glue table is declared
+/// for its own format.
+async fn lake_format(ctx: &Context, args: &Args) -> anyhow::Result<LakeFormat> {
+    if args.stage == StageArg::Pipe {
+        // Writes no object.
+        return Ok(ctx.settings.lake_format);
+    }
+    let flag = args.lake_format.map(LakeFormat::from);
+    let deployed = deployed_lake_format(ctx).await;
+    Ok(match (flag, deployed) {
+        (Some(flag), Ok(Some(stack))) if flag != stack => {
+            crate::say!(
+                "salesctl: warning: --lake-format {flag} differs from the stack's LakeFormat ({stack}), for which its Glue table is declared"
+            );
+            flag
+        }
+        (Some(flag), _) => flag,
+        (None, deployed) => deployed?.unwrap_or(ctx.settings.lake_format),
+    })
+}
+
+/// The deployed stack's `LakeFormat` parameter: how its Firehose writes the lake, which the
+/// relay stands in for. `None` without a stack, a stack from a template without the
+/// parameter, or a stack CloudFormation does not describe to us (the settings decide then).
+async fn deployed_lake_format(ctx: &Context) -> anyhow::Result<Option<LakeFormat>> {
+    let state = match ctx.stack().await {
+        Ok(stack) => stack.state().await,
+        Err(error) => Err(error),
+    };
+    let state = match state {
+        Ok(state) => state,
+        Err(error) => {
+            tracing::info!("the stack's LakeFormat is unknown ({error:#}); the settings decide");
+            return Ok(None);
+        }
+    };
+    let Some(value) = state
+        .as_ref()
+        .and_then(|state| state.parameter(LAKE_FORMAT_PARAMETER))
+    else {
+        return Ok(None);
+    };
+    LakeFormat::parse(value).map(Some).ok_or_else(|| {
+        config_error(format!(
+            "the stack's {LAKE_FORMAT_PARAMETER} is '{value}', which this salesctl does not know: update salesctl, or pass --lake-format parquet|json"
+        ))
+    })
 }
 
 pub fn render_report(ctx: &Context, report: &RelayReport, elapsed: Duration) -> anyhow::Result<()> {

@@ -90,8 +90,12 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     .await?;
     let lake = Lake::new(&aws.s3, aws.bucket(&ctx.settings).await?);
     let needle = format!("\"order_id\":{}", serde_json::to_string(order)?);
-    lake.each_object(DATA_PREFIX, |object| {
-        for line in object.body.split(|b| *b == b'\n') {
+    let (objects, searched) = lake_objects_for(&lake, &sightings).await?;
+    tracing::info!(objects = objects.len(), %searched, "lake objects read for the trace");
+    for listed in objects {
+        let body = lake.read(&listed.key).await?;
+        let rows = crate::lake::parquet::flat_rows(&listed.key, &body)?;
+        for line in rows.split(|b| *b == b'\n') {
             if !line.windows(needle.len()).any(|w| w == needle.as_bytes()) {
                 continue;
             }
@@ -108,13 +112,13 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 stage: STAGES[2],
                 event_id: text("cdc_event_id"),
                 event: text("cdc_event_type"),
-                location: lake.url(&object.key),
-                at: object.written,
+                location: lake.url(&listed.key),
+                at: listed.written,
                 to_second: true,
             });
         }
-    })
-    .await?;
+    }
+    let lake_searched = searched;
     lake.each_object(ERROR_ROOT, |object| {
         for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             let Some(c) = stage_reads::failed_record_data(line)
@@ -160,7 +164,12 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
                 )?;
             }
             if missing.is_empty() {
-                writeln!(out, "every change of {order} reached the lake")
+                wrap_to(
+                    &format!("every change of {order} reached the lake ({lake_searched})"),
+                    width,
+                )
+                .iter()
+                .try_for_each(|l| writeln!(out, "{l}"))
             } else {
                 missing.iter().try_for_each(|line| {
                     wrap_to(&format!("missing: {line}"), width)
@@ -172,7 +181,7 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     } else {
         output.table(&rows(&steps))?;
         for line in &missing {
-            crate::say!("salesctl: missing: {line}");
+            crate::say!("salesctl: missing: {line} ({lake_searched})");
         }
     }
     Ok(if missing.is_empty() {
@@ -180,6 +189,62 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::FAILURE
     })
+}
+
+/// The lake objects that can hold the order's changes, and a note of what was searched.
+/// Firehose dates an object by its oldest record's arrival and writes it within one buffer
+/// interval, so a change that reached Kinesis at A is in an object dated from A minus the
+/// longest buffer to A: only those hours are listed and read. A change seen only in the
+/// table's stream (made at C) is looked for from C minus a buffer to C plus an hour. With no
+/// time at all (the order is older than both streams' retention), the whole lake is read.
+async fn lake_objects_for(
+    lake: &Lake,
+    sightings: &[Sighting],
+) -> anyhow::Result<(Vec<crate::lake::ObjectEntry>, String)> {
+    use std::collections::BTreeSet;
+    let buffer = crate::sql::LONGEST_BUFFER;
+    let mut in_kinesis = BTreeSet::new();
+    let mut windows = Vec::new();
+    for s in sightings.iter().filter(|s| s.stage == STAGES[1]) {
+        if let Some(at) = s.at {
+            windows.push((at - buffer, at));
+            in_kinesis.insert(s.event_id.as_str());
+        }
+    }
+    for s in sightings.iter().filter(|s| s.stage == STAGES[0]) {
+        if let Some(at) = s.at
+            && !in_kinesis.contains(s.event_id.as_str())
+        {
+            windows.push((at - buffer, at + chrono::TimeDelta::hours(1)));
+        }
+    }
+    if windows.is_empty() {
+        let all = lake.list(DATA_PREFIX).await?;
+        let note = format!(
+            "no stream holds its changes any more: searched the whole lake, {} objects",
+            all.len()
+        );
+        return Ok((all, note));
+    }
+    let hours: BTreeSet<(chrono::NaiveDate, u32)> = windows
+        .iter()
+        .flat_map(|(from, to)| crate::lake::layout::partition_hours(*from, *to))
+        .collect();
+    let mut objects = Vec::new();
+    for (day, hour) in &hours {
+        objects.extend(
+            lake.list(&crate::lake::layout::hour_prefix(*day, *hour))
+                .await?,
+        );
+    }
+    let note = format!(
+        "lake searched: {} object{} in the {} hour{} its changes can be in",
+        objects.len(),
+        if objects.len() == 1 { "" } else { "s" },
+        hours.len(),
+        if hours.len() == 1 { "" } else { "s" },
+    );
+    Ok((objects, note))
 }
 
 /// One sighting in the journey: which change, which stage (and which copy there), when, and

@@ -344,7 +344,8 @@ mod tests {
     use super::*;
 
     const INSERT: &str = r#"{"eventID":"a","eventName":"INSERT","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162502,"Keys":{"k":{"S":"1"}},"NewImage":{"k":{"S":"1"},"n":{"N":"2.50"}},"SequenceNumber":"9"}}"#;
-    const INSERT_ROW: &str = r#"{"k":"1","n":2.50,"cdc_event_type":"INSERT","cdc_event_id":"a","cdc_sequence_number":"9","creation_datetime":"2026-11-20T08:15:02Z","is_deleted":false}"#;
+    /// The table is keyed `k`, not `order_id`: the lake's `order_id` is the key's value.
+    const INSERT_ROW: &str = r#"{"k":"1","n":2.50,"order_id":"1","cdc_event_type":"INSERT","cdc_event_id":"a","cdc_sequence_number":"9","creation_datetime":"2026-11-20T08:15:02Z","is_deleted":false}"#;
 
     fn run_on(input: &str) -> (String, String, Report) {
         let (mut out, mut errors) = (Vec::new(), Vec::new());

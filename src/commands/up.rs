@@ -15,8 +15,11 @@ use crate::error::ExitStatus;
 use crate::lambda_build::{self, Arch};
 use crate::stack::deploy::{Deployed, PlannedChange};
 use crate::stack::template;
-use crate::stack::workflow::{ParameterChange, StackChoice, parameter_changes};
+use crate::stack::workflow::{
+    ParameterChange, StackChoice, conversion_buffer_note, lake_format_change, parameter_changes,
+};
 use crate::stack::{DeployOptions, StackNames, bucket};
+use salesctl_core::lake_schema::LakeFormat;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,6 +41,11 @@ pub struct Args {
     /// (default: the stack's, else on; about $0.20 per GB-month of table size).
     #[arg(long, value_name = "on|off", value_parser = on_off())]
     pub point_in_time_recovery: Option<bool>,
+    /// How Firehose writes the lake: parquet (converted against the Glue table's schema) or
+    /// json (default: the stack's, else the lake_format setting, parquet). Changing it keeps
+    /// the objects already written in the old format.
+    #[arg(long, value_name = "parquet|json", value_parser = lake_format())]
+    pub lake_format: Option<LakeFormat>,
     #[command(flatten)]
     pub function: super::FunctionArgs,
 }
@@ -48,6 +56,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     let choice = StackChoice {
         shards: args.shards,
         point_in_time_recovery: args.point_in_time_recovery,
+        lake_format: args.lake_format,
     };
     let mut options = DeployOptions::chosen(existing.as_ref(), choice, args.function.choice());
     // Checked here too, not only in `apply`: a bad setting, a stack that needs a hand, a
@@ -55,6 +64,19 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     // takes minutes.
     stack.validate(&options)?;
     stack.check_update(existing.as_ref(), &options, args.lambda_zip.is_some())?;
+    let planned = stack.parameters(&options);
+    let notes = [
+        lake_format_change(
+            stack.name(),
+            &stack.names.bucket,
+            existing.as_ref(),
+            &planned,
+        ),
+        conversion_buffer_note(existing.as_ref(), &planned, ctx.settings.buffer_mb),
+    ];
+    for note in notes.into_iter().flatten() {
+        crate::say!("{note}");
+    }
     let kept = existing.as_ref().is_none_or(|s| s.is_under_review()) && stack.kept_bucket().await?;
     if kept {
         crate::say!(
@@ -119,6 +141,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         built,
     )?;
     Ok(ExitStatus::SUCCESS)
+}
+
+/// `parquet` or `json`, as the lake format.
+fn lake_format() -> impl clap::builder::TypedValueParser<Value = LakeFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new([
+        LakeFormat::Parquet.as_str(),
+        LakeFormat::Json.as_str(),
+    ])
+    .map(|v| LakeFormat::parse(&v).unwrap_or_default())
 }
 
 /// `on` or `off`, as a bool.

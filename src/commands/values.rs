@@ -126,7 +126,7 @@ pub fn start_position(text: &str) -> Result<StartPosition, String> {
 fn start_position_at(text: &str, now: DateTime<Utc>) -> Result<StartPosition, String> {
     let lower = text.trim().to_ascii_lowercase();
     match lower.as_str() {
-        "trim-horizon" | "trim_horizon" | "earliest" | "beginning" => {
+        "trim-horizon" | "trim_horizon" | "earliest" | "beginning" | "all" => {
             return Ok(StartPosition::TrimHorizon);
         }
         "latest" | "now" => return Ok(StartPosition::Latest),

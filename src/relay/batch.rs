@@ -1,5 +1,5 @@
-//! The local firehose stage's buffer: transformed rows grouped by dt/hour partition, failed
-//! records kept with their data, flushed by size or age, named as Firehose names its objects.
+//! The local firehose stage's buffer: transformed rows for one data object per flush, failed
+//! records kept with their data, flushed by size or age, named and placed as Firehose does.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -9,8 +9,10 @@ use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 
-use crate::lake::layout;
+use crate::lake::{layout, parquet};
 use crate::stream::sequence_cmp;
+use salesctl_core::lake_schema::LakeFormat;
+use salesctl_core::transform::PartitionKey;
 
 /// The Kinesis range of one shard in a batch: after `start_after` (None = from the shard's
 /// start) up to and including `last`. Object names derive from it.
@@ -30,10 +32,9 @@ pub struct Incoming<'a> {
 
 /// What the transform made of a record.
 pub enum Transformed {
+    /// The flat row, one `\n`-terminated JSON line.
     Row {
         line: Vec<u8>,
-        dt: String,
-        hour: String,
     },
     Failed {
         reason: String,
@@ -58,7 +59,11 @@ pub struct ObjectToWrite {
 
 #[derive(Default)]
 pub struct Batch {
-    partitions: BTreeMap<(String, String), (Vec<u8>, u64)>,
+    /// The rows of the flush's one data object, as JSON lines.
+    rows: Vec<u8>,
+    row_count: u64,
+    /// The earliest Kinesis arrival among `rows`: the object's `dt=`/`hour=` partition.
+    oldest_row: Option<DateTime<Utc>>,
     failures: Vec<FailedRecord>,
     ranges: BTreeMap<String, ShardRange>,
     bytes: usize,
@@ -119,10 +124,13 @@ impl Batch {
         }
         self.bytes += record.data.len();
         match transform(record.data) {
-            Transformed::Row { line, dt, hour } => {
-                let (body, rows) = self.partitions.entry((dt, hour)).or_default();
-                body.extend_from_slice(&line);
-                *rows += 1;
+            Transformed::Row { line } => {
+                self.rows.extend_from_slice(&line);
+                self.row_count += 1;
+                self.oldest_row = Some(
+                    self.oldest_row
+                        .map_or(record.arrival, |oldest| oldest.min(record.arrival)),
+                );
             }
             Transformed::Failed { reason } => self.failures.push(FailedRecord {
                 arrival: record.arrival,
@@ -146,21 +154,39 @@ impl Batch {
         self.fingerprints.iter().map(|f| fingerprint_text(*f))
     }
 
-    /// The objects of this flush. Names depend only on the batch's content (its Kinesis
-    /// ranges and first arrival time), so replaying an interrupted flush overwrites the
-    /// same objects instead of adding copies.
-    pub fn objects(&self, delivery_stream: &str) -> Vec<ObjectToWrite> {
+    /// The objects of this flush: one data object of every row, in `format` (Parquet objects
+    /// end in `.parquet`), and the failed records as Firehose's error lines, one object per
+    /// day of their arrival. The data object lies in the partition of its oldest record's
+    /// arrival, as Firehose's `!{timestamp:…}` prefixes do ("the approximate arrival
+    /// timestamp of the oldest record that's contained in the Amazon S3 object being
+    /// written", Firehose Developer Guide, custom prefixes, the timestamp namespace), not in
+    /// each row's own hour. Names depend only on the batch's content (its Kinesis ranges and
+    /// first arrival time), so replaying an interrupted flush overwrites the same objects
+    /// instead of adding copies.
+    pub fn objects(
+        &self,
+        delivery_stream: &str,
+        format: LakeFormat,
+    ) -> anyhow::Result<Vec<ObjectToWrite>> {
         let stamp = self.first_arrival.unwrap_or_default();
         let name = layout::object_name(delivery_stream, stamp, &flush_id(&self.ranges));
-        let mut objects: Vec<ObjectToWrite> = self
-            .partitions
-            .iter()
-            .map(|((dt, hour), (body, rows))| ObjectToWrite {
-                key: layout::data_key(dt, hour, &name),
-                body: body.clone(),
-                rows: *rows,
-            })
-            .collect();
+        let mut objects = Vec::new();
+        if let Some(oldest) = self.oldest_row {
+            let partition = PartitionKey::from_datetime(&oldest);
+            let body = match format {
+                LakeFormat::Json => self.rows.clone(),
+                LakeFormat::Parquet => parquet::encode(&self.rows)?,
+            };
+            objects.push(ObjectToWrite {
+                key: layout::data_key(
+                    partition.dt(),
+                    partition.hour(),
+                    &format!("{name}{}", format.extension()),
+                ),
+                body,
+                rows: self.row_count,
+            });
+        }
         let mut by_day: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
         for failure in &self.failures {
             let (body, rows) = by_day
@@ -175,11 +201,11 @@ impl Batch {
             body,
             rows,
         }));
-        objects
+        Ok(objects)
     }
 
     pub fn row_count(&self) -> u64 {
-        self.partitions.values().map(|(_, rows)| rows).sum()
+        self.row_count
     }
 
     pub fn failure_count(&self) -> u64 {
@@ -242,58 +268,86 @@ fn flush_id(ranges: &BTreeMap<String, ShardRange>) -> String {
 mod tests {
     use super::*;
 
+    /// 2026-11-20T08:15:02Z
+    const ARRIVAL: i64 = 1_795_162_502;
+
     fn incoming<'a>(shard: &'a str, seq: &'a str, data: &'a [u8]) -> Incoming<'a> {
+        at(ARRIVAL, incoming_now(shard, seq, data))
+    }
+
+    fn incoming_now<'a>(shard: &'a str, seq: &'a str, data: &'a [u8]) -> Incoming<'a> {
         Incoming {
             shard_id: shard,
             sequence_number: seq,
-            arrival: DateTime::from_timestamp(1_795_162_502, 0).unwrap(),
+            arrival: Utc::now(),
             data,
         }
     }
 
+    fn at(seconds: i64, record: Incoming<'_>) -> Incoming<'_> {
+        Incoming {
+            arrival: DateTime::from_timestamp(seconds, 0).unwrap(),
+            ..record
+        }
+    }
+
+    /// `bad…` fails; anything else becomes the row `{"order_id":"<data>"}`.
     fn row(data: &[u8]) -> Transformed {
         if data.starts_with(b"bad") {
             return Transformed::Failed {
                 reason: "not JSON".into(),
             };
         }
-        let mut line = data.to_vec();
-        line.push(b'\n');
+        let id = String::from_utf8_lossy(data);
         Transformed::Row {
-            line,
-            dt: "2026-11-20".into(),
-            hour: if data[0] == b'a' {
-                "08".into()
-            } else {
-                "09".into()
-            },
+            line: format!("{{\"order_id\":\"{id}\"}}\n").into_bytes(),
         }
     }
 
+    fn keys(batch: &Batch) -> Vec<String> {
+        batch
+            .objects("salesctl-orders", LakeFormat::Json)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect()
+    }
+
     #[test]
-    fn groups_rows_by_partition_and_keeps_failures() {
+    fn one_data_object_per_flush_in_the_oldest_arrivals_hour_and_failures_kept() {
         let mut batch = Batch::default();
         let none = HashSet::new();
+        // Arrivals in two hours (08:15:02 and 09:05:00): one object, in the older one's hour.
         batch.add(&incoming("s0", "1", b"a1"), None, &none, row);
-        batch.add(&incoming("s0", "2", b"b1"), None, &none, row);
+        batch.add(
+            &at(ARRIVAL + 2998, incoming_now("s0", "2", b"b1")),
+            None,
+            &none,
+            row,
+        );
         batch.add(&incoming("s1", "7", b"a2"), Some("6"), &none, row);
         batch.add(&incoming("s1", "8", b"bad"), Some("6"), &none, row);
-        let objects = batch.objects("salesctl-orders");
-        assert_eq!(objects.len(), 3);
+        let objects = batch.objects("salesctl-orders", LakeFormat::Json).unwrap();
+        assert_eq!(objects.len(), 2);
         assert!(
             objects[0]
                 .key
-                .starts_with("orders/dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-")
+                .starts_with("orders/dt=2026-11-20/hour=08/salesctl-orders-1-2026-11-20-08-15-02-"),
+            "{}",
+            objects[0].key
         );
-        assert_eq!(objects[0].body, b"a1\na2\n");
-        assert_eq!(objects[1].body, b"b1\n");
+        assert_eq!(
+            objects[0].body,
+            b"{\"order_id\":\"a1\"}\n{\"order_id\":\"b1\"}\n{\"order_id\":\"a2\"}\n"
+        );
+        assert_eq!(objects[0].rows, 3);
         assert!(
-            objects[2]
+            objects[1]
                 .key
                 .starts_with("errors/processing-failed/dt=2026-11-20/")
         );
         let error: serde_json::Value =
-            serde_json::from_slice(objects[2].body.trim_ascii_end()).unwrap();
+            serde_json::from_slice(objects[1].body.trim_ascii_end()).unwrap();
         assert_eq!(error["rawData"], "YmFk");
         assert_eq!(error["errorMessage"], "not JSON");
         assert_eq!(
@@ -307,6 +361,77 @@ mod tests {
     }
 
     #[test]
+    fn the_partition_is_the_oldest_rows_arrival_not_the_rows_own_time_nor_a_failures() {
+        let none = HashSet::new();
+        let mut batch = Batch::default();
+        // A failure arrived first (the day before), then rows at 23:59:59 and 00:00:01.
+        batch.add(
+            &at(ARRIVAL - 86_400, incoming_now("s0", "1", b"bad")),
+            None,
+            &none,
+            row,
+        );
+        batch.add(
+            &at(1_795_219_199, incoming_now("s0", "3", b"late")),
+            None,
+            &none,
+            row,
+        );
+        batch.add(
+            &at(1_795_219_201, incoming_now("s0", "4", b"next")),
+            None,
+            &none,
+            row,
+        );
+        let keys = keys(&batch);
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(
+            keys[0].starts_with("orders/dt=2026-11-20/hour=23/"),
+            "{keys:?}"
+        );
+        assert!(
+            keys[1].starts_with("errors/processing-failed/dt=2026-11-19/"),
+            "{keys:?}"
+        );
+        // The name keeps the batch's first arrival, the failure's, like every object of the
+        // flush.
+        assert!(keys[0].contains("-2026-11-19-08-15-02-"), "{keys:?}");
+    }
+
+    #[test]
+    fn parquet_objects_end_in_parquet_and_hold_the_rows_errors_stay_json_lines() {
+        let none = HashSet::new();
+        let mut batch = Batch::default();
+        batch.add(&incoming("s0", "1", b"a1"), None, &none, row);
+        batch.add(&incoming("s0", "2", b"a2"), None, &none, row);
+        batch.add(&incoming("s0", "3", b"bad"), None, &none, row);
+        let json = batch.objects("x", LakeFormat::Json).unwrap();
+        let objects = batch.objects("x", LakeFormat::Parquet).unwrap();
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[0].key, format!("{}.parquet", json[0].key));
+        assert_eq!(objects[0].rows, 2);
+        assert_eq!(parquet::decode(&objects[0].body).unwrap(), json[0].body);
+        assert_eq!(
+            objects[1], json[1],
+            "error objects are JSON lines, unsuffixed"
+        );
+        assert_eq!(
+            batch.objects("x", LakeFormat::Parquet).unwrap(),
+            objects,
+            "the same batch encodes to the same bytes"
+        );
+    }
+
+    #[test]
+    fn a_flush_of_failures_alone_writes_no_data_object() {
+        let mut batch = Batch::default();
+        batch.add(&incoming("s0", "1", b"bad"), None, &HashSet::new(), row);
+        let objects = batch.objects("x", LakeFormat::Parquet).unwrap();
+        assert_eq!(objects.len(), 1);
+        assert!(objects[0].key.starts_with("errors/"));
+    }
+
+    #[test]
     fn copies_are_dropped_and_names_are_reproducible() {
         let build = |delivered: &HashSet<String>| {
             let mut batch = Batch::default();
@@ -317,7 +442,7 @@ mod tests {
         };
         let first = build(&HashSet::new());
         assert_eq!(first.duplicates_dropped, 1);
-        assert_eq!(first.objects("x"), build(&HashSet::new()).objects("x"));
+        assert_eq!(keys(&first), keys(&build(&HashSet::new())));
         let delivered: HashSet<String> = first.delivered_fingerprints().collect();
         let again = build(&delivered);
         assert_eq!(again.row_count(), 0);
@@ -327,29 +452,19 @@ mod tests {
     #[test]
     fn names_do_not_depend_on_the_order_shards_were_read_in() {
         let none = HashSet::new();
-        let early = Incoming {
-            arrival: DateTime::from_timestamp(1_795_158_800, 0).unwrap(),
-            ..incoming("s0", "1", b"a1")
-        };
-        let late = Incoming {
-            arrival: DateTime::from_timestamp(1_795_165_000, 0).unwrap(),
-            ..incoming("s1", "7", b"a2")
-        };
+        let early = at(1_795_158_800, incoming_now("s0", "1", b"a1"));
+        let late = at(1_795_165_000, incoming_now("s1", "7", b"a2"));
         let mut passes = Batch::default();
         passes.add(&late, None, &none, row);
         passes.add(&early, None, &none, row);
         let mut replay = Batch::default();
         replay.add(&early, None, &none, row);
         replay.add(&late, None, &none, row);
-        let keys = |b: &Batch| {
-            b.objects("salesctl-orders")
-                .into_iter()
-                .map(|o| o.key)
-                .collect::<Vec<_>>()
-        };
         assert_eq!(keys(&passes), keys(&replay));
+        assert_eq!(keys(&passes).len(), 1);
         assert!(
-            keys(&passes)[0].contains("-2026-11-20-07-"),
+            keys(&passes)[0]
+                .starts_with("orders/dt=2026-11-20/hour=07/salesctl-orders-1-2026-11-20-07-"),
             "{:?}",
             keys(&passes)
         );

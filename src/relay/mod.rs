@@ -40,6 +40,7 @@ use crate::stream::{
     RawRecord, ShardInfo, SourceError, StartPosition, StreamSource, sequence_cmp,
     sleep_until_or_forever,
 };
+use salesctl_core::lake_schema::LakeFormat;
 use salesctl_core::transform::RecordTransformer;
 
 #[derive(Debug, Clone)]
@@ -57,6 +58,9 @@ pub struct RelayOptions {
     pub poll: Duration,
     /// Which stages run: both, or one alone (to see or test one stage in isolation).
     pub stages: Stages,
+    /// How the firehose stage encodes the data objects it writes (error objects are always
+    /// JSON lines, as Firehose writes them).
+    pub lake_format: LakeFormat,
 }
 
 /// The relay's stages.
@@ -246,6 +250,7 @@ impl<'a> Relay<'a> {
             .map(|root| stack_lock_path(root, &stack));
         let store = StateStore::open(&dir, stack_lock.as_deref())?;
         tracing::info!("relay state in {}", store.dir().display());
+        tracing::info!("lake data objects as {}", options.lake_format);
         let pipe = store.load_pipe(table_stream.arn(), &kinesis_id)?;
         let firehose = store.load_firehose(&kinesis_id)?;
         let mut relay = Relay {
@@ -595,16 +600,14 @@ impl<'a> Relay<'a> {
             commit.positions.finish(&shard);
         }
         commit.remember(batch.delivered_fingerprints());
-        let objects = batch
-            .objects(&self.firehose_name)
+        let objects: Vec<SpooledObject> = batch
+            .objects(&self.firehose_name, self.options.lake_format)?
             .into_iter()
-            .map(|object| {
-                Ok(SpooledObject {
-                    key: object.key,
-                    body: String::from_utf8(object.body)?,
-                })
+            .map(|object| SpooledObject {
+                key: object.key,
+                body: object.body,
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect();
         commit.totals.rows += batch.row_count();
         commit.totals.failed += batch.failure_count();
         commit.totals.duplicates_dropped += batch.duplicates_dropped;
@@ -623,9 +626,7 @@ impl<'a> Relay<'a> {
 
     async fn write_and_commit(&mut self, pending: PendingFlush) -> anyhow::Result<()> {
         for object in &pending.objects {
-            self.lake
-                .write(&object.key, object.body.clone().into_bytes())
-                .await?;
+            self.lake.write(&object.key, object.body.clone()).await?;
         }
         self.store.commit_flush(&pending.commit)?;
         self.firehose = pending.commit;
@@ -662,7 +663,8 @@ async fn next_event<S: StreamSource>(
 
 /// The core's transform, as the Lambda runs it: rows the lake schema cannot hold fail (to
 /// errors/processing-failed/), and a record without ApproximateCreationDateTime takes the
-/// Kinesis arrival time.
+/// Kinesis arrival time. The row's own partition is not used: Firehose places an object by
+/// its oldest record's arrival ([`Batch::objects`]).
 fn transform(
     transformer: &mut RecordTransformer,
     data: &[u8],
@@ -670,11 +672,7 @@ fn transform(
 ) -> Transformed {
     let mut line = Vec::with_capacity(data.len());
     match transformer.transform_with_arrival(data, arrival, &mut line) {
-        Ok(partition) => Transformed::Row {
-            line,
-            dt: partition.dt().to_string(),
-            hour: partition.hour().to_string(),
-        },
+        Ok(_partition) => Transformed::Row { line },
         Err(reason) => Transformed::Failed {
             reason: reason.to_string(),
         },

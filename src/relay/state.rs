@@ -185,7 +185,40 @@ impl FirehoseState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpooledObject {
     pub key: String,
-    pub body: String,
+    #[serde(with = "spooled_body")]
+    pub body: Vec<u8>,
+}
+
+/// An object's body in the spool: JSON lines as their text (as spools always held them), any
+/// other bytes (a Parquet object) as `{"base64": "…"}`.
+mod spooled_body {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        Text(String),
+        Bytes { base64: String },
+    }
+
+    pub fn serialize<S: Serializer>(body: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(body) {
+            Ok(text) => Body::Text(text.to_string()),
+            Err(_) => Body::Bytes {
+                base64: STANDARD.encode(body),
+            },
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        match Body::deserialize(deserializer)? {
+            Body::Text(text) => Ok(text.into_bytes()),
+            Body::Bytes { base64 } => STANDARD.decode(base64).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// A flush written ahead: its objects, and the firehose state once they are all in S3.
@@ -426,10 +459,16 @@ mod tests {
         commit.positions.advance("shard-0", "42");
         commit.remember(["ab".to_string()]);
         let pending = PendingFlush {
-            objects: vec![SpooledObject {
-                key: "orders/dt=2026-11-20/hour=08/x".into(),
-                body: "{}\n".into(),
-            }],
+            objects: vec![
+                SpooledObject {
+                    key: "orders/dt=2026-11-20/hour=08/x".into(),
+                    body: b"{}\n".to_vec(),
+                },
+                SpooledObject {
+                    key: "orders/dt=2026-11-20/hour=08/y.parquet".into(),
+                    body: b"PAR1\xff\x00\x80PAR1".to_vec(),
+                },
+            ],
             commit: commit.clone(),
         };
         store.begin_flush(&pending).unwrap();

@@ -187,6 +187,36 @@ const REPORT_QUERIES: [ReportQuery; 5] = [
     },
 ];
 
+/// The longest Firehose holds a record before it writes the record's object: its largest
+/// buffering interval, 900 s (the relay's is the stack's own, never longer).
+pub const LONGEST_BUFFER: chrono::TimeDelta = chrono::TimeDelta::seconds(900);
+
+/// A predicate on the partition columns that keeps every `dt`/`hour` partition that can hold
+/// a change made at or after `from`, and no older one. Firehose dates an object by the
+/// arrival of its oldest record, and a change arrives after it was made, so a change made at
+/// `from` sits in an object dated no earlier than `from` minus one buffer interval. Both
+/// engines prune on it: Athena's partition projection and DataFusion's listing read only
+/// those prefixes.
+pub fn partitions_since(from: chrono::DateTime<chrono::Utc>) -> String {
+    let first = from - LONGEST_BUFFER;
+    let day = first.format("%Y-%m-%d");
+    let hour = first.format("%H");
+    format!("(dt > '{day}' OR (dt = '{day}' AND hour >= '{hour}'))")
+}
+
+/// A predicate keeping the partitions dated from `from`'s hour to `to`'s hour, both included.
+pub fn partitions_between(
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let (first_day, first_hour) = (from.format("%Y-%m-%d"), from.format("%H"));
+    let (last_day, last_hour) = (to.format("%Y-%m-%d"), to.format("%H"));
+    format!(
+        "((dt > '{first_day}' OR (dt = '{first_day}' AND hour >= '{first_hour}')) \
+         AND (dt < '{last_day}' OR (dt = '{last_day}' AND hour <= '{last_hour}')))"
+    )
+}
+
 /// Keeps an engine's error to at most three short lines, without internals.
 pub(crate) fn short_message(text: &str) -> String {
     let lines: Vec<&str> = text
@@ -241,6 +271,28 @@ mod tests {
                 assert!(sql.starts_with("WITH orders_current AS (SELECT"), "{sql}");
             }
         }
+    }
+
+    #[test]
+    fn partition_predicates_reach_back_one_buffer_interval() {
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        assert_eq!(
+            partitions_since(at("2026-11-20T08:10:00Z")),
+            "(dt > '2026-11-20' OR (dt = '2026-11-20' AND hour >= '07'))"
+        );
+        assert_eq!(
+            partitions_since(at("2026-11-20T08:20:00Z")),
+            "(dt > '2026-11-20' OR (dt = '2026-11-20' AND hour >= '08'))"
+        );
+        // Just after midnight the window starts the day before.
+        assert_eq!(
+            partitions_since(at("2026-11-21T00:05:00Z")),
+            "(dt > '2026-11-20' OR (dt = '2026-11-20' AND hour >= '23'))"
+        );
+        assert_eq!(
+            partitions_between(at("2026-11-20T23:50:00Z"), at("2026-11-21T01:00:00Z")),
+            "((dt > '2026-11-20' OR (dt = '2026-11-20' AND hour >= '23')) AND (dt < '2026-11-21' OR (dt = '2026-11-21' AND hour <= '01')))"
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ pub mod template;
 pub mod workflow;
 
 use crate::settings::Settings;
-use crate::stack::template::StackParameters;
+use crate::stack::template::{CONVERSION_MIN_BUFFER_MB, StackParameters};
+use salesctl_core::lake_schema::LakeFormat;
 
 /// What `up` and `deploy-lambda` may set beyond the names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub struct DeployOptions {
     pub point_in_time_recovery: bool,
     /// First day of the dt partition projection: the stack's creation date.
     pub projection_start: String,
+    /// How Firehose writes the lake (the template's `LakeFormat`); `None` is the setting
+    /// (`lake_format`), which a new stack takes.
+    pub lake_format: Option<LakeFormat>,
 }
 
 impl DeployOptions {
@@ -39,6 +43,7 @@ impl DeployOptions {
             timeout_seconds: 60,
             point_in_time_recovery: true,
             projection_start: today.format("%Y-%m-%d").to_string(),
+            lake_format: None,
         }
     }
 }
@@ -99,7 +104,12 @@ impl StackNames {
     }
 
     /// The template's parameters for these names, the settings' buffers and `options`.
+    ///
+    /// The lake format is the options' (the flag's or the stack's), else the setting's. A
+    /// Parquet lake buffers `buffer_mb` but at least [`CONVERSION_MIN_BUFFER_MB`], Firehose's
+    /// floor for record format conversion (`ConversionBufferMB`).
     pub fn parameters(&self, settings: &Settings, options: &DeployOptions) -> StackParameters {
+        let lake_format = options.lake_format.unwrap_or(settings.lake_format);
         let mut p = StackParameters::default();
         p.set("Prefix", &self.prefix)
             .set("TableName", &self.table)
@@ -113,6 +123,11 @@ impl StackNames {
             .set("ShardCount", options.shards)
             .set("BufferSeconds", settings.buffer_seconds)
             .set("BufferMB", settings.buffer_mb)
+            .set(
+                "ConversionBufferMB",
+                settings.buffer_mb.max(CONVERSION_MIN_BUFFER_MB),
+            )
+            .set("LakeFormat", lake_format.as_str())
             .set("CodeKey", &options.code_key)
             .set("FunctionArchitecture", &options.architecture)
             .set("FunctionMemory", options.memory_mb)
@@ -146,6 +161,28 @@ mod tests {
             Some("true"),
             "point-in-time recovery is on unless asked otherwise"
         );
+        // A new stack writes Parquet (the setting's default), buffering at least 64 MiB.
+        assert_eq!(parameters.get("LakeFormat"), Some("parquet"));
+        assert_eq!(parameters.get("BufferMB"), Some("5"));
+        assert_eq!(parameters.get("ConversionBufferMB"), Some("64"));
+        let json = Settings {
+            lake_format: LakeFormat::Json,
+            buffer_mb: 100,
+            ..settings.clone()
+        };
+        let chosen = names.parameters(&json, &options);
+        chosen.validate().expect("a JSON lake is valid");
+        assert_eq!(chosen.get("LakeFormat"), Some("json"));
+        assert_eq!(chosen.get("ConversionBufferMB"), Some("100"));
+        // The options' format (a flag, or the stack's) wins over the setting.
+        let kept = names.parameters(
+            &json,
+            &DeployOptions {
+                lake_format: Some(LakeFormat::Parquet),
+                ..options.clone()
+            },
+        );
+        assert_eq!(kept.get("LakeFormat"), Some("parquet"));
         let bad = names.parameters(
             &settings,
             &DeployOptions {

@@ -20,6 +20,12 @@ pub const CODE_PREFIX: &str = "lambda/";
 /// The lake bucket's logical id: the one resource `down --keep-data` leaves behind.
 pub const BUCKET_RESOURCE: &str = "LakeBucket";
 
+/// The smallest buffer Firehose converts records with (MiB): "you can't set SizeInMBs to a
+/// value less than 64 if you enable record format conversion" (Firehose developer guide,
+/// "Enable record format conversion", API section). The template's `ConversionBufferMB`
+/// has it as its MinValue.
+pub const CONVERSION_MIN_BUFFER_MB: u32 = 64;
+
 /// The template for bringing a kept bucket back into a new stack: the same parameters and
 /// conditions, and of the resources only the bucket, exactly as the full template declares
 /// it. An IMPORT change set may only import (it creates nothing) and takes no Outputs.
@@ -108,7 +114,8 @@ pub fn flag_of(name: &str) -> &'static str {
         "StreamName" => "--stream",
         "BucketName" => "--bucket",
         "BufferSeconds" => "buffer_seconds",
-        "BufferMB" => "buffer_mb",
+        "BufferMB" | "ConversionBufferMB" => "buffer_mb",
+        "LakeFormat" => "--lake-format",
         "ShardCount" => "--shards",
         "FunctionMemory" => "--memory",
         "FunctionTimeout" => "--timeout",
@@ -130,6 +137,10 @@ fn fix_of(name: &str) -> &'static str {
         }
         "BufferSeconds" => "Firehose buffers 0 to 900 seconds",
         "BufferMB" => "Firehose buffers 1 to 128 MB",
+        "ConversionBufferMB" => {
+            "Firehose converts records to Parquet with a buffer of 64 to 128 MB"
+        }
+        "LakeFormat" => "use parquet or json",
         "FunctionTimeout" => "Firehose waits at most 300 s for a transform",
         "GlueDatabaseName" => {
             "use lowercase letters, digits and '_' (Athena needs no quoting then)"
@@ -326,6 +337,7 @@ pub const EMULATOR_SKIPS: [&str; 7] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use salesctl_core::lake_schema::LakeFormat;
 
     #[test]
     fn the_emulator_notes_say_what_is_really_built() {
@@ -542,6 +554,277 @@ mod tests {
                 column.name
             );
         }
+    }
+
+    /// The template as CloudFormation renders it for `LakeFormat`: every `!If [IsParquet, A,
+    /// B]`, inline or as a block list, replaced by its branch; a `!Ref AWS::NoValue` branch
+    /// drops the key or list item. (Only IsParquet is rendered, and its branches hold no
+    /// `!If` of their own.)
+    fn rendered(format: LakeFormat) -> String {
+        let parquet = format == LakeFormat::Parquet;
+        let indent_of = |line: &str| line.len() - line.trim_start().len();
+        let lines: Vec<&str> = TEMPLATE.lines().collect();
+        let mut out: Vec<String> = Vec::new();
+        let mut at = 0;
+        while at < lines.len() {
+            let line = lines[at];
+            at += 1;
+            if let Some((head, args)) = line.split_once("!If [IsParquet, ") {
+                let args = args.strip_suffix(']').expect("an inline !If ends the line");
+                let (yes, no) = args.split_once(", ").expect("two branches");
+                let chosen = if parquet { yes } else { no };
+                if chosen != "!Ref AWS::NoValue" {
+                    out.push(format!("{head}{chosen}"));
+                }
+                continue;
+            }
+            let block = lines
+                .get(at)
+                .is_some_and(|next| next.trim() == "- IsParquet");
+            let Some(head) = line.strip_suffix("!If").filter(|_| block) else {
+                out.push(line.to_string());
+                continue;
+            };
+            // A block: "- IsParquet", then each branch as a list item with its lines.
+            let items = indent_of(line) + 2;
+            let mut branches: Vec<Vec<String>> = Vec::new();
+            while at < lines.len() && indent_of(lines[at]) >= items && !lines[at].trim().is_empty()
+            {
+                if indent_of(lines[at]) == items && lines[at].trim_start().starts_with("- ") {
+                    branches.push(vec![lines[at].trim_start()[2..].to_string()]);
+                } else {
+                    branches
+                        .last_mut()
+                        .expect("a branch")
+                        .push(lines[at].to_string());
+                }
+                at += 1;
+            }
+            assert_eq!(branches.len(), 3, "{line}: {branches:?}");
+            assert_eq!(branches[0], ["IsParquet"], "{line}");
+            let chosen = &branches[if parquet { 1 } else { 2 }];
+            if chosen[0] == "!Ref AWS::NoValue" {
+                continue;
+            }
+            if head.trim_start() == "- " || chosen.len() == 1 {
+                out.push(format!("{head}{}", chosen[0]));
+            } else {
+                out.push(head.trim_end().to_string());
+                out.push(format!("{}{}", " ".repeat(items + 2), chosen[0]));
+            }
+            out.extend(chosen[1..].iter().cloned());
+        }
+        out.join("\n")
+    }
+
+    /// The text of one resource of a rendered template: its header and every line up to
+    /// the next one indented two spaces or less.
+    fn resource<'t>(template: &'t str, id: &str) -> &'t str {
+        let start = template
+            .find(&format!("\n  {id}:\n"))
+            .unwrap_or_else(|| panic!("{id}"))
+            + 1;
+        let body = start + id.len() + 4;
+        let end = template[body..]
+            .split_inclusive('\n')
+            .scan(body, |at, line| {
+                let here = *at;
+                *at += line.len();
+                Some((here, line))
+            })
+            .find(|(_, line)| !line.trim().is_empty() && !line.starts_with("   "))
+            .map_or(template.len(), |(at, _)| at);
+        &template[start..end]
+    }
+
+    /// The values of `key` in `text`, one per line it is set on.
+    fn values_of<'t>(text: &'t str, key: &str) -> Vec<&'t str> {
+        text.lines()
+            .filter_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+            .collect()
+    }
+
+    const GLUE_READS: [&str; 3] = [
+        "glue:GetTable",
+        "glue:GetTableVersion",
+        "glue:GetTableVersions",
+    ];
+
+    #[test]
+    fn a_parquet_lake_converts_against_the_glue_table_and_names_its_objects() {
+        let template = rendered(LakeFormat::Parquet);
+        assert!(!template.contains("IsParquet,"), "all rendered");
+        let firehose = resource(&template, "DeliveryStream");
+        for needed in [
+            "DataFormatConversionConfiguration:",
+            "Enabled: true",
+            "OpenXJsonSerDe: {}",
+            "ParquetSerDe:",
+            "Compression: SNAPPY",
+            "CatalogId: !Ref AWS::AccountId",
+            "DatabaseName: !Ref GlueDatabase",
+            "TableName: !Ref OrdersCdcTable",
+            "Region: !Ref AWS::Region",
+            "VersionId: LATEST",
+            // Required with conversion; the serializer compresses.
+            "CompressionFormat: UNCOMPRESSED",
+        ] {
+            assert!(
+                firehose.contains(needed),
+                "Firehose lacks {needed}: {firehose}"
+            );
+        }
+        // The schema is read with the delivery role, the one the template grants Glue reads.
+        assert_eq!(
+            values_of(firehose, "RoleARN"),
+            ["!GetAtt FirehoseRole.Arn"; 3],
+            "{firehose}"
+        );
+        // The readers know Parquet objects by their extension.
+        assert_eq!(
+            values_of(firehose, "FileExtension"),
+            [LakeFormat::Parquet.extension()],
+            "{firehose}"
+        );
+        // Conversion failures land under errors/format-conversion-failed/.
+        let errors = values_of(firehose, "ErrorOutputPrefix");
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with("errors/!{firehose:error-output-type}/"),
+            "{errors:?}"
+        );
+        // At least Firehose's floor for conversion, whatever buffer_mb says.
+        assert_eq!(
+            values_of(firehose, "SizeInMBs"),
+            ["!Ref ConversionBufferMB"],
+            "{firehose}"
+        );
+        let rules = parameter_rules();
+        let size = &rules["ConversionBufferMB"];
+        assert_eq!(
+            (size.min, size.max),
+            (Some(i64::from(CONVERSION_MIN_BUFFER_MB)), Some(128))
+        );
+        assert_eq!(CONVERSION_MIN_BUFFER_MB, 64);
+        let mut too_small = StackParameters::default();
+        too_small.set("ConversionBufferMB", 63);
+        let refused = too_small.validate().unwrap_err().to_string();
+        assert!(
+            refused.contains("buffer_mb") && refused.contains("64"),
+            "{refused}"
+        );
+
+        // The delivery role reads exactly the table's schema: the three actions Firehose's
+        // guide names, on the catalog, the database and the table.
+        let role = resource(&template, "FirehoseRole");
+        let glue: Vec<&str> = role
+            .lines()
+            .map(str::trim)
+            .filter_map(|l| l.strip_prefix("- "))
+            .filter(|l| l.starts_with("glue:") || l.contains(":glue:"))
+            .collect();
+        let arn = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}";
+        assert_eq!(
+            glue,
+            [
+                GLUE_READS[0].to_string(),
+                GLUE_READS[1].to_string(),
+                GLUE_READS[2].to_string(),
+                format!("!Sub {arn}:catalog"),
+                format!("!Sub {arn}:database/${{GlueDatabaseName}}"),
+                format!(
+                    "!Sub {arn}:table/${{GlueDatabaseName}}/{}",
+                    salesctl_core::lake_schema::TABLE
+                ),
+            ],
+            "{role}"
+        );
+        assert!(role.contains("Sid: ReadLakeSchema"), "{role}");
+
+        // Athena reads the table with the Parquet SerDe.
+        let table = resource(&template, "OrdersCdcTable");
+        for needed in [
+            "classification: parquet",
+            "InputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "OutputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+            "SerializationLibrary: org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        ] {
+            assert!(table.contains(needed), "the table lacks {needed}: {table}");
+        }
+        assert!(!table.contains("JsonSerDe"), "{table}");
+    }
+
+    #[test]
+    fn a_json_lake_has_no_conversion_no_glue_reads_and_the_json_serde() {
+        let template = rendered(LakeFormat::Json);
+        // The resources without their comments (which speak of both formats).
+        let code = |id: &str| -> String {
+            resource(&template, id)
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let firehose = &code("DeliveryStream");
+        for absent in [
+            "DataFormatConversionConfiguration",
+            "FileExtension",
+            "Parquet",
+            "Glue",
+        ] {
+            assert!(!firehose.contains(absent), "{absent}: {firehose}");
+        }
+        assert_eq!(values_of(firehose, "SizeInMBs"), ["!Ref BufferMB"]);
+        assert_eq!(values_of(firehose, "CompressionFormat"), ["UNCOMPRESSED"]);
+        let role = &code("FirehoseRole");
+        assert!(!role.contains("glue:"), "{role}");
+        assert!(!role.contains("ReadLakeSchema"), "{role}");
+        let table = &code("OrdersCdcTable");
+        for needed in [
+            "classification: json",
+            "InputFormat: org.apache.hadoop.mapred.TextInputFormat",
+            "OutputFormat: org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            "SerializationLibrary: org.openx.data.jsonserde.JsonSerDe",
+            "ignore.malformed.json: \"true\"",
+        ] {
+            assert!(table.contains(needed), "the table lacks {needed}: {table}");
+        }
+        assert!(!table.contains("parquet"), "{table}");
+        // Nothing else differs between the two formats.
+        let parquet = rendered(LakeFormat::Parquet);
+        let rest = |t: &str| {
+            let mut t = t.to_string();
+            for id in ["DeliveryStream", "FirehoseRole", "OrdersCdcTable"] {
+                let block = resource(&t, id).to_string();
+                t = t.replace(&block, "");
+            }
+            t
+        };
+        assert_eq!(rest(&template), rest(&parquet));
+    }
+
+    #[test]
+    fn the_lake_format_is_a_parameter_with_parquet_by_default_and_an_output() {
+        let rules = parameter_rules();
+        assert_eq!(
+            rules["LakeFormat"].allowed.as_deref(),
+            Some(&["parquet".to_string(), "json".to_string()][..])
+        );
+        let parameter = section("  LakeFormat:", "\n  ConversionBufferMB:");
+        assert!(parameter.contains("Default: parquet"), "{parameter}");
+        assert!(
+            TEMPLATE.contains("IsParquet: !Equals [!Ref LakeFormat, parquet]"),
+            "the condition"
+        );
+        let outputs = TEMPLATE.split("\nOutputs:\n").nth(1).expect("Outputs");
+        assert!(
+            outputs.contains("  LakeFormat:\n    Value: !Ref LakeFormat"),
+            "{outputs}"
+        );
+        let mut bad = StackParameters::default();
+        bad.set("LakeFormat", "orc");
+        let refused = bad.validate().unwrap_err().to_string();
+        assert!(refused.contains("--lake-format"), "{refused}");
     }
 
     #[test]

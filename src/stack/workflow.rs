@@ -15,9 +15,10 @@ use crate::settings::Settings;
 use crate::stack::deploy::{self, Deployed, Deployer, Event, PlannedChange, StackState};
 use crate::stack::facts::resource_facts;
 use crate::stack::template::{
-    BUCKET_RESOURCE, StackParameters, TEMPLATE, flag_of, import_template,
+    BUCKET_RESOURCE, CONVERSION_MIN_BUFFER_MB, StackParameters, TEMPLATE, flag_of, import_template,
 };
 use crate::stack::{DeployOptions, StackNames, bucket};
+use salesctl_core::lake_schema::LakeFormat;
 
 /// What a verb asks of the function; `None` keeps what the stack has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,63 @@ pub struct FunctionChoice<'a> {
 pub struct StackChoice {
     pub shards: Option<u32>,
     pub point_in_time_recovery: Option<bool>,
+    /// The lake's format; `None` keeps the stack's (a new stack takes the setting's).
+    pub lake_format: Option<LakeFormat>,
+}
+
+/// The lake format `existing` was deployed with, or `None` for no stack yet. A stack from
+/// before the `LakeFormat` parameter wrote JSON (the template had no other format), and it
+/// keeps doing so unless asked.
+pub fn deployed_lake_format(existing: Option<&StackState>) -> Option<LakeFormat> {
+    let state = existing.filter(|state| !state.is_under_review())?;
+    Some(
+        state
+            .parameter("LakeFormat")
+            .and_then(LakeFormat::parse)
+            .unwrap_or(LakeFormat::Json),
+    )
+}
+
+/// The one line `up` says when `parameters` change the lake format of `existing`: allowed
+/// (Firehose writes the new format from then on, nothing is rewritten), but the lake then
+/// holds both formats, and Athena and the local engine read the table by its current one.
+pub fn lake_format_change(
+    stack: &str,
+    bucket: &str,
+    existing: Option<&StackState>,
+    parameters: &StackParameters,
+) -> Option<String> {
+    let old = deployed_lake_format(existing)?;
+    let new = parameters.get("LakeFormat").and_then(LakeFormat::parse)?;
+    (old != new).then(|| {
+        format!(
+            "salesctl: stack '{stack}' changes its lake format from {old} to {new}: Firehose writes {new} objects from now on and the {old} objects already in s3://{bucket}/orders/ stay as they are, so the lake then holds both formats; Athena and the local engine read orders_cdc by its current format ({new}), so they cannot read the hours written in {old} (keep {old} with --lake-format {old}, or start the {new} lake in a stack of its own with --stack-prefix NAME)"
+        )
+    })
+}
+
+/// The one line `up` says when a Parquet lake buffers more than `buffer_mb` asks: Firehose
+/// converts only with at least [`CONVERSION_MIN_BUFFER_MB`]. Said when the size is new to
+/// the stack (a new stack, or a new size), not on every run.
+pub fn conversion_buffer_note(
+    existing: Option<&StackState>,
+    parameters: &StackParameters,
+    buffer_mb: u32,
+) -> Option<String> {
+    let parquet = parameters.get("LakeFormat") == Some(LakeFormat::Parquet.as_str());
+    let size = parameters.get("ConversionBufferMB")?;
+    let deployed = existing
+        .filter(|state| !state.is_under_review())
+        .and_then(|state| {
+            (deployed_lake_format(Some(state)) == Some(LakeFormat::Parquet))
+                .then(|| state.parameter("ConversionBufferMB"))
+                .flatten()
+        });
+    (parquet && buffer_mb < CONVERSION_MIN_BUFFER_MB && deployed != Some(size)).then(|| {
+        format!(
+            "salesctl: the Parquet lake buffers {size} MiB, not buffer_mb {buffer_mb}: Firehose converts records only with a buffer of at least {CONVERSION_MIN_BUFFER_MB} MiB (the buffering interval still delivers what has arrived when it ends)"
+        )
+    })
 }
 
 /// The parameters that name resources: CloudFormation can change one only by replacing the
@@ -348,6 +406,8 @@ impl DeployOptions {
                 .or(previous("PointInTimeRecovery").map(|v| v == "true"))
                 .unwrap_or(initial.point_in_time_recovery),
             projection_start: previous("ProjectionStart").unwrap_or(initial.projection_start),
+            // The flag, else the stack's (a stack keeps its format), else the setting's.
+            lake_format: stack.lake_format.or(deployed_lake_format(existing)),
         }
     }
 }
@@ -477,6 +537,90 @@ mod tests {
         // A stack from before the parameter existed gets it, on.
         let older = stack_with(&[("CodeKey", "lambda/abc.zip")]);
         assert!(DeployOptions::chosen(Some(&older), shards, NOTHING).point_in_time_recovery);
+    }
+
+    #[test]
+    fn the_lake_format_is_the_flags_then_the_stacks_then_the_settings() {
+        let parquet = stack_with(&[("LakeFormat", "parquet"), ("CodeKey", "")]);
+        let json = stack_with(&[("LakeFormat", "json")]);
+        // A stack from before the parameter wrote JSON, and keeps doing so.
+        let older = stack_with(&[("CodeKey", "lambda/abc.zip")]);
+        let keep = StackChoice::default();
+        let chosen = |stack: Option<&StackState>, choice| {
+            DeployOptions::chosen(stack, choice, NOTHING).lake_format
+        };
+        assert_eq!(chosen(Some(&parquet), keep), Some(LakeFormat::Parquet));
+        assert_eq!(chosen(Some(&json), keep), Some(LakeFormat::Json));
+        assert_eq!(chosen(Some(&older), keep), Some(LakeFormat::Json));
+        assert_eq!(chosen(None, keep), None, "a new stack takes the setting");
+        let to_parquet = StackChoice {
+            lake_format: Some(LakeFormat::Parquet),
+            ..keep
+        };
+        assert_eq!(chosen(Some(&older), to_parquet), Some(LakeFormat::Parquet));
+        // The setting fills in for a new stack only.
+        let settings = Settings {
+            lake_format: LakeFormat::Json,
+            ..Settings::with_prefix("salesctl")
+        };
+        let new = DeployOptions::chosen(None, keep, NOTHING);
+        assert_eq!(
+            names().parameters(&settings, &new).get("LakeFormat"),
+            Some("json")
+        );
+        let kept = DeployOptions::chosen(Some(&parquet), keep, NOTHING);
+        assert_eq!(
+            names().parameters(&settings, &kept).get("LakeFormat"),
+            Some("parquet")
+        );
+    }
+
+    #[test]
+    fn a_new_lake_format_is_allowed_and_said_in_one_line() {
+        let settings = Settings::with_prefix("salesctl");
+        let older = stack_with(&[("CodeKey", "lambda/abc.zip"), ("BufferMB", "5")]);
+        let bucket = "salesctl-lake-123456789012-us-east-1";
+        let to = |format| {
+            let choice = StackChoice {
+                lake_format: Some(format),
+                ..StackChoice::default()
+            };
+            names().parameters(
+                &settings,
+                &DeployOptions::chosen(Some(&older), choice, NOTHING),
+            )
+        };
+        let parquet = to(LakeFormat::Parquet);
+        let said = lake_format_change("salesctl", bucket, Some(&older), &parquet)
+            .expect("json -> parquet is said");
+        assert!(!said.contains('\n'), "{said}");
+        for part in [
+            "from json to parquet",
+            "holds both formats",
+            "Athena and the local engine read orders_cdc by its current format (parquet)",
+            "--lake-format json",
+            bucket,
+        ] {
+            assert!(said.contains(part), "{part}: {said}");
+        }
+        // No change, or a new stack: nothing to say.
+        let same = to(LakeFormat::Json);
+        assert_eq!(
+            lake_format_change("salesctl", bucket, Some(&older), &same),
+            None
+        );
+        assert_eq!(lake_format_change("salesctl", bucket, None, &parquet), None);
+        // The buffer is raised to Firehose's floor once, when it is new to the stack.
+        let raised = conversion_buffer_note(Some(&older), &parquet, 5).expect("5 -> 64");
+        assert!(
+            raised.contains("buffers 64 MiB, not buffer_mb 5"),
+            "{raised}"
+        );
+        assert!(conversion_buffer_note(None, &parquet, 5).is_some());
+        assert_eq!(conversion_buffer_note(Some(&older), &same, 5), None, "JSON");
+        assert_eq!(conversion_buffer_note(None, &parquet, 64), None);
+        let deployed = stack_with(&[("LakeFormat", "parquet"), ("ConversionBufferMB", "64")]);
+        assert_eq!(conversion_buffer_note(Some(&deployed), &parquet, 5), None);
     }
 
     #[test]

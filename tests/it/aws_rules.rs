@@ -44,6 +44,8 @@ fn the_template_policies_and_athena_sql_pass_aws_rules() {
     for expected in [
         "cfn-lint: 0 errors, 0 warnings",
         ", 0 findings",
+        // Both lake formats rendered and checked, the IAM policies of each included.
+        "lake format: parquet and json rendered, 0 findings",
         "sqlglot: ",
     ] {
         assert!(stdout.contains(expected), "{stdout}");
@@ -59,6 +61,45 @@ fn an_unknown_column_fails_the_sql_check() {
         .arg("--sql")
         .arg(&sql));
     assert_ne!(code, 0, "{stdout}\n{stderr}");
+}
+
+/// The lake-format checks catch a Parquet lake that Firehose would refuse or the readers
+/// would not find: a buffer under conversion's 64 MiB floor, objects without `.parquet`, and
+/// Glue reads beyond the table.
+#[test]
+fn a_parquet_lake_that_breaks_firehoses_rules_fails_the_check() {
+    let template = std::fs::read_to_string(project_root().join("src/stack/template.yaml")).unwrap();
+    let broken = template
+        .replace("    MinValue: 64\n", "    MinValue: 1\n")
+        .replace("    Default: 128\n", "    Default: 5\n")
+        .replace(
+            "FileExtension: !If [IsParquet, .parquet, !Ref AWS::NoValue]",
+            "FileExtension: !If [IsParquet, .pq, !Ref AWS::NoValue]",
+        )
+        .replace(
+            ":table/${GlueDatabaseName}/orders_cdc",
+            ":table/${GlueDatabaseName}/*",
+        );
+    assert_ne!(
+        broken, template,
+        "the template still has what this test breaks"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("template.yaml");
+    std::fs::write(&path, broken).unwrap();
+    // The later --template is the one scripts/aws_rules.py checks.
+    let (code, stdout, stderr) = run(Command::new(project_root().join("scripts/check-aws-rules"))
+        .arg("--template")
+        .arg(&path));
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    for expected in [
+        "LakeFormat parquet: Firehose buffers 5 MiB; record format conversion needs at least 64",
+        "not '.parquet' as the readers expect",
+        "the Firehose role's Glue reads are",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    assert!(!stdout.contains("LakeFormat json:"), "{stdout}");
 }
 
 #[test]

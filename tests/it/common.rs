@@ -757,7 +757,11 @@ pub async fn copy_object_beside(clients: &Clients, bucket: &str, key: &str) {
         .copy_object()
         .bucket(bucket)
         .copy_source(format!("{bucket}/{key}"))
-        .key(format!("{key}-copy"))
+        .key(match key.strip_suffix(".parquet") {
+            // A copy keeps the format's suffix, or the table would not list it.
+            Some(stem) => format!("{stem}-copy.parquet"),
+            None => format!("{key}-copy"),
+        })
         .send()
         .await
         .unwrap();

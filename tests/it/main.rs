@@ -16,3 +16,4 @@ mod report_forecast;
 mod sdk_calls;
 mod stack;
 mod tail_cdc;
+mod tutorial_table;

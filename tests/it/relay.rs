@@ -343,6 +343,7 @@ async fn a_following_relay_keeps_delivering_after_a_reshard() {
         })
     };
     generate_changes(&s, "30");
+    wait_for_a_data_object(&s).await;
     landed(
         "the first changes in the lake",
         stream_changes(&s).await.len() as u64,
@@ -365,4 +366,109 @@ async fn a_following_relay_keeps_delivering_after_a_reshard() {
     );
     relay.kill().unwrap();
     relay.wait().unwrap();
+}
+
+async fn lake(s: &Session) -> salesctl::lake::Lake {
+    let clients = s.clients().await;
+    let bucket = clients.bucket(&s.settings()).await.unwrap();
+    salesctl::lake::Lake::new(&clients.s3, bucket)
+}
+
+/// Waits until the lake holds a data object. The local engine takes the lake's format from
+/// its newest object, so a query of an empty lake while the relay writes its first (Parquet)
+/// object may read it as JSON lines; that race is the engine's, not what these tests try.
+async fn wait_for_a_data_object(s: &Session) {
+    let lake = lake(s).await;
+    let deadline = Instant::now() + READY_WITHIN;
+    while lake.list("orders/").await.unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no data object in the lake within {READY_WITHIN:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The data objects under `orders/`, each with its flat rows (decoded by its suffix).
+async fn data_objects(s: &Session) -> Vec<(String, Vec<serde_json::Value>)> {
+    let lake = lake(s).await;
+    let mut objects = Vec::new();
+    for entry in lake.list("orders/").await.unwrap() {
+        let body = lake.read(&entry.key).await.unwrap();
+        let rows = salesctl::lake::parquet::flat_rows(&entry.key, &body)
+            .unwrap()
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).unwrap())
+            .collect();
+        objects.push((entry.key, rows));
+    }
+    objects
+}
+
+/// Asserts a data object lies in the partition of its name's time (the flush's first arrival,
+/// with no failed or repeated records the oldest row's): `orders/dt=D/hour=H/…-1-D-H-…`.
+fn assert_in_its_arrival_partition(key: &str) {
+    let rest = key.strip_prefix("orders/dt=").unwrap();
+    let (day, rest) = rest.split_once("/hour=").unwrap();
+    let (hour, name) = rest.split_once('/').unwrap();
+    let stamp = name.strip_prefix("salesctl-orders-1-").unwrap();
+    assert_eq!(&stamp[..13], format!("{day}-{hour}"), "{key}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_relay_writes_the_stacks_lake_format_and_a_flag_overrides_it() {
+    // The stack says parquet; the settings say json: the stack's Firehose is what the relay
+    // stands in for, so its format wins.
+    let s = session_up(&["up", "--lake-format", "parquet"]);
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "lake_format = \"json\"\n").unwrap();
+    generate_changes(&s, "60");
+    let (code, stdout, stderr) = run(s
+        .salesctl()
+        .arg("--config")
+        .arg(config.path())
+        .args(DRAIN_JSON));
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let parquet = data_objects(&s).await;
+    assert_eq!(parquet.len() as u64, report["objects"].as_u64().unwrap());
+    let mut rows = 0;
+    for (key, object_rows) in &parquet {
+        assert!(key.ends_with(".parquet"), "{key}");
+        assert_in_its_arrival_partition(key.trim_end_matches(".parquet"));
+        rows += object_rows.len() as u64;
+    }
+    assert_eq!(rows, report["rows_written"].as_u64().unwrap(), "{report}");
+    let changes = stream_changes(&s).await;
+    assert_eq!(
+        lake_counts(&s),
+        (changes.len() as u64, changes.len() as u64),
+        "the local engine reads the relay's Parquet: every change once"
+    );
+
+    // --lake-format wins over the stack, with a warning.
+    generate_changes(&s, "10");
+    let (code, stdout, stderr) = run(s
+        .salesctl()
+        .args(DRAIN_JSON)
+        .args(["--lake-format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("--lake-format json differs from the stack's LakeFormat (parquet)"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let json: Vec<_> = data_objects(&s)
+        .await
+        .into_iter()
+        .filter(|(key, _)| !parquet.iter().any(|(old, _)| old == key))
+        .collect();
+    assert_eq!(json.len() as u64, report["objects"].as_u64().unwrap());
+    for (key, _) in &json {
+        assert!(!key.ends_with(".parquet"), "{key}");
+        assert_in_its_arrival_partition(key);
+    }
+    let rows: usize = json.iter().map(|(_, rows)| rows.len()).sum();
+    assert_eq!(rows as u64, report["rows_written"].as_u64().unwrap());
 }

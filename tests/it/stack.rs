@@ -420,6 +420,64 @@ async fn a_dry_run_lists_the_parameters_it_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_new_stack_writes_parquet_and_keeps_its_lake_format_unless_asked() {
+    let s = session();
+    let (code, _, stderr) = salesctl(&s, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        parameter(&s, "LakeFormat").await.as_deref(),
+        Some("parquet")
+    );
+    // buffer_mb 5 is raised to Firehose's floor for conversion, and `up` says so once.
+    assert_eq!(
+        parameter(&s, "ConversionBufferMB").await.as_deref(),
+        Some("64")
+    );
+    assert!(
+        stderr.contains("buffers 64 MiB, not buffer_mb 5"),
+        "{stderr}"
+    );
+
+    // Another format is allowed, said in one line, and listed as a parameter change.
+    let (code, stdout, stderr) = salesctl(&s, &["up", "--lake-format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("changes its lake format"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    for part in [
+        "from parquet to json",
+        "holds both formats",
+        "read orders_cdc by its current format (json)",
+    ] {
+        assert!(said[0].contains(part), "{part}: {stderr}");
+    }
+    assert!(
+        lines(&stdout)
+            .iter()
+            .any(|r| r["resource"] == "LakeFormat" && r["change"] == "parquet -> json"),
+        "{stdout}"
+    );
+    assert_eq!(parameter(&s, "LakeFormat").await.as_deref(), Some("json"));
+
+    // A plain `up` keeps the stack's format, though the setting says parquet.
+    let (code, _, stderr) = salesctl(&s, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("no changes"), "{stderr}");
+    assert!(!stderr.contains("lake format"), "{stderr}");
+    assert!(!stderr.contains("buffer_mb"), "{stderr}");
+
+    // Only the two formats, refused before AWS is asked.
+    let (code, _, stderr) = salesctl(&s, &["up", "--dry-run", "--lake-format", "orc"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("parquet") && stderr.contains("json"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_bootstrap_that_is_not_executable_is_refused_before_upload() {
     let s = session();
     let dir = tempfile::tempdir().unwrap();

@@ -10,8 +10,78 @@ use std::fmt;
 pub const TABLE: &str = "orders_cdc";
 /// The view of the current state rebuilt from CDC (see [`orders_current_sql`]).
 pub const CURRENT_VIEW: &str = "orders_current";
-/// The item key: all changes of one order share it.
+/// The item key: all changes of one order share it, and `orders_current` keeps one row per
+/// value.
+///
+/// # What fills it, for any table
+/// - The item's `order_id` attribute when the row's image has one (in any ASCII letter case,
+///   as Athena's JSON SerDe matches names): the generator's `salesctl-orders` table, whose
+///   rows are unchanged by the rest of this list.
+/// - Otherwise the item's key, from the stream record's `Keys` (every record carries them, a
+///   REMOVE with no image too), written by the transform after the image's attributes
+///   ([`write_key_from_item_keys`]):
+///   - a single-attribute key (the AWS tutorial's `OrderTable` keyed `orderid`): its value,
+///     as a string (a number by its digits, binary as its base64): `orderid "o-42"` gives
+///     `order_id "o-42"`, `id 7` gives `order_id "7"`;
+///   - a composite key (partition and sort key): the values in the order of their attribute
+///     names, joined with [`COMPOSITE_KEY_SEPARATOR`]: `{"pk":"a","sk":7}` gives `"a#7"`.
+///     Not the partition key alone: items that share it are different items, and
+///     `orders_current` would keep one of them. Streams records do not say which key is the
+///     partition key, so the attribute names fix the order, the same for every record.
+///
+/// Every other column is filled only by an attribute of its own name; a table without one
+/// leaves it null (the tutorial's table has no `customer_id`, `category`, `total`,
+/// `currency`, `region`, `status`, `created_at` or `updated_at`).
 pub const KEY_COLUMN: &str = "order_id";
+
+/// Joins a composite key's values in [`KEY_COLUMN`] (see there).
+pub const COMPOSITE_KEY_SEPARATOR: char = '#';
+
+/// Whether an item attribute called `name` fills [`KEY_COLUMN`]: `order_id` in any ASCII
+/// letter case, as Athena's JSON SerDe matches names ([`column_index`]).
+pub fn fills_key_column(name: &str) -> bool {
+    name.eq_ignore_ascii_case(KEY_COLUMN)
+}
+
+/// Appends the JSON string [`KEY_COLUMN`] takes from an item's key attributes when the item
+/// has no `order_id` of its own (see [`KEY_COLUMN`]): `keys` are the stream record's `Keys`,
+/// flattened, `(name, JSON text)`. A string value's text is kept with its escapes; any other
+/// value (a number, or what no DynamoDB key holds) by its JSON text. Appends nothing and
+/// returns `false` when there are no keys.
+pub fn write_key_from_item_keys<'a, N: AsRef<str>>(
+    keys: impl IntoIterator<Item = (N, &'a str)>,
+    out: &mut Vec<u8>,
+) -> bool {
+    let mut keys: Vec<(N, &str)> = keys.into_iter().collect();
+    if keys.is_empty() {
+        return false;
+    }
+    if keys.len() > 1 {
+        keys.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+    }
+    out.push(b'"');
+    for (index, (_, value)) in keys.iter().enumerate() {
+        if index > 0 {
+            let mut separator = [0u8; 4];
+            out.extend_from_slice(
+                COMPOSITE_KEY_SEPARATOR
+                    .encode_utf8(&mut separator)
+                    .as_bytes(),
+            );
+        }
+        let value = value.trim();
+        match value
+            .strip_prefix('"')
+            .and_then(|inner| inner.strip_suffix('"'))
+        {
+            // The body of a JSON string, escapes and all, is a valid body of another one.
+            Some(body) => out.extend_from_slice(body.as_bytes()),
+            None => crate::change::write_json_string_body(out, value),
+        }
+    }
+    out.push(b'"');
+    true
+}
 
 /// How the lake's objects are encoded. New stacks write Parquet (Firehose's record format
 /// conversion, and the relay's own writer); `Json` keeps newline-delimited JSON flat rows.

@@ -219,7 +219,7 @@ fn remove_without_images_becomes_a_row_from_the_keys() {
     assert_eq!(
         row_of(&input),
         concat!(
-            r#"{"pk":"a","sk":7,"cdc_event_type":"REMOVE","cdc_event_id":"e1","cdc_sequence_number":"42","#,
+            r#"{"pk":"a","sk":7,"order_id":"a#7","cdc_event_type":"REMOVE","cdc_event_id":"e1","cdc_sequence_number":"42","#,
             r#""creation_datetime":"2026-11-20T08:15:02Z","is_deleted":true}"#,
             "\n"
         )
@@ -235,7 +235,7 @@ fn insert_on_a_keys_only_stream_becomes_a_row_from_the_keys() {
     assert!(
         record
             .flat_row()
-            .starts_with(r#"{"pk":"a","cdc_event_type":"INSERT","#)
+            .starts_with(r#"{"pk":"a","order_id":"a","cdc_event_type":"INSERT","#)
     );
 }
 
@@ -315,7 +315,7 @@ fn cdc_columns_win_over_attributes_of_the_same_name() {
     assert_eq!(
         row_of(&input),
         concat!(
-            r#"{"id":"1","keep":3,"cdc_event_type":"INSERT","cdc_event_id":"e1","cdc_sequence_number":"42","#,
+            r#"{"id":"1","keep":3,"order_id":"1","cdc_event_type":"INSERT","cdc_event_id":"e1","cdc_sequence_number":"42","#,
             r#""creation_datetime":"2026-11-20T08:15:02Z","is_deleted":false}"#,
             "\n"
         )

@@ -73,4 +73,35 @@ mod tests {
             )
         );
     }
+
+    /// The tutorial's table (key `orderid`, no `order_id` attribute): the Lambda shares the
+    /// transform, so its rows carry the key as the lake's `order_id`, a REMOVE with only its
+    /// keys too.
+    #[test]
+    fn a_tutorial_table_row_carries_its_key_as_order_id() {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let records = [
+            r#"{"eventID":"e1","eventName":"INSERT","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162502,"Keys":{"orderid":{"S":"o-42"}},"NewImage":{"orderid":{"S":"o-42"},"product_name":{"S":"Monitor"},"quantity":{"N":"5"},"price":{"N":"329.00"}},"SequenceNumber":"1"}}"#,
+            r#"{"eventID":"e2","eventName":"REMOVE","eventVersion":"1.1","dynamodb":{"ApproximateCreationDateTime":1795162503,"Keys":{"orderid":{"S":"o-42"}},"SequenceNumber":"2"}}"#,
+        ];
+        let listed: Vec<String> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!(r#"{{"recordId":"r{i}","data":"{}"}}"#, engine.encode(r)))
+            .collect();
+        let event = RawValue::from_string(format!(r#"{{"records":[{}]}}"#, listed.join(",")))
+            .expect("JSON");
+        let response = answer(&event, &TransformOptions::default()).expect("answers");
+        let response: serde_json::Value = serde_json::from_str(response.get()).expect("JSON");
+        for answer in response["records"].as_array().expect("records") {
+            assert_eq!(answer["result"], "Ok", "{answer}");
+            let row = engine
+                .decode(answer["data"].as_str().expect("data"))
+                .expect("base64");
+            let row: serde_json::Value = serde_json::from_slice(&row).expect("a JSON row");
+            assert_eq!(row["order_id"], "o-42", "{row}");
+            assert_eq!(row["orderid"], "o-42", "{row}");
+        }
+    }
 }

@@ -20,6 +20,7 @@ use chrono::DateTime;
 use salesctl_core::change::{
     CDC_COLUMNS, ChangeRecord, EventType, FlatImage, SourceFormat, TimePrecision,
 };
+use salesctl_core::lake_schema;
 use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess,
     Visitor,
@@ -92,6 +93,16 @@ impl Image {
             .map(|pair| pair[0].to_string())
     }
 
+    /// `(name, JSON text)` per attribute, in order.
+    fn members(&self) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
+        self.attrs.iter().map(|attr| {
+            (
+                attr.name(&self.json),
+                &self.json[attr.key_end + 1..attr.value_end],
+            )
+        })
+    }
+
     /// Appends the members, without braces or cdc-named attributes; true when it wrote any.
     fn write_members(&self, out: &mut Vec<u8>) -> bool {
         let start = out.len();
@@ -128,12 +139,32 @@ impl AltRecord {
     }
 
     /// The flat row, byte for byte the layout of [`ChangeRecord::write_flat_row`]: the row
-    /// image's members, then the cdc columns as that very writer writes them for `fields`
+    /// image's members, the lake's `order_id` from the keys when the image has none, then the
+    /// cdc columns as that very writer writes them for `fields`
     /// (whose own images are empty, so its row is `{` and the cdc columns alone).
     pub fn write_flat_row(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.push(b'{');
-        if !self.row_image().write_members(out) {
+        let image = self.row_image();
+        let mut wrote = image.write_members(out);
+        if !image
+            .members()
+            .any(|(name, _)| lake_schema::fills_key_column(&name))
+        {
+            let key_start = out.len();
+            if wrote {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(lake_schema::KEY_COLUMN.as_bytes());
+            out.extend_from_slice(b"\":");
+            if lake_schema::write_key_from_item_keys(self.keys.members(), out) {
+                wrote = true;
+            } else {
+                out.truncate(key_start);
+            }
+        }
+        if !wrote {
             out.truncate(start);
         }
         let joint = out.len();
