@@ -23,7 +23,7 @@
 //! format=… days=… first_day=… last_day=… seconds=… target=… trace_order=… trace_order_changes=…
 //! trace_order_hours=… trace_order_deleted=…`, where `trace_order` is one of the orders with the
 //! most changes over the most hours, not deleted if one of them is not: a case for
-//! `salesctl trace` (`--trace-item FILE` writes its last state, to put into a stack's table).
+//! `salesctl trace`.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -106,10 +106,6 @@ struct Args {
     /// The Firehose delivery stream named in the objects' names.
     #[arg(long, default_value = "salesctl-orders")]
     delivery_stream: String,
-    /// Also write the trace order's last state here, as a DynamoDB item (typed JSON, what
-    /// `aws dynamodb put-item --item file://FILE` takes), to put it into a stack's table.
-    #[arg(long, value_name = "FILE")]
-    trace_item: Option<PathBuf>,
 }
 
 fn parse_format(text: &str) -> Result<LakeFormat, String> {
@@ -611,7 +607,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| Utc::now().date_naive() - Days::new(1));
     let first_day = end - Days::new(u64::from(args.days - 1));
     let format = args.format;
-    let trace_item = args.trace_item.clone();
     let sink = Arc::new(Sink::open(&args).await?);
     let concurrency = args.concurrency.unwrap_or(match *sink {
         Sink::Dir(_) => 2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -657,10 +652,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let bytes = written?;
     let totals = planned?;
     let trace = totals.trace.as_ref();
-    if let (Some(path), Some(trace)) = (&trace_item, trace) {
-        std::fs::write(path, dynamodb_item(&trace.last))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
     println!(
         "synthetic_lake: objects={} changes={} insert={} modify={} remove={} bytes={bytes} format={format} \
          days={} first_day={first_day} last_day={end} seconds={:.2} target={} trace_order={} \
@@ -679,22 +670,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         trace.is_some_and(|t| t.deleted),
     );
     Ok(())
-}
-
-/// The order as a DynamoDB item in typed JSON: `{"order_id":{"S":"o-…"},"quantity":{"N":"2"},…}`.
-fn dynamodb_item(order: &Order) -> String {
-    let item: serde_json::Map<String, serde_json::Value> = order
-        .attributes(Schema::Orders)
-        .into_iter()
-        .map(|(name, value)| {
-            let typed = match value {
-                AttrValue::S(text) => serde_json::json!({ "S": text }),
-                AttrValue::N(digits) => serde_json::json!({ "N": digits }),
-            };
-            (name.to_string(), typed)
-        })
-        .collect();
-    serde_json::Value::Object(item).to_string()
 }
 
 fn main() -> anyhow::Result<()> {

@@ -16,7 +16,8 @@
 # BENCH_DIR (directory lakes, kept between runs: .local/bench-lake-synthetic),
 # BENCH_S3_FORMAT (parquet: the S3 lakes' encoding; json holds ~1.4 GB of NDJSON in the
 # emulator's memory for 90 days, so check `free -m` first), BENCH_END (the lakes' last day,
-# default yesterday UTC), BENCH_SEED (1), BENCH_OBJECTS_PER_HOUR (12),
+# default today UTC, so the lakes' newest hours are where live orders and `--since 1h` look;
+# the rest of today is written too), BENCH_SEED (1), BENCH_OBJECTS_PER_HOUR (12),
 # BENCH_CHANGES_PER_OBJECT (116).
 set -euo pipefail
 
@@ -31,10 +32,16 @@ QUERY_S3_ARGS=(--local query --data @DATA@ -o csv @SQL@)
 QUERY_DIR_ARGS=(query --data @DATA@ -o csv @SQL@)
 # shellcheck disable=SC2034
 REPORT_ARGS=(report --data @DATA@ -o json)
-# shellcheck disable=SC2034
-TRACE_ARGS=(--local trace @ORDER@ -o json) # once trace reads --data: add --data @DATA@
+# shellcheck disable=SC2034 # -v: trace logs how many lake objects it searched
+TRACE_ARGS=(--local -v trace @ORDER@ -o json)
 # shellcheck disable=SC2034
 RECONCILE_ARGS=(--local reconcile --since 1h -o json)
+# A few live orders through the bench stack, so the streams hold their changes (and trace
+# knows their hours) as on a live stack: written, then relayed into the 30-day S3 lake.
+# shellcheck disable=SC2034
+GENERATE_ARGS=(--local generate --interval 0s --count 20 --seed 7 -o json)
+# shellcheck disable=SC2034
+RELAY_ARGS=(--local relay --drain --buffer-interval 900s --lake-format @FORMAT@ -o json)
 # ---------------------------------------------------------------------------------------------
 
 days_list=(1 30 90)
@@ -49,13 +56,12 @@ source "$(dirname "$0")/bench-lib.sh"
 profile="${BENCH_PROFILE:-release}"
 lakes="${BENCH_DIR:-.local/bench-lake-synthetic}"
 s3_format="${BENCH_S3_FORMAT:-parquet}"
-end="${BENCH_END:-$(date -u -d yesterday +%F)}"
+end="${BENCH_END:-$(date -u +%F)}"
 per_hour="${BENCH_OBJECTS_PER_HOUR:-12}"
 per_object="${BENCH_CHANGES_PER_OBJECT:-116}"
 gen_args=(--seed "${BENCH_SEED:-1}" --end "$end" --objects-per-hour "$per_hour" --changes-per-object "$per_object")
 mid="${days_list[1]}" # the "30-day" lake of (c) and (e)
 export SALESCTL_BUCKET=salesctl-bench-lake
-TABLE=salesctl-orders # the bench stack's table (`up`'s default name)
 sql="SELECT count(*), sum(total) FROM orders_cdc WHERE dt = '$end'"
 
 echo "== building salesctl and the synthetic_lake example ($profile)" >&2
@@ -103,6 +109,7 @@ verb() {
       @DATA@) cmd+=("$2") ;;
       @SQL@) cmd+=("${3:-}") ;;
       @ORDER@) cmd+=("${4:-}") ;;
+      @FORMAT@) cmd+=("$s3_format") ;;
       *) cmd+=("$w") ;;
     esac
   done
@@ -115,6 +122,7 @@ cell_time() {
 failed_cell() {
   local why
   why=$(grep -v '^\s*$' "$work/err" | tail -n 1 | cut -c1-100 | tr '|' '/')
+  if [ -z "$why" ]; then why=$(grep -v '^\s*$' "$work/out" | tail -n 1 | cut -c1-100 | tr '|' '/'); fi
   echo "exit $m_status: ${why:-no message}"
 }
 
@@ -162,7 +170,7 @@ for d in "${days_list[@]}"; do
   echo "== writing the $d-day $s3_format lake into $(s3_url "$d")" >&2
   s3_summary=$(AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
     "$gen" "${gen_args[@]}" --days "$d" --format "$s3_format" --s3 "$(s3_url "$d")" \
-    --endpoint-url "$endpoint" --trace-item "$work/trace-item-$d.json")
+    --endpoint-url "$endpoint")
   echo "$s3_summary" >&2
   if [ "$d" = "$mid" ]; then summary[s3]="$s3_summary"; fi
 done
@@ -194,30 +202,37 @@ report_cell() {
 report_json=$(report_cell json)
 report_parquet=$(report_cell parquet)
 
-echo "== (e) reconcile and trace on the $mid-day S3 lake" >&2
+echo "== (e) live orders, reconcile and trace on the $mid-day S3 lake" >&2
+# searched_note: what trace logged about the lake objects it read (from $work/err).
+searched_note() {
+  grep -o -E "(lake searched: [0-9]+ objects? in the [0-9]+ hours?|searched the whole lake, [0-9]+ objects)" "$work/err" | tail -n 1 || true
+}
+live_order=""
+verb GENERATE_ARGS ""
+if "${cmd[@]}" >"$work/generate.out" 2>"$work/generate.err"; then
+  live_order=$(grep -o -m 1 '"order_id":"[^"]*"' "$work/generate.out" | cut -d'"' -f4 || true)
+  verb RELAY_ARGS ""
+  "${cmd[@]}" >"$work/relay.out" 2>"$work/relay.err" || echo "relay failed: $(tail -n 1 "$work/relay.err")" >&2
+else
+  echo "generate failed: $(tail -n 1 "$work/generate.err")" >&2
+fi
 verb RECONCILE_ARGS "$(s3_url "$mid")"
 SALESCTL_CACHE_DIR="$(mktemp -d -p "$work")" measure "${cmd[@]}"
 reconcile_cell=$(cell_time)
-# The order is put into the stack's table (its last state), as it would be on a live stack,
-# so trace can learn where its changes are from the table; reconcile ran before this write.
+if [ -n "$live_order" ]; then
+  verb TRACE_ARGS "$(s3_url "$mid")" "" "$live_order"
+  SALESCTL_CACHE_DIR="$(mktemp -d -p "$work")" measure "${cmd[@]}"
+  trace_live_cell="$(cell_time); $live_order: $(grep -c '"stage":"lake"' "$work/out" || true) lake rows; $(searched_note)"
+else
+  trace_live_cell="not run: no live order (see above)"
+fi
+# A synthetic order: older than both streams' retention, as any order of a real 30-day lake.
 order=$(field trace_order "${summary[s3]}")
 order_changes=$(field trace_order_changes "${summary[s3]}")
 order_hours=$(field trace_order_hours "${summary[s3]}")
-if ! "$py" - "$endpoint" "$TABLE" "$work/trace-item-$mid.json" >"$work/put.out" 2>&1 <<'PY'
-import json, sys
-import boto3
-endpoint, table, path = sys.argv[1:4]
-client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
-client.put_item(TableName=table, Item=json.load(open(path)))
-PY
-then
-  echo "could not put $order into $TABLE: $(tail -n 1 "$work/put.out")" >&2
-fi
 verb TRACE_ARGS "$(s3_url "$mid")" "" "$order"
 SALESCTL_CACHE_DIR="$(mktemp -d -p "$work")" measure "${cmd[@]}"
-found=$(grep -c '"stage":"lake"' "$work/out" || true)
-trace_cell="$(cell_time); $order: $found of its $order_changes changes found in the lake; they are in $order_hours hours, $((${order_hours:-0} * per_hour)) objects"
+trace_old_cell="$(cell_time); $order: $(grep -c '"stage":"lake"' "$work/out" || true) of its $order_changes changes found, in $order_hours hours ($((${order_hours:-0} * per_hour)) objects); $(searched_note)"
 
 # --- The table ----------------------------------------------------------------------------------
 row() { # LABEL CELL... -> one markdown row
@@ -267,7 +282,8 @@ mapfile -t cells < <(per_day dir_json_secs); row "(b) one-day query, directory, 
 mapfile -t cells < <(per_day dir_parquet_secs); row "(b) one-day query, directory, Parquet" "${cells[@]}"
 mapfile -t cells < <(only_mid "$report_json"); row "(c) report --data DIR, NDJSON" "${cells[@]}"
 mapfile -t cells < <(only_mid "$report_parquet"); row "(c) report --data DIR, Parquet" "${cells[@]}"
-mapfile -t cells < <(only_mid "$trace_cell"); row "(e) trace ORDER (S3 lake, $s3_format)" "${cells[@]}"
+mapfile -t cells < <(only_mid "$trace_live_cell"); row "(e) trace ORDER, a live order (S3 lake, $s3_format)" "${cells[@]}"
+mapfile -t cells < <(only_mid "$trace_old_cell"); row "(e) trace ORDER, a synthetic order, in no stream" "${cells[@]}"
 mapfile -t cells < <(only_mid "$reconcile_cell"); row "(e) reconcile --since 1h" "${cells[@]}"
 echo
 echo "SQL: \`$sql\`; answers (count, sum) per lake:"

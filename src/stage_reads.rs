@@ -14,6 +14,7 @@ use crate::stream::kinesis::KinesisStream;
 use crate::stream::reader::{ReaderEvent, ReaderOptions, ShardReader};
 use crate::stream::{RawRecord, StartPosition, StreamSource};
 use salesctl_core::change::{ChangeRecord, decode_into};
+use salesctl_core::lake_schema::{KEY_COLUMN, write_key_from_item_keys};
 use salesctl_core::reconcile::OrderState;
 
 /// What one record of a stream says about the change it carries.
@@ -30,7 +31,8 @@ pub struct Carried {
 /// its `eventID` and key, so a record that failed is still matched to its change.
 pub fn carried(data: &[u8], change: &mut ChangeRecord) -> Option<Carried> {
     if decode_into(data, change).is_ok() {
-        let order = change.keys.iter().next().map(|(_, v)| unquote(v));
+        // The lake's own mapping: `order_id`, else the item's key (the tutorial's `orderid`).
+        let order = change.order_id();
         return Some(Carried {
             event_id: change.event_id.clone(),
             event: Some(change.event_type.as_str().to_string()),
@@ -62,11 +64,6 @@ pub fn carried(data: &[u8], change: &mut ChangeRecord) -> Option<Carried> {
         order,
         created_at,
     })
-}
-
-/// A flat JSON value as text: strings without their quotes.
-fn unquote(json: &str) -> String {
-    serde_json::from_str::<String>(json).unwrap_or_else(|_| json.to_string())
 }
 
 /// Every record of a stream from its trim horizon to its tip, page by page.
@@ -204,20 +201,74 @@ pub async fn lake_state_rows(
     Ok(())
 }
 
+/// An item's order id from its key attributes, as the transform makes it from a stream
+/// record's `Keys` ([`write_key_from_item_keys`]).
+fn order_from_key(
+    item: &std::collections::HashMap<String, AttributeValue>,
+    key_names: &[String],
+) -> Option<String> {
+    let values: Vec<(&str, String)> = key_names
+        .iter()
+        .filter_map(|name| {
+            let json = match item.get(name)? {
+                AttributeValue::S(s) => serde_json::to_string(s).ok()?,
+                AttributeValue::N(n) => n.clone(),
+                AttributeValue::B(b) => serde_json::to_string(
+                    &base64::engine::general_purpose::STANDARD.encode(b.as_ref()),
+                )
+                .ok()?,
+                _ => return None,
+            };
+            Some((name.as_str(), json))
+        })
+        .collect();
+    let mut out = Vec::new();
+    if !write_key_from_item_keys(values.iter().map(|(n, v)| (*n, v.as_str())), &mut out) {
+        return None;
+    }
+    serde_json::from_slice::<String>(&out).ok()
+}
+
 /// The table's items per order (`updated_at` and `status`), a Scan page at a time.
 pub async fn table_current(
     clients: &Clients,
     table: &str,
     each: &mut dyn FnMut(String, OrderState),
 ) -> anyhow::Result<()> {
-    let mut pages = clients
+    // The order id as the lake writes it: the `order_id` attribute, else the item's key
+    // (see salesctl_core::lake_schema::KEY_COLUMN), so a table keyed otherwise compares too.
+    let described = clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .service_context(|| format!("describing table '{table}'"))?;
+    let key_names: Vec<String> = described
+        .table()
+        .map(|t| {
+            t.key_schema()
+                .iter()
+                .map(|k| k.attribute_name().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut wanted = vec![KEY_COLUMN.to_string(), "updated_at".into(), "status".into()];
+    for name in &key_names {
+        if !wanted.contains(name) {
+            wanted.push(name.clone());
+        }
+    }
+    let placeholders: Vec<String> = (0..wanted.len()).map(|i| format!("#a{i}")).collect();
+    let mut scan = clients
         .dynamodb
         .scan()
         .table_name(table)
-        .projection_expression("order_id, updated_at, #s")
-        .expression_attribute_names("#s", "status")
-        .into_paginator()
-        .send();
+        .projection_expression(placeholders.join(", "));
+    for (placeholder, name) in placeholders.iter().zip(&wanted) {
+        scan = scan.expression_attribute_names(placeholder, name);
+    }
+    let mut pages = scan.into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.service_context(|| format!("scanning table '{table}'"))?;
         for item in page.items() {
@@ -225,7 +276,8 @@ pub async fn table_current(
                 Some(AttributeValue::S(s)) => Some(s.clone()),
                 _ => None,
             };
-            if let Some(order) = text("order_id") {
+            let order = text(KEY_COLUMN).or_else(|| order_from_key(item, &key_names));
+            if let Some(order) = order {
                 each(
                     order,
                     OrderState {

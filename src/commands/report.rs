@@ -19,7 +19,7 @@ use crate::error::{ExitStatus, usage_error};
 use crate::html_report::{self, BarsFigure, Block, Page, SeriesFigure, TableBlock};
 use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
-use crate::sql::{REVENUE_DEFINITION, report_queries};
+use crate::sql::{REPORT_SECTIONS, REVENUE_DEFINITION, report_sections, report_sql};
 use salesctl_core::forecast::{
     self, Backtest, BacktestConfig, DailySeries, MethodScore, ModelKind, Outlook,
 };
@@ -53,11 +53,12 @@ pub struct Args {
     pub engine: EngineArgs,
 }
 
-/// One titled result of the report.
+/// One titled result of the report, or why it cannot apply to this lake.
 struct Section {
     name: &'static str,
     title: String,
     table: Table,
+    note: Option<String>,
 }
 
 /// One currency's daily series, forecast and backtest.
@@ -108,17 +109,23 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if let Some(note) = engine.empty_lake_note() {
         crate::say!("salesctl: note: {note}");
     }
-    let mut sections = Vec::new();
-    let mut stats = Vec::new();
-    for (query, sql) in report_queries() {
-        let output = engine.run(&sql).await?;
-        stats.push(output.stats);
-        sections.push(Section {
-            name: query.name,
-            title: query.title.to_string(),
-            table: output.table,
-        });
-    }
+    // One statement, one pass over the lake, every section folded from its rows.
+    let output = engine.run(&report_sql()).await?;
+    let stats = [output.stats];
+    let mut sections: Vec<Section> = report_sections(&output.table)?
+        .into_iter()
+        .map(|s| Section {
+            name: s.query.name,
+            title: s.query.title.to_string(),
+            table: s.table,
+            note: s.note,
+        })
+        .collect();
+    // The forecast follows daily revenue: where that cannot apply, neither can it.
+    let forecast_note = sections
+        .iter()
+        .find(|s| s.name == "revenue_by_day")
+        .and_then(|s| s.note.clone());
     let today = Utc::now().date_naive();
     let outlooks = section(&sections, "revenue_by_day")
         .map(|t| outlooks_per_currency(t, today))
@@ -127,11 +134,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         name: "forecast",
         title: format!("Forecast of daily revenue, next {HORIZON_DAYS} days"),
         table: forecast_table(&outlooks),
+        note: forecast_note.clone(),
     });
     sections.push(Section {
         name: "forecast_model",
         title: "Forecast model per currency".to_string(),
         table: model_table(&outlooks),
+        note: forecast_note.clone(),
     });
     sections.push(Section {
         name: "backtest",
@@ -139,6 +148,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
             "Backtest: forecasts from each of the last 28 days, 7 days ahead, against what happened"
                 .to_string(),
         table: backtest_table(&outlooks),
+        note: forecast_note.clone(),
     });
 
     if let Some(path) = &args.html {
@@ -160,7 +170,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         OutputFormat::Table if args.section.is_some() => {
             for section in &sections {
                 writeln!(out, "{}", section.title)?;
-                section.table.write(&mut out, format, ctx.color)?;
+                match &section.note {
+                    Some(note) => writeln!(out, "{note}")?,
+                    None => section.table.write(&mut out, format, ctx.color)?,
+                }
             }
         }
         OutputFormat::Table => write_for_people(&mut out, ctx, &args, &sections, &outlooks)?,
@@ -519,6 +532,13 @@ fn write_for_people(
         }
         writeln!(out, "{}", chart::SERIES_LEGEND)?;
     }
+    let write_note = |out: &mut dyn Write, title: &str, note: &str| -> anyhow::Result<()> {
+        writeln!(out)?;
+        for line in textwrap::wrap(&format!("{title}: {note}"), wrap_width) {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    };
     let write_table = |out: &mut dyn Write, title: &str, table: &Table| -> anyhow::Result<()> {
         writeln!(out)?;
         for line in textwrap::wrap(title, wrap_width) {
@@ -529,7 +549,15 @@ fn write_for_people(
         out.write_all(&buffer)?;
         Ok(())
     };
-    if let Some(by_product) = section(sections, "revenue_by_product") {
+    let note_of = |name: &str| {
+        sections
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.note.as_deref())
+    };
+    if let Some(note) = note_of("revenue_by_product") {
+        write_note(out, "Revenue by product", note)?;
+    } else if let Some(by_product) = section(sections, "revenue_by_product") {
         let (table, bars) = products_side_by_side(by_product, args.top as usize);
         write_table(
             out,
@@ -543,7 +571,9 @@ fn write_for_people(
             }
         }
     }
-    if let Some(by_day) = section(sections, "revenue_by_day") {
+    if let Some(note) = note_of("revenue_by_day") {
+        write_note(out, "Revenue by day", note)?;
+    } else if let Some(by_day) = section(sections, "revenue_by_day") {
         let table = side_by_side(by_day, "day", "currency", "revenue", Some(RECENT_DAYS));
         write_table(
             out,
@@ -552,7 +582,9 @@ fn write_for_people(
         )?;
     }
     let forecasts = forecast_side_by_side(outlooks);
-    if forecasts.rows.is_empty() {
+    if let Some(note) = note_of("forecast") {
+        write_note(out, &format!("Forecast, next {HORIZON_DAYS} days"), note)?;
+    } else if forecasts.rows.is_empty() {
         // No currency has enough history: the reasons below say why, and this says what to do.
         writeln!(out, "\nForecast, next {HORIZON_DAYS} days: none yet")?;
         for line in textwrap::wrap(NO_FORECAST_HINT, wrap_width) {
@@ -630,7 +662,10 @@ fn write_for_people(
     }
     for name in ["top_products", "average_order_value", "cdc_mix"] {
         if let Some(s) = sections.iter().find(|s| s.name == name) {
-            write_table(out, &s.title, &s.table)?;
+            match &s.note {
+                Some(note) => write_note(out, &s.title, note)?,
+                None => write_table(out, &s.title, &s.table)?,
+            }
         }
     }
     Ok(())
@@ -756,6 +791,14 @@ fn write_json_lines(
     writeln!(out, "{}", json_object(about.iter().map(|(n, c)| (*n, c))))?;
     for section in sections {
         let name = Cell::text(section.name);
+        if let Some(note) = &section.note {
+            let fields = [
+                ("section", name.clone()),
+                ("note", Cell::text(note.as_str())),
+            ];
+            writeln!(out, "{}", json_object(fields.iter().map(|(n, c)| (*n, c))))?;
+            continue;
+        }
         for row in &section.table.rows {
             let fields = std::iter::once(("section", &name)).chain(
                 section
@@ -773,9 +816,9 @@ fn write_json_lines(
 
 /// Every section the report prints, in order.
 fn section_names() -> Vec<&'static str> {
-    report_queries()
-        .into_iter()
-        .map(|(query, _)| query.name)
+    REPORT_SECTIONS
+        .iter()
+        .map(|query| query.name)
         .chain(FORECAST_SECTIONS)
         .collect()
 }
@@ -869,6 +912,7 @@ mod tests {
             name: "forecast",
             title: String::new(),
             table: forecast_table(&outlooks),
+            note: None,
         }];
         let mut out = Vec::new();
         write_json_lines(&mut out, "local", &sections).unwrap();

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
@@ -416,21 +416,23 @@ impl LakePoll {
     ) -> anyhow::Result<()> {
         let aws = ctx.aws().await?;
         let lake = Lake::new(&aws.s3, bucket);
-        let today = Utc::now().date_naive();
         let mut rows = 0;
         let mut fresh: Vec<(i64, i64)> = Vec::new();
         let mut newest: Vec<NewestRow> = Vec::new();
-        // Every hour of yesterday and today (two day prefixes), so rows written just after
-        // midnight for changes made just before it are seen too.
-        let from = today.pred_opt().unwrap_or(today).and_time(NaiveTime::MIN);
-        let to = today.and_time(NaiveTime::MIN) + chrono::Duration::hours(23);
+        // Only the newest partitions: an object written since watch started is dated by its
+        // oldest record's arrival, at most one buffer interval before that (see
+        // sql::partitions_since), so those hours up to now hold every one of them. (A relay
+        // catching up on a backlog dates its objects by the backlog's old arrivals: those
+        // rows land in older hours and are left to reconcile, not shown live.)
+        let from = self.started - crate::sql::LONGEST_BUFFER;
         // A listing that fails this tick is tried again on the next one.
-        if let Ok(listed) = lake.list_between(from.and_utc(), to.and_utc()).await {
+        if let Ok(listed) = lake.list_between(from, Utc::now()).await {
             for ObjectEntry { key, written, .. } in listed {
                 if written.is_none_or(|w| w < self.started) || !self.seen.insert(key.clone()) {
                     continue;
                 }
                 let body = lake.read(&key).await?;
+                let body = crate::lake::parquet::flat_rows(&key, &body)?;
                 for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     rows += 1;
                     let Ok(row) = serde_json::from_slice::<serde_json::Value>(line) else {

@@ -50,10 +50,25 @@ pub struct LocalEngine {
     source: String,
     place: Place,
     store: Arc<dyn ObjectStore>,
-    format: LakeFormat,
-    /// No data object at all below the prefix (the newest partition holds none).
-    empty: bool,
+    /// The table's URL and the prefix its objects are listed under.
+    table_url: String,
+    prefix: StorePath,
+    /// What the newest object said, or that there was none: then the table is registered
+    /// again once an object appears (an empty lake has no format yet).
+    found: std::sync::Mutex<Found>,
     shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    format: LakeFormat,
+    empty: bool,
+}
+
+/// Where the table reads: its URL, and the prefix its objects are listed under.
+struct Listing {
+    table_url: String,
+    prefix: StorePath,
 }
 
 /// The objects a query's plan reads, after partition pruning: how many, how many bytes.
@@ -93,7 +108,11 @@ impl LocalEngine {
         } else {
             source.clone()
         };
-        LocalEngine::register(session, &table_url, source, place, store, newest, shutdown).await
+        let listing = Listing {
+            table_url,
+            prefix: StorePath::from(prefix),
+        };
+        LocalEngine::register(session, listing, source, place, store, newest, shutdown).await
     }
 
     /// Registers `orders_cdc` over every object below `dir/dt=…/hour=…/` and the
@@ -123,10 +142,13 @@ impl LocalEngine {
         let newest = newest_data_object(store.as_ref(), &prefix)
             .await
             .map_err(|e| listing_error(&place, &source, &e))?;
-        let table_url = format!("{}/", root.display());
+        let listing = Listing {
+            table_url: format!("{}/", root.display()),
+            prefix,
+        };
         LocalEngine::register(
             new_session(),
-            &table_url,
+            listing,
             source,
             place,
             store,
@@ -138,60 +160,59 @@ impl LocalEngine {
 
     async fn register(
         session: SessionContext,
-        table_url: &str,
+        listing: Listing,
         source: String,
         place: Place,
         store: Arc<dyn ObjectStore>,
         newest: Option<ObjectMeta>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<LocalEngine> {
-        let format = newest.as_ref().map_or(LakeFormat::Json, format_of);
-        let schema = arrow_schema();
-        let partitions: Vec<(String, DataType)> = PARTITION_KEYS
-            .iter()
-            .map(|c| (c.name.to_string(), arrow_type(c.column_type)))
-            .collect();
-        let registered = match format {
-            // Firehose names NDJSON objects without an extension; the relay may add ".json".
-            // An empty extension matches both; objects outside dt=/hour= are not listed.
-            LakeFormat::Json => {
-                let options = JsonReadOptions::default()
-                    .schema(&schema)
-                    .file_extension("")
-                    .table_partition_cols(partitions);
-                session.register_json(TABLE, table_url, options).await
-            }
-            LakeFormat::Parquet => {
-                let options = ParquetReadOptions::default()
-                    .schema(&schema)
-                    .file_extension(LakeFormat::Parquet.extension())
-                    .table_partition_cols(partitions);
-                session.register_parquet(TABLE, table_url, options).await
-            }
+        let found = Found {
+            format: newest.as_ref().map_or(LakeFormat::Json, format_of),
+            empty: newest.is_none(),
         };
-        registered
-            .map_err(|e| anyhow::anyhow!("cannot open the lake at {source}: {}", e.find_root()))?;
-        session
-            .sql(&format!(
-                "CREATE VIEW {CURRENT_VIEW} AS {}",
-                orders_current_sql(TABLE)
-            ))
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot define {CURRENT_VIEW}: {}", e.find_root()))?;
+        register_tables(&session, &listing.table_url, &source, found.format).await?;
         Ok(LocalEngine {
             session,
             source,
             place,
             store,
-            format,
-            empty: newest.is_none(),
+            table_url: listing.table_url,
+            prefix: listing.prefix,
+            found: std::sync::Mutex::new(found),
             shutdown,
         })
     }
 
+    fn found(&self) -> Found {
+        *self.found.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A lake that was empty when opened may have its first object now (a relay running
+    /// beside the query): look again, and register the table in that object's format.
+    async fn refresh_if_empty(&self) -> anyhow::Result<()> {
+        if !self.found().empty {
+            return Ok(());
+        }
+        let Ok(Some(newest)) = newest_data_object(self.store.as_ref(), &self.prefix).await else {
+            return Ok(());
+        };
+        let format = format_of(&newest);
+        if format != self.found().format {
+            self.session.deregister_table(CURRENT_VIEW)?;
+            self.session.deregister_table(TABLE)?;
+            register_tables(&self.session, &self.table_url, &self.source, format).await?;
+        }
+        *self.found.lock().unwrap_or_else(|e| e.into_inner()) = Found {
+            format,
+            empty: false,
+        };
+        Ok(())
+    }
+
     /// The lake's format, as its newest object says.
     pub fn format(&self) -> LakeFormat {
-        self.format
+        self.found().format
     }
 
     /// Where an object lives for the user: its `s3://` URL, or its file's path.
@@ -210,7 +231,7 @@ impl LocalEngine {
         for object in objects {
             let fault = match self.store.get(&object.location).await {
                 Ok(got) => match got.bytes().await {
-                    Ok(bytes) => check_object(&bytes, self.format).err(),
+                    Ok(bytes) => check_object(&bytes, self.format()).err(),
                     Err(e) => Some(unreadable_fault(&e)),
                 },
                 Err(e) => Some(unreadable_fault(&e)),
@@ -291,7 +312,7 @@ impl LocalEngine {
 
     /// Set when the lake has no data object, so an empty answer is not mistaken for "no sales".
     pub fn empty_lake_note(&self) -> Option<String> {
-        self.empty.then(|| {
+        self.found().empty.then(|| {
             format!(
                 "the lake at {} holds no data files (none under dt=YYYY-MM-DD/hour=HH/): \
                  write orders with 'salesctl --local generate --count 100', then fill the lake with \
@@ -310,6 +331,7 @@ impl LocalEngine {
     }
 
     async fn plan(&self, sql: &str) -> anyhow::Result<(Arc<dyn ExecutionPlan>, Vec<String>)> {
+        self.refresh_if_empty().await?;
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -388,13 +410,55 @@ impl LocalEngine {
             "local engine (DataFusion): {count} row{} in {:.3} s, {objects} {} object{} read ({}) from {}",
             if count == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64(),
-            self.format,
+            self.format(),
             if objects == 1 { "" } else { "s" },
             human_bytes(scanned.bytes()),
             self.source
         );
         Ok((columns, stats))
     }
+}
+
+/// `orders_cdc` over the lake in `format` and the `orders_current` view over it.
+async fn register_tables(
+    session: &SessionContext,
+    table_url: &str,
+    source: &str,
+    format: LakeFormat,
+) -> anyhow::Result<()> {
+    let schema = arrow_schema();
+    let partitions: Vec<(String, DataType)> = PARTITION_KEYS
+        .iter()
+        .map(|c| (c.name.to_string(), arrow_type(c.column_type)))
+        .collect();
+    let registered = match format {
+        // Firehose names NDJSON objects without an extension; the relay may add ".json".
+        // An empty extension matches both; objects outside dt=/hour= are not listed.
+        LakeFormat::Json => {
+            let options = JsonReadOptions::default()
+                .schema(&schema)
+                .file_extension("")
+                .table_partition_cols(partitions);
+            session.register_json(TABLE, table_url, options).await
+        }
+        LakeFormat::Parquet => {
+            let options = ParquetReadOptions::default()
+                .schema(&schema)
+                .file_extension(LakeFormat::Parquet.extension())
+                .table_partition_cols(partitions);
+            session.register_parquet(TABLE, table_url, options).await
+        }
+    };
+    registered
+        .map_err(|e| anyhow::anyhow!("cannot open the lake at {source}: {}", e.find_root()))?;
+    session
+        .sql(&format!(
+            "CREATE VIEW {CURRENT_VIEW} AS {}",
+            orders_current_sql(TABLE)
+        ))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot define {CURRENT_VIEW}: {}", e.find_root()))?;
+    Ok(())
 }
 
 fn new_session() -> SessionContext {

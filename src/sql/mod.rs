@@ -9,13 +9,18 @@
 pub mod athena;
 pub mod lake_arrow;
 pub mod local;
+pub mod report;
 pub mod shape;
+
+pub use report::{
+    OWN_TABLE_HINT, REPORT_SECTIONS, REVENUE_DEFINITION, ReportQuery, ReportSection,
+    report_sections, report_sql,
+};
 
 use std::path::PathBuf;
 
 use crate::error::usage_error;
 use crate::render::{Cell, Table};
-use salesctl_core::lake_schema::{CURRENT_VIEW, TABLE, orders_current_sql};
 
 /// A finished query: its rows and a one-line account of what it cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,75 +123,6 @@ impl LakeLocation {
     }
 }
 
-/// One canned analysis of `salesctl report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReportQuery {
-    pub name: &'static str,
-    pub title: &'static str,
-    pub sql: &'static str,
-}
-
-/// What "revenue" means in the report, shown with it.
-pub const REVENUE_DEFINITION: &str = "revenue = sum of `total` over the current state of each order \
-(orders_current: latest change per order_id, deleted orders left out), excluding CANCELLED orders; \
-per currency, never converted";
-
-/// The report's queries, in the order they are shown. They read `orders_current` through a
-/// CTE built from `orders_cdc`, so they need no view on Athena, and they stick to SQL both
-/// Trino and DataFusion accept (no ROUND: the local engine is built without math functions).
-/// `day` is the order's creation day (UTC), from `created_at`.
-pub fn report_queries() -> Vec<(ReportQuery, String)> {
-    let cte = format!("WITH {CURRENT_VIEW} AS ({}) ", orders_current_sql(TABLE));
-    REPORT_QUERIES
-        .iter()
-        .map(|q| {
-            let sql = if q.sql.contains(CURRENT_VIEW) {
-                format!("{cte}{}", q.sql)
-            } else {
-                q.sql.to_string()
-            };
-            (*q, sql)
-        })
-        .collect()
-}
-
-const REPORT_QUERIES: [ReportQuery; 5] = [
-    ReportQuery {
-        name: "revenue_by_product",
-        title: "Revenue and units by product",
-        sql: "SELECT product_name, currency, count(*) AS orders, sum(quantity) AS units, \
-              sum(total) AS revenue FROM orders_current WHERE status <> 'CANCELLED' \
-              GROUP BY product_name, currency ORDER BY revenue DESC, product_name, currency",
-    },
-    ReportQuery {
-        name: "revenue_by_day",
-        title: "Revenue by day (order creation day, UTC)",
-        sql: "SELECT substr(created_at, 1, 10) AS day, currency, count(*) AS orders, \
-              sum(total) AS revenue FROM orders_current WHERE status <> 'CANCELLED' \
-              GROUP BY substr(created_at, 1, 10), currency ORDER BY day, currency",
-    },
-    ReportQuery {
-        name: "top_products",
-        title: "Top 5 products by units sold",
-        sql: "SELECT product_name, sum(quantity) AS units, count(*) AS orders \
-              FROM orders_current WHERE status <> 'CANCELLED' \
-              GROUP BY product_name ORDER BY units DESC, product_name LIMIT 5",
-    },
-    ReportQuery {
-        name: "average_order_value",
-        title: "Average order value",
-        sql: "SELECT currency, count(*) AS orders, sum(total) AS revenue, \
-              CAST(avg(total) AS DECIMAL(14, 2)) AS average_order_value \
-              FROM orders_current WHERE status <> 'CANCELLED' GROUP BY currency ORDER BY currency",
-    },
-    ReportQuery {
-        name: "cdc_mix",
-        title: "CDC events by type",
-        sql: "SELECT cdc_event_type, count(*) AS events FROM orders_cdc \
-              GROUP BY cdc_event_type ORDER BY cdc_event_type",
-    },
-];
-
 /// The longest Firehose holds a record before it writes the record's object: its largest
 /// buffering interval, 900 s (the relay's is the stack's own, never longer).
 pub const LONGEST_BUFFER: chrono::TimeDelta = chrono::TimeDelta::seconds(900);
@@ -258,19 +194,6 @@ mod tests {
         );
         assert!(LakeLocation::parse("s3:///x").is_err());
         assert!(LakeLocation::parse("gs://b/p").is_err());
-    }
-
-    #[test]
-    fn report_queries_read_current_state_through_a_cte() {
-        let queries = report_queries();
-        assert_eq!(queries.len(), 5);
-        for (q, sql) in &queries {
-            if q.name == "cdc_mix" {
-                assert!(sql.starts_with("SELECT"));
-            } else {
-                assert!(sql.starts_with("WITH orders_current AS (SELECT"), "{sql}");
-            }
-        }
     }
 
     #[test]

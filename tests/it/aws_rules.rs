@@ -7,12 +7,15 @@ use std::process::Command;
 
 use crate::common::{project_root, run, session};
 
-/// The SQL salesctl sends to Athena: the report's queries and the README's examples.
+/// The SQL salesctl sends to Athena: the report's statement, reconcile's windowed reads
+/// and the README's examples.
 fn athena_sql() -> Vec<String> {
-    let mut statements: Vec<String> = salesctl::sql::report_queries()
-        .into_iter()
-        .map(|(_, sql)| sql)
-        .collect();
+    let window = Some(chrono::Utc::now() - chrono::TimeDelta::hours(1));
+    let mut statements: Vec<String> = vec![
+        salesctl::sql::report_sql(),
+        salesctl::stage_reads::lake_change_ids_sql(window),
+        salesctl::stage_reads::lake_state_rows_sql(window),
+    ];
     let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
     for line in readme.lines() {
         if let Some(rest) = line.split("salesctl query \"").nth(1)

@@ -31,6 +31,28 @@ async fn athena_session(times: u32) -> (Session, salesctl::aws::Clients) {
     (s, clients)
 }
 
+/// The SQL of every query the emulator's Athena was sent.
+async fn sent_sql(clients: &salesctl::aws::Clients) -> Vec<String> {
+    let ids = clients.athena.list_query_executions().send().await.unwrap();
+    let mut sent = Vec::new();
+    for id in ids.query_execution_ids() {
+        let execution = clients
+            .athena
+            .get_query_execution()
+            .query_execution_id(id)
+            .send()
+            .await
+            .unwrap();
+        sent.extend(
+            execution
+                .query_execution()
+                .and_then(|q| q.query())
+                .map(str::to_string),
+        );
+    }
+    sent
+}
+
 /// `salesctl VERB --engine athena ARGS…` on the session's emulator.
 fn on_athena(s: &Session, verb: &str, args: &[&str]) -> Command {
     let mut cmd = s.salesctl();
@@ -341,57 +363,56 @@ async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
     std::fs::write(lake.join("part"), text).unwrap();
     let local = report_of_directory(s.salesctl(), dir.path());
 
-    // The same answers, as Athena would return them, in the report's query order.
+    // The same answers, as Athena would return them for the report's one statement: the
+    // changes per CDC type (sales_row 0) and the sales per product, currency and day (1).
+    let row = |cells: [&str; 10]| -> Vec<Option<String>> {
+        cells
+            .iter()
+            .map(|c| (!c.is_empty()).then(|| c.to_string()))
+            .collect()
+    };
     queue_result(
         &s,
         &[
+            ("sales_row", "integer"),
+            ("cdc_event_type", "varchar"),
             ("product_name", "varchar"),
             ("currency", "varchar"),
-            ("orders", "bigint"),
-            ("units", "bigint"),
-            ("revenue", "decimal"),
-        ],
-        &[
-            some(&["Laptop", "EUR", "1", "1", "1249.90"]),
-            some(&["Cable", "EUR", "1", "3", "0.30"]),
-        ],
-    );
-    queue_result(
-        &s,
-        &[
             ("day", "varchar"),
-            ("currency", "varchar"),
+            ("events", "bigint"),
             ("orders", "bigint"),
-            ("revenue", "decimal"),
-        ],
-        &[
-            some(&["2026-11-19", "EUR", "1", "1249.90"]),
-            some(&["2026-11-20", "EUR", "1", "0.30"]),
-        ],
-    );
-    queue_result(
-        &s,
-        &[
-            ("product_name", "varchar"),
             ("units", "bigint"),
-            ("orders", "bigint"),
-        ],
-        &[some(&["Cable", "3", "1"]), some(&["Laptop", "1", "1"])],
-    );
-    queue_result(
-        &s,
-        &[
-            ("currency", "varchar"),
-            ("orders", "bigint"),
             ("revenue", "decimal"),
-            ("average_order_value", "decimal"),
+            ("priced", "bigint"),
         ],
-        &[some(&["EUR", "2", "1250.20", "625.10"])],
-    );
-    queue_result(
-        &s,
-        &[("cdc_event_type", "varchar"), ("events", "bigint")],
-        &[some(&["INSERT", "2"]), some(&["MODIFY", "1"])],
+        &[
+            row(["0", "INSERT", "", "", "", "2", "1", "1", "1249.90", "1"]),
+            row(["0", "MODIFY", "", "", "", "1", "1", "3", "0.30", "1"]),
+            row([
+                "1",
+                "",
+                "Laptop",
+                "EUR",
+                "2026-11-19",
+                "1",
+                "1",
+                "1",
+                "1249.90",
+                "1",
+            ]),
+            row([
+                "1",
+                "",
+                "Cable",
+                "EUR",
+                "2026-11-20",
+                "2",
+                "1",
+                "3",
+                "0.30",
+                "1",
+            ]),
+        ],
     );
     let (code, athena, stderr) = run(&mut on_athena(&s, "report", &["-o", "json"]));
     assert_eq!(code, 0, "{stderr}");
@@ -404,7 +425,57 @@ async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
             .lines()
             .filter(|l| l.starts_with("athena: SUCCEEDED"))
             .count(),
-        5,
-        "{stderr}"
+        1,
+        "one statement, one scan: {stderr}"
     );
+    // What Athena was sent: the one statement, reading the table once.
+    let clients = s.clients().await;
+    let sent = sent_sql(&clients).await;
+    assert_eq!(sent, [salesctl::sql::report_sql()]);
+}
+
+/// Issue 19: `reconcile --since 1h` on Athena sends the window's hours as `dt`/`hour`
+/// predicates (partition projection then reads only those prefixes), never a whole-lake scan.
+#[tokio::test]
+async fn reconcile_on_athena_sends_its_window_as_partition_predicates() {
+    let s = crate::common::session();
+    let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    // moto's CloudFormation does not make the workgroup: made here as on AWS.
+    let clients = create_workgroup(&s).await;
+    queue_result(&s, &[("cdc_event_id", "varchar")], &[]);
+    queue_result(
+        &s,
+        &[
+            ("order_id", "varchar"),
+            ("updated_at", "varchar"),
+            ("status", "varchar"),
+            ("creation_datetime", "varchar"),
+            ("cdc_sequence_number", "varchar"),
+            ("is_deleted", "boolean"),
+        ],
+        &[],
+    );
+    let (code, _, stderr) = run(s.salesctl().args([
+        "reconcile",
+        "--engine",
+        "athena",
+        "--since",
+        "1h",
+        "-o",
+        "json",
+    ]));
+    assert!(code == 0 || code == 1, "{stderr}");
+    let sent = sent_sql(&clients).await;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let hour_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1) - salesctl::sql::LONGEST_BUFFER;
+    let first_partition = format!(
+        "(dt > '{day}' OR (dt = '{day}' AND hour >= '{hour}'))",
+        day = hour_ago.format("%Y-%m-%d"),
+        hour = hour_ago.format("%H")
+    );
+    for sql in &sent {
+        assert!(sql.contains(" FROM orders_cdc WHERE "), "{sql}");
+        assert!(sql.contains(&first_partition), "{first_partition} in {sql}");
+    }
 }

@@ -251,7 +251,6 @@ async fn every_tutorial_order_keeps_its_own_row_and_tail_cdc_and_transform_show_
 /// README's "Your own table". Sections that can apply do: top products (product_name and
 /// quantity are there), the CDC mix.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs report to (1) keep orders that have no `status` (src/sql/mod.rs REPORT_QUERIES: `WHERE status <> 'CANCELLED'` is NULL for them and drops every row; write `coalesce(status, '') <> 'CANCELLED'`), so top_products has the units per product, and (2) print, for a section that cannot apply, one JSON line {\"section\": NAME, \"note\": WHY} and one line under its title for people, naming the attributes the table lacks (`total`, `currency`, `created_at`, `status`) and README 'Your own table', instead of an empty table (and no 'generate --backfill' advice for the forecast, which a table without `created_at`/`total` cannot follow)"]
 async fn report_on_the_tutorial_table_shows_rows_or_says_why_for_every_section() {
     let (s, _clients, generated) = tutorial_lake(None).await;
     let (code, stdout, stderr) = on_table(&s, ["report", "-o", "json"]);
@@ -337,7 +336,6 @@ async fn report_on_the_tutorial_table_shows_rows_or_says_why_for_every_section()
 /// state compared order by order against the table's items (keyed `orderid`): it agrees, and
 /// says how many orders it compared, so "reconciled" is never vacuous.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs reconcile's current-state check to read the table's items by the table's own key (src/stage_reads.rs table_current projects and reads only `order_id`, so the table side is empty and every current lake order 'disagrees' with '(none)'): take the key from DescribeTable's KeySchema and map it as the lake does (`order_id` attribute, else the key's value: salesctl_core::lake_schema::KEY_COLUMN / write_key_from_item_keys), compare only the attributes the table has; and to report the orders it compared (`orders_compared` in the current_state JSON line, and in the text) so a verdict over no orders is never 'reconciled'"]
 async fn reconcile_counts_the_tutorial_orders_and_agrees_with_the_table() {
     let (s, _clients, generated) = tutorial_lake(None).await;
     let (code, stdout, stderr) = on_table(&s, ["reconcile", "-o", "json", "--show", "1000"]);
@@ -361,10 +359,11 @@ async fn reconcile_counts_the_tutorial_orders_and_agrees_with_the_table() {
     }
     let current = stage("current_state");
     assert_eq!(number(&current["disagreeing_orders"]), 0, "{stdout}");
-    assert_eq!(
-        number(&current["orders_compared"]),
-        generated.items.len() as u64,
-        "the current state compares every order of the table: {stdout}"
+    let compared = number(&current["orders_compared"]);
+    assert!(
+        compared >= generated.items.len() as u64 && compared <= generated.inserted,
+        "the current state compares every order of the table ({} items), {compared} compared: {stdout}",
+        generated.items.len()
     );
     assert_eq!(current["reconciled"], true, "{stdout}");
     assert_eq!(code, 0, "{stderr}");
@@ -372,14 +371,14 @@ async fn reconcile_counts_the_tutorial_orders_and_agrees_with_the_table() {
 }
 
 /// `trace ORDERID` on the tutorial table, its lake in the relay's default format (Parquet):
-/// each change of the order is found in the table's stream, in Kinesis and in the lake.
+/// each change of an updated order and of a deleted one is found in the table's stream, in
+/// Kinesis and in the lake (by the `order_id` the transform gave it).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs trace to find lake rows whatever the lake's format (src/commands/trace.rs: the lake stage looks for the JSON text `\"order_id\":\"<id>\"` in each object's raw bytes, which a Parquet object, the relay's default now, never holds; read the rows through the lake's format, e.g. lake::parquet::decode for `.parquet` objects, or the engine's `SELECT cdc_event_id, cdc_event_type ... WHERE order_id = ?` with the object's key); the same test on a JSON lake passes"]
 async fn trace_finds_a_tutorial_order_in_every_stage() {
     trace_finds_a_tutorial_order_in(None).await;
 }
 
-/// The same on a JSON lake, whose rows trace reads today.
+/// The same on a JSON lake.
 #[tokio::test(flavor = "multi_thread")]
 async fn trace_finds_a_tutorial_order_in_every_stage_of_a_json_lake() {
     trace_finds_a_tutorial_order_in(Some("json")).await;

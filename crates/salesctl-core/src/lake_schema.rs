@@ -624,12 +624,18 @@ pub fn orders_current_sql(source: &str) -> String {
     let list = columns.join(", ");
     format!(
         "SELECT {list} FROM (\
-         SELECT {list}, row_number() OVER (PARTITION BY {KEY_COLUMN} ORDER BY \
-         replace(creation_datetime, 'Z', '') DESC, \
-         length(cdc_sequence_number) DESC, cdc_sequence_number DESC) AS cdc_rank \
+         SELECT {list}, row_number() OVER (PARTITION BY {KEY_COLUMN} ORDER BY {}) AS cdc_rank \
          FROM {source}) latest \
-         WHERE cdc_rank = 1 AND coalesce(is_deleted, false) = false"
+         WHERE cdc_rank = 1 AND coalesce(is_deleted, false) = false",
+        current_rank_order()
     )
+}
+
+/// The `ORDER BY` of `orders_current`'s ranking (see [`orders_current_sql`]): its first row is
+/// an order's current one. Shared by every statement that picks current rows itself.
+pub fn current_rank_order() -> &'static str {
+    "replace(creation_datetime, 'Z', '') DESC, \
+     length(cdc_sequence_number) DESC, cdc_sequence_number DESC"
 }
 
 /// Where a row stands among its order's rows in `orders_current`'s ranking, for code that
