@@ -128,7 +128,6 @@ struct Change {
 /// One object to write: its key under the target and the changes it holds, in stream order.
 struct ObjectPlan {
     key: String,
-    partition: PartitionKey,
     changes: Vec<Change>,
 }
 
@@ -364,7 +363,8 @@ impl Planner {
                     &hex[16..20],
                     &hex[20..32]
                 );
-                let partition = PartitionKey::from_datetime(&window_start);
+                // Firehose dates an object by its oldest record's arrival, as the relay does.
+                let partition = PartitionKey::from_datetime(&first_arrival);
                 let name = layout::object_name(&args.delivery_stream, first_arrival, &id);
                 let key = layout::data_key(partition.dt(), partition.hour(), &name);
                 let key = key
@@ -373,11 +373,7 @@ impl Planner {
                     .to_string()
                     + format.extension();
                 self.totals.objects += 1;
-                emit(ObjectPlan {
-                    key,
-                    partition,
-                    changes,
-                })?;
+                emit(ObjectPlan { key, changes })?;
             }
         }
         self.totals.trace = self.trace_order();
@@ -468,16 +464,9 @@ fn render(
     let mut rows = Vec::with_capacity(plan.changes.len() * 480);
     for change in &plan.changes {
         let data = pipe_json(&stream_record(change, region), arn);
-        let partition = transformer
+        transformer
             .transform_with_arrival(&data, Some(change.arrival), &mut rows)
             .map_err(|e| anyhow::anyhow!("the transform rejected a generated record: {e}"))?;
-        if partition != plan.partition {
-            bail!(
-                "a change of {} landed in {partition}, not {}",
-                plan.key,
-                plan.partition
-            );
-        }
     }
     match format {
         LakeFormat::Json => Ok(rows),

@@ -14,6 +14,8 @@ use crate::lake::{ERROR_ROOT, Lake};
 use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table, wrap_words};
 use crate::spill::Buckets;
+use crate::sql::QueryEngine;
+use crate::sql::local::Unreadable;
 use crate::stage_reads;
 use crate::stream::StartPosition;
 use salesctl_core::change::ChangeRecord;
@@ -53,11 +55,24 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         }
     };
     let show = args.show as usize;
-    // Ctrl-C stops every phase at once; the spilled files go with the dropped work.
-    let (findings, (disagreeing, named), compared) = tokio::select! {
-        gathered = gather(ctx, &args, since, show) => gathered?,
-        () = ctx.shutdown_requested() => {
-            return Err(interrupted_error("interrupted: nothing was reconciled"));
+    let engine = args.engine.open(ctx).await?;
+    // A lake object the engine cannot read is set aside and the stages are read again
+    // without it: its changes then count as missing from the lake, and it is named.
+    let mut unreadable: Vec<Unreadable> = Vec::new();
+    let (findings, (disagreeing, named), compared) = loop {
+        // Ctrl-C stops every phase at once; the spilled files go with the dropped work.
+        let gathered = tokio::select! {
+            gathered = gather(ctx, &engine, since, show) => gathered,
+            () = ctx.shutdown_requested() => {
+                return Err(interrupted_error("interrupted: nothing was reconciled"));
+            }
+        };
+        match gathered {
+            Ok(gathered) => break gathered,
+            Err(error) => match engine.skip_unreadable(&error) {
+                Some(found) if !found.is_empty() => unreadable.extend(found),
+                _ => return Err(error),
+            },
         }
     };
 
@@ -66,14 +81,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         compared,
         since,
     };
-    render(ctx, &findings, &state, &named)?;
+    render(ctx, &findings, &state, &named, &unreadable)?;
     // The stages and the current state together: a window with nothing missing (an empty
     // one, `--since` in the future) does not reconcile orders whose lake row is out of date.
-    Ok(if findings.verdict(disagreeing).fails(args.strict) {
-        ExitStatus::FAILURE
-    } else {
-        ExitStatus::SUCCESS
-    })
+    Ok(
+        if findings.verdict(disagreeing).fails(args.strict) || !unreadable.is_empty() {
+            ExitStatus::FAILURE
+        } else {
+            ExitStatus::SUCCESS
+        },
+    )
 }
 
 /// The verdict line of the table view: what failed, the stages' losses and the orders whose
@@ -110,12 +127,11 @@ fn verdict_text(findings: &Findings, disagreeing: u64) -> String {
 /// lake row disagrees with the table (their count and the first `show`).
 async fn gather(
     ctx: &Context,
-    args: &Args,
+    engine: &QueryEngine,
     since: Option<DateTime<Utc>>,
     show: usize,
 ) -> anyhow::Result<(Findings, (u64, Vec<Disagreement>), u64)> {
     let aws = ctx.aws().await?;
-    let engine = args.engine.open(ctx).await?;
     // Memory stays bounded however many changes there are: every stage's ids go to disk in
     // buckets by id, then one bucket at a time is matched (a grace hash join); the current
     // state is compared the same way, in buckets by order id.
@@ -142,7 +158,7 @@ async fn gather(
         },
     )
     .await?;
-    stage_reads::lake_change_ids(&engine, since, &mut |id| changes.push(id, &[LAKE, id])).await?;
+    stage_reads::lake_change_ids(engine, since, &mut |id| changes.push(id, &[LAKE, id])).await?;
     let lake = Lake::new(&aws.s3, aws.bucket(&ctx.settings).await?);
     lake.each_object(ERROR_ROOT, |object| {
         for line in object.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
@@ -194,7 +210,7 @@ async fn gather(
     // With a window, the current state is compared for the orders changed in it: those
     // with a lake row of a change made since then, or a table item updated since then. Their
     // latest change is in the window, so the window's hours hold their latest lake row.
-    stage_reads::lake_state_rows(&engine, since, &mut |row| {
+    stage_reads::lake_state_rows(engine, since, &mut |row| {
         states.push(
             &row.order,
             &[
@@ -459,6 +475,7 @@ fn render(
     findings: &Findings,
     state: &StateCheck,
     named: &[Disagreement],
+    unreadable: &[Unreadable],
 ) -> anyhow::Result<()> {
     let disagreeing = state.disagreeing;
     let format = ctx.output();
@@ -520,6 +537,18 @@ fn render(
                         &[ORDER_ID, TABLE_SIDE, LAKE_SIDE],
                     )?;
                 }
+                if let Some(first) = unreadable.first() {
+                    let text = format!(
+                        "\nUnreadable lake objects, left out (their changes count as missing from the lake): {}; the first, {}, is unreadable {}: {}",
+                        unreadable.len(),
+                        first.location,
+                        first.at(),
+                        first.problem
+                    );
+                    for line in wrap_words(&text, width) {
+                        writeln!(out, "{line}")?;
+                    }
+                }
                 writeln!(out)?;
                 if findings.stages.iter().all(|s| s.seen == 0) && state.compared == 0 {
                     let empty = format!(
@@ -530,7 +559,16 @@ fn render(
                         writeln!(out, "{line}")?;
                     }
                 }
-                for line in wrap_words(&verdict_text(findings, disagreeing), width) {
+                let mut verdict = verdict_text(findings, disagreeing);
+                if !unreadable.is_empty() {
+                    verdict = format!(
+                        "NOT RECONCILED: {} lake object{} cannot be read (above): move {} aside and run reconcile again; {verdict}",
+                        unreadable.len(),
+                        if unreadable.len() == 1 { "" } else { "s" },
+                        if unreadable.len() == 1 { "it" } else { "them" },
+                    );
+                }
+                for line in wrap_words(&verdict, width) {
                     writeln!(out, "{line}")?;
                 }
             }
@@ -557,9 +595,19 @@ fn render(
                             "failed_without_id",
                             Cell::number(findings.failed_without_id),
                         ),
+                        ("unreadable_objects", Cell::number(unreadable.len())),
+                        (
+                            "first_unreadable",
+                            unreadable
+                                .first()
+                                .map_or(Cell::Null, |u| Cell::text(u.location.as_str())),
+                        ),
                         (
                             "reconciled",
-                            Cell::Bool(findings.verdict(disagreeing).is_reconciled()),
+                            Cell::Bool(
+                                findings.verdict(disagreeing).is_reconciled()
+                                    && unreadable.is_empty(),
+                            ),
                         ),
                     ];
                     writeln!(

@@ -176,8 +176,9 @@ async fn lake_format(ctx: &Context, args: &Args) -> anyhow::Result<LakeFormat> {
 }
 
 /// The deployed stack's `LakeFormat` parameter: how its Firehose writes the lake, which the
-/// relay stands in for. `None` without a stack, a stack from a template without the
-/// parameter, or a stack CloudFormation does not describe to us (the settings decide then).
+/// relay stands in for (json for a stack from a template without the parameter). `None`
+/// without a stack, or for a stack CloudFormation does not describe to us (the settings
+/// decide then).
 async fn deployed_lake_format(ctx: &Context) -> anyhow::Result<Option<LakeFormat>> {
     let state = match ctx.stack().await {
         Ok(stack) => stack.state().await,
@@ -190,11 +191,12 @@ async fn deployed_lake_format(ctx: &Context) -> anyhow::Result<Option<LakeFormat
             return Ok(None);
         }
     };
-    let Some(value) = state
-        .as_ref()
-        .and_then(|state| state.parameter(LAKE_FORMAT_PARAMETER))
-    else {
+    let Some(state) = state else {
         return Ok(None);
+    };
+    let Some(value) = state.parameter(LAKE_FORMAT_PARAMETER) else {
+        // A stack from before the parameter: its Firehose writes NDJSON, as `up` reads it.
+        return Ok(Some(LakeFormat::Json));
     };
     LakeFormat::parse(value).map(Some).ok_or_else(|| {
         config_error(format!(

@@ -117,6 +117,121 @@ pub fn format_of(object: &ObjectMeta) -> LakeFormat {
     }
 }
 
+/// A store that leaves some objects out of its listings: objects found unreadable are set
+/// aside for the rest of a run (reconcile counts them and goes on), without moving or
+/// deleting anything in the lake. Every other call goes to the store it wraps.
+#[derive(Debug)]
+pub struct SkippingStore {
+    inner: Arc<dyn ObjectStore>,
+    skipped: Arc<std::sync::RwLock<std::collections::HashSet<StorePath>>>,
+}
+
+impl SkippingStore {
+    pub fn new(inner: Arc<dyn ObjectStore>) -> SkippingStore {
+        SkippingStore {
+            inner,
+            skipped: Arc::default(),
+        }
+    }
+
+    /// Leaves `object` out of every listing from now on; false when it already was.
+    pub fn skip(&self, object: StorePath) -> bool {
+        self.skipped
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(object)
+    }
+
+    fn is_skipped(&self, object: &StorePath) -> bool {
+        self.skipped
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(object)
+    }
+}
+
+impl std::fmt::Display for SkippingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for SkippingStore {
+    async fn put_opts(
+        &self,
+        location: &StorePath,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &StorePath,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &StorePath,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: futures::stream::BoxStream<'static, object_store::Result<StorePath>>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<StorePath>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&StorePath>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<ObjectMeta>> {
+        use futures::StreamExt;
+        let skipped = self.skipped.clone();
+        self.inner
+            .list(prefix)
+            .filter(move |meta| {
+                let keep = match meta {
+                    Ok(meta) => !skipped
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .contains(&meta.location),
+                    Err(_) => true,
+                };
+                std::future::ready(keep)
+            })
+            .boxed()
+    }
+
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&StorePath>,
+    ) -> object_store::Result<object_store::ListResult> {
+        let mut listed = self.inner.list_with_delimiter(prefix).await?;
+        listed
+            .objects
+            .retain(|meta| !self.is_skipped(&meta.location));
+        Ok(listed)
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &StorePath,
+        to: &StorePath,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +271,48 @@ mod tests {
         touch(dir.path(), "orders/dt=2026-11-03/hour=00/d", b"{}\n");
         let newest = newest_data_object(&store, &prefix).await.unwrap().unwrap();
         assert_eq!(format_of(&newest), LakeFormat::Json);
+    }
+
+    #[tokio::test]
+    async fn a_skipped_object_is_left_out_of_every_listing_and_nothing_else() {
+        use futures::TryStreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        touch(dir.path(), "orders/dt=2026-11-01/hour=01/good", b"{}\n");
+        touch(dir.path(), "orders/dt=2026-11-01/hour=01/bad", b"\xff");
+        let store = SkippingStore::new(Arc::new(
+            LocalFileSystem::new_with_prefix(dir.path()).unwrap(),
+        ));
+        let hour = StorePath::from("orders/dt=2026-11-01/hour=01");
+        let names = |metas: Vec<ObjectMeta>| -> Vec<String> {
+            let mut names: Vec<String> = metas.iter().map(|m| m.location.to_string()).collect();
+            names.sort();
+            names
+        };
+        let listed = store
+            .list(Some(&hour))
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap();
+        assert_eq!(names(listed).len(), 2);
+        store.skip(StorePath::from("orders/dt=2026-11-01/hour=01/bad"));
+        let listed = store
+            .list(Some(&hour))
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap();
+        assert_eq!(names(listed), ["orders/dt=2026-11-01/hour=01/good"]);
+        let delimited = store.list_with_delimiter(Some(&hour)).await.unwrap();
+        assert_eq!(
+            names(delimited.objects),
+            ["orders/dt=2026-11-01/hour=01/good"]
+        );
+        // Still readable by name: only listings leave it out.
+        use object_store::ObjectStoreExt;
+        assert!(
+            store
+                .get(&StorePath::from("orders/dt=2026-11-01/hour=01/bad"))
+                .await
+                .is_ok()
+        );
     }
 }

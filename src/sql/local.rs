@@ -23,12 +23,12 @@ use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{ObjectMeta, ObjectStoreExt};
 
 use super::short_message;
 use crate::error::interrupted_error;
 use crate::error::{CliError, ExitStatus, service_error, usage_error};
-use crate::lake::store::{format_of, newest_data_object};
+use crate::lake::store::{SkippingStore, format_of, newest_data_object};
 use crate::render::{Cell, Table};
 use crate::sql::lake_arrow::{arrow_schema, arrow_type};
 use salesctl_core::lake_schema::{
@@ -49,7 +49,8 @@ pub struct LocalEngine {
     /// What the user named (a directory or an s3:// URL), for messages.
     source: String,
     place: Place,
-    store: Arc<dyn ObjectStore>,
+    /// The lake's store, leaving out objects set aside as unreadable ([`Self::skip`]).
+    store: Arc<SkippingStore>,
     /// The table's URL and the prefix its objects are listed under.
     table_url: String,
     prefix: StorePath,
@@ -92,7 +93,9 @@ impl LocalEngine {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<LocalEngine> {
         let source = format!("s3://{bucket}/{prefix}");
-        let store = crate::lake::store::s3_store(config, bucket)?;
+        let store = Arc::new(SkippingStore::new(crate::lake::store::s3_store(
+            config, bucket,
+        )?));
         let place = Place::S3 {
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
@@ -135,7 +138,9 @@ impl LocalEngine {
             )));
         }
         let root = std::fs::canonicalize(dir)?;
-        let store: Arc<dyn ObjectStore> = Arc::new(object_store::local::LocalFileSystem::new());
+        let store = Arc::new(SkippingStore::new(Arc::new(
+            object_store::local::LocalFileSystem::new(),
+        )));
         let place = Place::Dir(root.clone());
         let prefix = StorePath::from_filesystem_path(&root)
             .map_err(|e| anyhow::anyhow!("cannot open the lake at {source}: {e}"))?;
@@ -163,10 +168,15 @@ impl LocalEngine {
         listing: Listing,
         source: String,
         place: Place,
-        store: Arc<dyn ObjectStore>,
+        store: Arc<SkippingStore>,
         newest: Option<ObjectMeta>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<LocalEngine> {
+        if matches!(place, Place::Dir(_)) {
+            // Files are read through the same skipping store as S3 objects.
+            let files = url::Url::parse("file://")?;
+            session.register_object_store(&files, store.clone());
+        }
         let found = Found {
             format: newest.as_ref().map_or(LakeFormat::Json, format_of),
             empty: newest.is_none(),
@@ -198,6 +208,7 @@ impl LocalEngine {
             return Ok(());
         };
         let format = format_of(&newest);
+        self.forget_listings();
         if format != self.found().format {
             self.session.deregister_table(CURRENT_VIEW)?;
             self.session.deregister_table(TABLE)?;
@@ -267,13 +278,43 @@ impl LocalEngine {
                 found[1].location
             ),
         };
-        anyhow::anyhow!(
+        let message = format!(
             "the query failed reading the lake: {} is unreadable {}: {}: {}, then run the query again{others}",
             first.location,
             first.at(),
             first.problem,
             self.move_aside(first),
-        )
+        );
+        UnreadableObjects {
+            objects: found,
+            message,
+        }
+        .into()
+    }
+
+    /// Leaves these objects out of every later query of this engine (reconcile counts
+    /// them as unreadable and goes on); nothing in the lake is moved or deleted.
+    /// Returns how many of them were not skipped before (0: skipping cannot help).
+    pub fn skip(&self, objects: &[Unreadable]) -> usize {
+        let mut new = 0;
+        for object in objects {
+            new += usize::from(self.store.skip(object.key.clone()));
+        }
+        self.forget_listings();
+        new
+    }
+
+    /// The session keeps the listings it made (DataFusion's list-files cache): forgets
+    /// them, so the next query lists the lake as it is now.
+    fn forget_listings(&self) {
+        if let Some(listings) = self
+            .session
+            .runtime_env()
+            .cache_manager
+            .get_list_files_cache()
+        {
+            listings.clear();
+        }
     }
 
     /// How to take an unreadable object out of the table without losing it.
@@ -462,7 +503,14 @@ async fn register_tables(
 }
 
 fn new_session() -> SessionContext {
-    SessionContext::new_with_config(SessionConfig::new().with_information_schema(true))
+    // No statistics at planning: they would read every Parquet footer of the table's
+    // pruned objects before the query starts (a cost per object on S3), and a corrupt
+    // footer would fail the plan instead of naming its object as a read does.
+    SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_information_schema(true)
+            .with_collect_statistics(false),
+    )
 }
 
 /// Every object the plan's file scans read, in key order.
@@ -607,11 +655,28 @@ fn is_read_error(error: &DataFusionError) -> bool {
     };
     match error.find_root() {
         DataFusionError::ArrowError(e, _) => arrow(e),
+        DataFusionError::ParquetError(_) => true,
         DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => true,
         DataFusionError::External(e) => e.downcast_ref::<ArrowError>().is_none_or(arrow),
         _ => false,
     }
 }
+
+/// A query failed on objects it cannot read: their list (for a caller that goes on without
+/// them) and the one-line message naming the first and the fix.
+#[derive(Debug)]
+pub struct UnreadableObjects {
+    pub objects: Vec<Unreadable>,
+    message: String,
+}
+
+impl std::fmt::Display for UnreadableObjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UnreadableObjects {}
 
 /// A lake object the engine cannot read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -80,6 +80,18 @@ impl QueryEngine {
         }
     }
 
+    /// When `error` is a local query's failure on unreadable lake objects: leaves them out
+    /// of this engine's later queries and returns them, for a caller that goes on without
+    /// them (reconcile counts them). `None` for any other error, and on Athena.
+    pub fn skip_unreadable(&self, error: &anyhow::Error) -> Option<Vec<local::Unreadable>> {
+        let QueryEngine::Local(engine) = self else {
+            return None;
+        };
+        let unreadable = error.downcast_ref::<local::UnreadableObjects>()?;
+        // Objects skipped already and failing again: going on would loop.
+        (engine.skip(&unreadable.objects) > 0).then(|| unreadable.objects.clone())
+    }
+
     /// Why the result is empty, when the engine knows (the local lake holds no files).
     pub fn empty_lake_note(&self) -> Option<String> {
         match self {

@@ -438,11 +438,10 @@ async fn the_report_on_athena_matches_the_local_engine_for_the_same_answers() {
 /// predicates (partition projection then reads only those prefixes), never a whole-lake scan.
 #[tokio::test]
 async fn reconcile_on_athena_sends_its_window_as_partition_predicates() {
-    let s = crate::common::session();
+    // moto's CloudFormation does not make the workgroup: made here, as on AWS.
+    let (s, clients) = athena_session(1).await;
     let (code, _, stderr) = run(s.salesctl().args(["up", "-o", "json"]));
     assert_eq!(code, 0, "{stderr}");
-    // moto's CloudFormation does not make the workgroup: made here as on AWS.
-    let clients = create_workgroup(&s).await;
     queue_result(&s, &[("cdc_event_id", "varchar")], &[]);
     queue_result(
         &s,

@@ -96,6 +96,55 @@ async fn a_dropped_object_is_named_and_a_duplicated_one_only_warns() {
     assert_eq!(ids(&kinesis["first_missing"]), dropped);
 }
 
+/// Issue 21.2: a corrupt lake object does not stop reconcile: it is named, left out, and
+/// its changes count as missing from the lake; the verdict says to move it aside.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_lake_object_is_named_and_counted_and_reconcile_goes_on() {
+    let s = session();
+    let (clients, bucket, keys) = crate::common::relayed_lake(&s).await;
+    let spoiled = object_ids(&clients, &bucket, &keys[0]).await;
+    // The object's bytes replaced by garbage (a truncated upload, a wrong tool).
+    clients
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&keys[0])
+        .body(b"\x00\xffgarbage, not rows"[..].to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let (code, lines) = reconcile(&s, &[]);
+    assert_eq!(code, 1, "{lines:?}");
+    let summary = stage(&lines, "current_state");
+    assert_eq!(summary["unreadable_objects"], 1, "{summary}");
+    assert_eq!(
+        summary["first_unreadable"],
+        format!("s3://{bucket}/{}", keys[0]),
+        "{summary}"
+    );
+    assert_eq!(summary["reconciled"], false, "{summary}");
+    // Its changes are counted, as missing after Kinesis, and the rest of the lake is read.
+    let kinesis = stage(&lines, "kinesis");
+    assert_eq!(
+        kinesis["missing_downstream"],
+        spoiled.len() as u64,
+        "{kinesis}"
+    );
+    assert!(stage(&lines, "lake")["seen"].as_u64().unwrap() > 0);
+    // For a person: the object and what to do, in the verdict.
+    let (code, text, _) = run(s.salesctl().args(["reconcile", "-o", "table"]));
+    assert_eq!(code, 1, "{text}");
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(&format!("s3://{bucket}/{}", keys[0])),
+        "{text}"
+    );
+    assert!(
+        words.contains("cannot be read (above): move it aside"),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupted_record_is_named_in_errors_and_a_deleted_item_as_missing() {
     let s = session();
