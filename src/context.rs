@@ -25,9 +25,7 @@ pub fn read_environment() -> Environment {
         home: path("HOME"),
         xdg_config_home: path("XDG_CONFIG_HOME"),
         xdg_state_home: path("XDG_STATE_HOME"),
-        xdg_cache_home: path("XDG_CACHE_HOME"),
         state_dir: path("SALESCTL_STATE_DIR"),
-        cache_dir: path("SALESCTL_CACHE_DIR"),
         local_endpoint: text("SALESCTL_LOCAL_ENDPOINT"),
         aws_endpoint_url: text("AWS_ENDPOINT_URL"),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
@@ -41,7 +39,7 @@ pub struct Context {
     pub settings: Settings,
     /// The environment as read at start.
     pub env: Environment,
-    /// Config, state and cache directories.
+    /// Config and state directories.
     pub dirs: Dirs,
     /// The format the user asked for; `None` means "pick per verb" (see [`Context::output`]).
     pub requested_output: Option<OutputFormat>,

@@ -54,11 +54,8 @@ pub struct Environment {
     pub home: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_state_home: Option<PathBuf>,
-    pub xdg_cache_home: Option<PathBuf>,
     /// `SALESCTL_STATE_DIR`: the relay's state root.
     pub state_dir: Option<PathBuf>,
-    /// `SALESCTL_CACHE_DIR`: the lake cache's root.
-    pub cache_dir: Option<PathBuf>,
     /// `SALESCTL_LOCAL_ENDPOINT`.
     pub local_endpoint: Option<String>,
     /// `AWS_ENDPOINT_URL`.
@@ -80,8 +77,6 @@ pub struct Dirs {
     pub user_config: Option<PathBuf>,
     /// Root of the relay's per-stack state; `None` when neither a variable nor HOME names one.
     pub state: Option<PathBuf>,
-    /// Root of the lake cache.
-    pub cache: PathBuf,
 }
 
 impl Dirs {
@@ -99,12 +94,6 @@ impl Dirs {
                 .clone()
                 .or_else(|| env.xdg_state_home.as_ref().map(|d| d.join("salesctl")))
                 .or_else(|| under_home(".local/state/salesctl")),
-            cache: env
-                .cache_dir
-                .clone()
-                .or_else(|| env.xdg_cache_home.as_ref().map(|d| d.join("salesctl")))
-                .or_else(|| under_home(".cache/salesctl"))
-                .unwrap_or_else(|| std::env::temp_dir().join("salesctl-cache")),
         }
     }
 }
@@ -476,16 +465,13 @@ mod tests {
             dirs.state.unwrap(),
             PathBuf::from("/home/u/.local/state/salesctl")
         );
-        assert_eq!(dirs.cache, PathBuf::from("/home/u/.cache/salesctl"));
         let xdg = Environment {
             xdg_state_home: Some("/x/state".into()),
             state_dir: None,
-            cache_dir: Some("/c".into()),
             ..home
         };
         let dirs = Dirs::from_environment(&xdg);
         assert_eq!(dirs.state.unwrap(), PathBuf::from("/x/state/salesctl"));
-        assert_eq!(dirs.cache, PathBuf::from("/c"));
         assert!(
             Dirs::from_environment(&Environment::default())
                 .state

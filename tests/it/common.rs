@@ -138,7 +138,6 @@ impl Session {
         cmd.env("SALESCTL_LOCAL_ENDPOINT", &self.emulator.endpoint)
             .env("XDG_CONFIG_HOME", state_dir())
             .env("SALESCTL_STATE_DIR", state_dir())
-            .env("SALESCTL_CACHE_DIR", state_dir().join("cache"))
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .arg("--local");
         cmd
