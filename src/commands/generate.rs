@@ -122,7 +122,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         update_ratio: args.update_ratio,
         delete_ratio: args.delete_ratio,
         run_tag: new_run_tag(),
-    });
+    })
+    .for_schema(args.schema);
     let (plan, pacer, expected) = match args.backfill {
         None => {
             let pacer = match args.rate {

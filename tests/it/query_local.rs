@@ -317,9 +317,7 @@ async fn an_s3_lake_in_the_emulator_is_read_in_place_and_pruned_to_the_hours_ask
     .await;
     let run_query = |sql: &str, extra: &[&str]| {
         let mut cmd = s.salesctl();
-        cmd.args(["query", "-o", "json"])
-            .args(extra)
-            .arg(sql);
+        cmd.args(["query", "-o", "json"]).args(extra).arg(sql);
         run(&mut cmd)
     };
     let sql = "SELECT count(*) AS n, sum(total) AS totals FROM orders_cdc";

@@ -275,9 +275,21 @@ pub struct OrderGenerator {
     open: Vec<Order>,
     /// Acknowledged delivered/cancelled orders: deletable only.
     closed: Vec<Order>,
+    /// Updates also change the quantity (see [`OrderGenerator::for_schema`]).
+    quantity_updates: bool,
 }
 
 impl OrderGenerator {
+    /// Fits the updates to the item layout: the tutorial's items carry no status, so an
+    /// update that only moves the status would rewrite an identical item, which DynamoDB
+    /// Streams does not record ("If you perform a PutItem or UpdateItem operation that does
+    /// not change any data in an item, DynamoDB Streams does not write a stream record"):
+    /// there an update changes the quantity (and the total with it).
+    pub fn for_schema(mut self, schema: Schema) -> OrderGenerator {
+        self.quantity_updates = schema == Schema::Tutorial;
+        self
+    }
+
     pub fn new(config: GeneratorConfig) -> OrderGenerator {
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
@@ -289,6 +301,7 @@ impl OrderGenerator {
             next_seq: 0,
             open: Vec::new(),
             closed: Vec::new(),
+            quantity_updates: false,
         }
     }
 
@@ -398,6 +411,10 @@ impl OrderGenerator {
             done => done,
         };
         order.updated_at = now.max(order.updated_at);
+        if self.quantity_updates {
+            order.quantity = order.quantity % 9 + 1;
+            order.total = order.price * Decimal::from(order.quantity);
+        }
         Some(PlannedOp {
             kind: OpKind::Update,
             order,
@@ -601,6 +618,34 @@ mod tests {
         assert!((share(OpKind::Update) - 0.2).abs() < 0.02, "{counts:?}");
         assert!((share(OpKind::Delete) - 0.05).abs() < 0.01, "{counts:?}");
         assert_eq!(counts[&OpKind::Insert], 20_000);
+    }
+
+    #[test]
+    fn a_tutorial_update_changes_what_the_tutorial_item_holds() {
+        // Streams records no write that leaves the item as it was.
+        let mut g = generator(11, 0.9, 0.0).for_schema(Schema::Tutorial);
+        let mut items: HashMap<String, String> = HashMap::new();
+        let mut updates = 0;
+        for i in 0..200 {
+            for op in g.plan_new_order(at(i)) {
+                let item = format!("{:?}", op.order.attributes(Schema::Tutorial));
+                let before = items.insert(op.order.order_id.clone(), item.clone());
+                if op.kind == OpKind::Update {
+                    updates += 1;
+                    assert_ne!(
+                        before.as_deref(),
+                        Some(item.as_str()),
+                        "an update that changes nothing"
+                    );
+                    assert_eq!(
+                        op.order.total,
+                        op.order.price * Decimal::from(op.order.quantity)
+                    );
+                }
+                g.acknowledge(op);
+            }
+        }
+        assert!(updates > 50, "{updates}");
     }
 
     #[test]
