@@ -90,9 +90,15 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     for (name, value) in [
         ("open shards", live.open_shards.map(|n| n.to_string())),
         ("function version", live.function_version.clone()),
-        ("lake objects", live.lake_objects.map(|n| n.to_string())),
+        (
+            "lake objects, 24 h",
+            live.lake_objects.map(|n| n.to_string()),
+        ),
         ("newest object age", age),
-        ("error objects", live.error_objects.map(|n| n.to_string())),
+        (
+            "error objects, 24 h",
+            live.error_objects.map(|n| n.to_string()),
+        ),
     ] {
         push(name, "live", value.map_or(Cell::Null, Cell::text), None);
     }

@@ -18,7 +18,7 @@ use crate::aws::ServiceResultExt;
 use crate::commands::values;
 use crate::context::Context;
 use crate::error::{ExitStatus, usage_error};
-use crate::lake::{ERROR_ROOT, Lake, ObjectEntry};
+use crate::lake::{Lake, ObjectEntry};
 use crate::render::{Cell, OutputFormat, json_object};
 use crate::stack::health::{self, Fact, Health, HealthFacts, Targets};
 use crate::stage_reads;
@@ -451,7 +451,11 @@ impl LakePoll {
                 }
             }
         }
-        let errors = error_objects_since(&lake, self.started).await;
+        let errors = lake
+            .errors_written_since(self.started)
+            .await
+            .ok()
+            .map(|found| found.len() as u64);
         for (at, latency) in fresh {
             self.latencies.add(at, latency);
         }
@@ -470,17 +474,6 @@ impl LakePoll {
         }
         Ok(())
     }
-}
-
-/// Objects under errors/ written since `since`.
-async fn error_objects_since(lake: &Lake, since: DateTime<Utc>) -> Option<u64> {
-    let listed = lake.list(ERROR_ROOT).await.ok()?;
-    Some(
-        listed
-            .iter()
-            .filter(|o| o.written.is_some_and(|w| w >= since))
-            .count() as u64,
-    )
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {

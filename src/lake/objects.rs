@@ -100,6 +100,85 @@ impl Lake {
         }
     }
 
+    /// The "folders" directly under `prefix` (`orders/dt=2026-11-20/`, …), all pages: one
+    /// call per thousand, whatever the objects below them.
+    pub async fn child_prefixes(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.service_context(|| format!("listing {}", self.url(prefix)))?;
+            found.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
+        }
+        Ok(found)
+    }
+
+    /// The objects below `root` (a prefix holding `dt=YYYY-MM-DD/` folders: `orders/`, or
+    /// `errors/<type>/`) written since `since`: only the days from `since`'s to today are
+    /// listed, so the cost follows the window, not the lake's age.
+    pub async fn written_since(
+        &self,
+        root: &str,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<ObjectEntry>> {
+        let mut found = Vec::new();
+        let mut day = since.date_naive();
+        let today = Utc::now().date_naive();
+        while day <= today {
+            let prefix = format!("{root}dt={}/", day.format("%Y-%m-%d"));
+            found.extend(
+                self.list(&prefix)
+                    .await?
+                    .into_iter()
+                    .filter(|o| o.written.is_some_and(|w| w >= since)),
+            );
+            day = day.succ_opt().unwrap_or(today + chrono::Days::new(1));
+        }
+        Ok(found)
+    }
+
+    /// The objects under `errors/<type>/` written since `since`, over every failure type
+    /// (each type's days since then only).
+    pub async fn errors_written_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<ObjectEntry>> {
+        let mut found = Vec::new();
+        for root in self.child_prefixes(crate::lake::ERROR_ROOT).await? {
+            found.extend(self.written_since(&root, since).await?);
+        }
+        Ok(found)
+    }
+
+    /// The newest data object's entry: the last `dt=`, its last `hour=`, the newest object
+    /// there (three listings whatever the lake's age). `None` for an empty lake.
+    pub async fn newest_data_object(&self) -> anyhow::Result<Option<ObjectEntry>> {
+        let mut at = crate::lake::DATA_PREFIX.to_string();
+        for level in ["dt=", "hour="] {
+            let newest = self
+                .child_prefixes(&at)
+                .await?
+                .into_iter()
+                .filter(|p| p[at.len()..].starts_with(level))
+                .max();
+            match newest {
+                Some(next) => at = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(self.list(&at).await?.into_iter().max_by_key(|o| o.written))
+    }
+
     /// Every object under `prefix`, all pages.
     pub async fn list(&self, prefix: &str) -> anyhow::Result<Vec<ObjectEntry>> {
         let mut listed = Vec::new();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::types::StackDriftDetectionStatus;
 
 use crate::aws::{Clients, ServiceResultExt};
-use crate::lake::{DATA_PREFIX, ERROR_ROOT, Lake};
+use crate::lake::{DATA_PREFIX, Lake};
 use crate::stack::StackNames;
 use crate::stack::template::{EMULATOR_SKIPS, resources};
 
@@ -206,8 +206,12 @@ pub async fn live_facts(
         .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
         .map(str::to_string);
     let lake = Lake::new(&c.s3, &names.bucket);
-    let (lake_objects, newest) = count_objects(&lake, DATA_PREFIX).await;
-    let (error_objects, _) = count_objects(&lake, ERROR_ROOT).await;
+    let (lake_objects, newest) = recent_objects(&lake).await;
+    let error_objects = lake
+        .errors_written_since(chrono::Utc::now() - RECENT)
+        .await
+        .ok()
+        .map(|found| found.len() as u64);
     LiveFacts {
         open_shards,
         function_version,
@@ -218,25 +222,27 @@ pub async fn live_facts(
     }
 }
 
-/// How many objects are under `prefix` and when the newest was written; nothing when the
-/// listing fails.
-async fn count_objects(
-    lake: &Lake,
-    prefix: &str,
-) -> (Option<u64>, Option<chrono::DateTime<chrono::Utc>>) {
-    let mut count = 0u64;
-    let mut newest: Option<chrono::DateTime<chrono::Utc>> = None;
-    let mut pages = lake.pages(prefix);
-    while let Some(page) = pages.next().await {
-        let Ok(page) = page else {
-            return (None, None);
-        };
-        for object in page {
-            count += 1;
-            if let Some(at) = object.written {
-                newest = Some(newest.map_or(at, |n| n.max(at)));
-            }
-        }
-    }
-    (Some(count), newest)
+/// The window `status` counts objects over: a day, so the cost follows a day's objects
+/// (1,440 at a 60 s buffer), never the lake's age.
+const RECENT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Data objects written in the last 24 h, and when the newest object was written (looked up
+/// in the newest partition when none is that recent); nothing when the listing fails.
+async fn recent_objects(lake: &Lake) -> (Option<u64>, Option<chrono::DateTime<chrono::Utc>>) {
+    let Ok(recent) = lake
+        .written_since(DATA_PREFIX, chrono::Utc::now() - RECENT)
+        .await
+    else {
+        return (None, None);
+    };
+    let newest = match recent.iter().filter_map(|o| o.written).max() {
+        Some(at) => Some(at),
+        None => lake
+            .newest_data_object()
+            .await
+            .ok()
+            .flatten()
+            .and_then(|o| o.written),
+    };
+    (Some(recent.len() as u64), newest)
 }
