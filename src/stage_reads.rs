@@ -138,13 +138,14 @@ pub async fn lake_change_ids(
     each: &mut dyn FnMut(&str),
 ) -> anyhow::Result<()> {
     let sql = lake_change_ids_sql(since);
-    engine
+    let stats = engine
         .run_each(&sql, &mut |row| {
             if let Some(id) = row.first() {
                 each(&id.display());
             }
         })
         .await?;
+    tracing::info!(%stats, "lake change ids read");
     Ok(())
 }
 
@@ -180,7 +181,7 @@ pub async fn lake_state_rows(
     since: Option<DateTime<Utc>>,
     each: &mut dyn FnMut(LakeStateRow),
 ) -> anyhow::Result<()> {
-    engine
+    let stats = engine
         .run_each(&lake_state_rows_sql(since), &mut |row| {
             let cell = |i: usize| row.get(i).filter(|c| !matches!(c, Cell::Null));
             let text = |i: usize| cell(i).map(Cell::display);
@@ -198,6 +199,7 @@ pub async fn lake_state_rows(
             }
         })
         .await?;
+    tracing::info!(%stats, "lake state rows read");
     Ok(())
 }
 
