@@ -671,6 +671,12 @@ fn sql_error(e: DataFusionError) -> anyhow::Error {
 
 /// A failure while reading data (a malformed row, an overflow): exit 255.
 fn execution_error(source: &str, e: DataFusionError) -> anyhow::Error {
+    if let DataFusionError::ResourcesExhausted(_) = e.find_root() {
+        return anyhow::anyhow!(
+            "the query needs more than the local engine's {} MiB of working memory on {source}: narrow it with dt/hour predicates, or run it on Athena",
+            MEMORY_POOL_BYTES / (1024 * 1024)
+        );
+    }
     let message = short_message(&e.find_root().strip_backtrace());
     anyhow::anyhow!("the query failed while reading the lake at {source}: {message}")
 }
