@@ -208,7 +208,6 @@ impl LocalEngine {
             return Ok(());
         };
         let format = format_of(&newest);
-        self.forget_listings();
         if format != self.found().format {
             self.session.deregister_table(CURRENT_VIEW)?;
             self.session.deregister_table(TABLE)?;
@@ -300,21 +299,7 @@ impl LocalEngine {
         for object in objects {
             new += usize::from(self.store.skip(object.key.clone()));
         }
-        self.forget_listings();
         new
-    }
-
-    /// The session keeps the listings it made (DataFusion's list-files cache): forgets
-    /// them, so the next query lists the lake as it is now.
-    fn forget_listings(&self) {
-        if let Some(listings) = self
-            .session
-            .runtime_env()
-            .cache_manager
-            .get_list_files_cache()
-        {
-            listings.clear();
-        }
     }
 
     /// How to take an unreadable object out of the table without losing it.
@@ -520,8 +505,14 @@ fn new_session() -> SessionContext {
     let pool = Arc::new(datafusion::execution::memory_pool::FairSpillPool::new(
         MEMORY_POOL_BYTES,
     ));
+    // No list-files cache: on a miss it lists the whole table (every day of the lake) to
+    // serve later prefixes from memory, so a one-day query would list a year. Without it,
+    // the listing starts at the query's `dt=`/`hour=` prefix. No footer cache either: one
+    // run reads each object once, and the cache only held memory per object.
     match datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
         .with_memory_pool(pool)
+        .with_object_list_cache_limit(0)
+        .with_metadata_cache_limit(0)
         .build_arc()
     {
         Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
@@ -671,10 +662,11 @@ fn sql_error(e: DataFusionError) -> anyhow::Error {
 
 /// A failure while reading data (a malformed row, an overflow): exit 255.
 fn execution_error(source: &str, e: DataFusionError) -> anyhow::Error {
-    if let DataFusionError::ResourcesExhausted(_) = e.find_root() {
+    if let DataFusionError::ResourcesExhausted(what) = e.find_root() {
         return anyhow::anyhow!(
-            "the query needs more than the local engine's {} MiB of working memory on {source}: narrow it with dt/hour predicates, or run it on Athena",
-            MEMORY_POOL_BYTES / (1024 * 1024)
+            "the query needs more than the local engine's {} MiB of working memory on {source} ({}): narrow it with dt/hour predicates, or run it on Athena",
+            MEMORY_POOL_BYTES / (1024 * 1024),
+            short_message(what)
         );
     }
     let message = short_message(&e.find_root().strip_backtrace());
