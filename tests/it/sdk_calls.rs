@@ -67,9 +67,20 @@ fn sdk_catalogue() -> Catalogue {
         .collect();
     assert!(wanted.contains("aws-sdk-s3"), "{wanted:?}");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // This machine's platform only: offline, the lock file names crates for other targets
+    // (wasm) that a build here never downloads.
+    let rustc = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc names its host");
     let output = Command::new(cargo)
         .current_dir(project_root())
         .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+        .args(["--filter-platform", &host])
         .output()
         .expect("cargo metadata runs");
     assert!(
