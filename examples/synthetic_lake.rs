@@ -40,7 +40,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use salesctl::lake::layout;
-use salesctl::relay::batch::fingerprint;
+use salesctl::relay::batch::uuid_shaped_id;
 use salesctl::stream::pipe_format::pipe_json;
 use salesctl_core::lake_schema::LakeFormat;
 use salesctl_core::order::{
@@ -349,19 +349,8 @@ impl Planner {
                 let last_sequence = self.sequence;
                 self.previous_last_sequence = last_sequence;
                 // Named as the relay names a flush: a UUID-shaped id from its stream range.
-                let hex = format!(
-                    "{:032x}",
-                    fingerprint(
-                        format!("{SHARD}:{first_sequence}:{last_sequence};{}", self.tag).as_bytes()
-                    )
-                );
-                let id = format!(
-                    "{}-{}-{}-{}-{}",
-                    &hex[0..8],
-                    &hex[8..12],
-                    &hex[12..16],
-                    &hex[16..20],
-                    &hex[20..32]
+                let id = uuid_shaped_id(
+                    format!("{SHARD}:{first_sequence}:{last_sequence};{}", self.tag).as_bytes(),
                 );
                 // Firehose dates an object by its oldest record's arrival, as the relay does.
                 let partition = PartitionKey::from_datetime(&first_arrival);

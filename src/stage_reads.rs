@@ -120,14 +120,22 @@ pub fn failed_record_data(line: &[u8]) -> Option<Vec<u8>> {
 /// engines read only the hours that can hold the window's changes, then the exact cut on
 /// the change's creation time (ISO-8601 text: its first 19 characters order like the times).
 pub fn lake_change_ids_sql(since: Option<DateTime<Utc>>) -> String {
-    let filter = since.map_or(String::new(), |t| {
+    format!(
+        "SELECT cdc_event_id FROM orders_cdc{}",
+        window_filter(since)
+    )
+}
+
+/// The `WHERE` of a windowed lake read: the hours that can hold the window's changes, then
+/// the changes made since its start; empty without a window.
+fn window_filter(since: Option<DateTime<Utc>>) -> String {
+    since.map_or(String::new(), |t| {
         format!(
             " WHERE {} AND substr(creation_datetime, 1, 19) >= '{}'",
             crate::sql::partitions_since(t),
             t.format("%Y-%m-%dT%H:%M:%S")
         )
-    });
-    format!("SELECT cdc_event_id FROM orders_cdc{filter}")
+    })
 }
 
 /// Every lake row's change id in the window, one call per row (copies are separate rows),
@@ -151,15 +159,10 @@ pub async fn lake_change_ids(
 
 /// The SQL of [`lake_state_rows`].
 pub fn lake_state_rows_sql(since: Option<DateTime<Utc>>) -> String {
-    let mut sql = "SELECT order_id, updated_at, status, creation_datetime, cdc_sequence_number, is_deleted FROM orders_cdc".to_string();
-    if let Some(t) = since {
-        sql.push_str(&format!(
-            " WHERE {} AND substr(creation_datetime, 1, 19) >= '{}'",
-            crate::sql::partitions_since(t),
-            t.format("%Y-%m-%dT%H:%M:%S")
-        ));
-    }
-    sql
+    format!(
+        "SELECT order_id, updated_at, status, creation_datetime, cdc_sequence_number, is_deleted FROM orders_cdc{}",
+        window_filter(since)
+    )
 }
 
 /// One lake row with what `orders_current` ranks it by.

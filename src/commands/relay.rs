@@ -43,23 +43,8 @@ pub struct Args {
     pub stage: StageArg,
     /// Write the lake's data objects as Parquet (`*.parquet`) or JSON lines (default: the
     /// deployed stack's LakeFormat, else the lake_format setting, parquet).
-    #[arg(long, value_enum, value_name = "parquet|json")]
-    pub lake_format: Option<LakeFormatArg>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LakeFormatArg {
-    Parquet,
-    Json,
-}
-
-impl From<LakeFormatArg> for LakeFormat {
-    fn from(arg: LakeFormatArg) -> LakeFormat {
-        match arg {
-            LakeFormatArg::Parquet => LakeFormat::Parquet,
-            LakeFormatArg::Json => LakeFormat::Json,
-        }
-    }
+    #[arg(long, value_name = "parquet|json", value_parser = values::lake_format())]
+    pub lake_format: Option<LakeFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -161,7 +146,7 @@ async fn lake_format(ctx: &Context, args: &Args) -> anyhow::Result<LakeFormat> {
         // Writes no object.
         return Ok(ctx.settings.lake_format);
     }
-    let flag = args.lake_format.map(LakeFormat::from);
+    let flag = args.lake_format;
     let deployed = deployed_lake_format(ctx).await;
     Ok(match (flag, deployed) {
         (Some(flag), Ok(Some(stack))) if flag != stack => {

@@ -44,7 +44,7 @@ pub struct Args {
     /// How Firehose writes the lake: parquet (converted against the Glue table's schema) or
     /// json (default: the stack's, else the lake_format setting, parquet). Changing it keeps
     /// the objects already written in the old format.
-    #[arg(long, value_name = "parquet|json", value_parser = lake_format())]
+    #[arg(long, value_name = "parquet|json", value_parser = super::values::lake_format())]
     pub lake_format: Option<LakeFormat>,
     #[command(flatten)]
     pub function: super::FunctionArgs,
@@ -141,16 +141,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
         built,
     )?;
     Ok(ExitStatus::SUCCESS)
-}
-
-/// `parquet` or `json`, as the lake format.
-fn lake_format() -> impl clap::builder::TypedValueParser<Value = LakeFormat> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new([
-        LakeFormat::Parquet.as_str(),
-        LakeFormat::Json.as_str(),
-    ])
-    .map(|v| LakeFormat::parse(&v).unwrap_or_default())
 }
 
 /// `on` or `off`, as a bool.

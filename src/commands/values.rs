@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::stream::StartPosition;
+use salesctl_core::lake_schema::LakeFormat;
 
 /// The longest duration any flag takes: a year. Longer waits are a typo (`500000000000years`)
 /// and would overflow the clock arithmetic of the timers they feed.
@@ -119,6 +120,16 @@ pub fn dollars(text: &str) -> Result<Decimal, String> {
 }
 
 /// `trim-horizon`, `latest`, an ISO-8601 time, or an age before now.
+/// `parquet` or `json`, as the lake format (`up` and `relay` alike).
+pub fn lake_format() -> impl clap::builder::TypedValueParser<Value = LakeFormat> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new([
+        LakeFormat::Parquet.as_str(),
+        LakeFormat::Json.as_str(),
+    ])
+    .map(|v| LakeFormat::parse(&v).unwrap_or_default())
+}
+
 pub fn start_position(text: &str) -> Result<StartPosition, String> {
     start_position_at(text, Utc::now())
 }

@@ -17,7 +17,13 @@ pub fn partition_prefix(dt: &str, hour: &str) -> String {
 
 /// One day's data prefix, every hour of it: `orders/dt=YYYY-MM-DD/`.
 pub fn day_prefix(day: NaiveDate) -> String {
-    format!("{DATA_PREFIX}dt={}/", day.format("%Y-%m-%d"))
+    dated_prefix(DATA_PREFIX, day)
+}
+
+/// One day's folder below `root`, a prefix that holds `dt=YYYY-MM-DD/` folders (the data's
+/// `orders/`, or a failure type's `errors/<type>/`).
+pub fn dated_prefix(root: &str, day: NaiveDate) -> String {
+    format!("{root}dt={}/", day.format("%Y-%m-%d"))
 }
 
 /// One hour's data prefix (`hour` is 0 to 23).

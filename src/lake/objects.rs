@@ -135,7 +135,7 @@ impl Lake {
         let mut day = since.date_naive();
         let today = Utc::now().date_naive();
         while day <= today {
-            let prefix = format!("{root}dt={}/", day.format("%Y-%m-%d"));
+            let prefix = crate::lake::layout::dated_prefix(root, day);
             found.extend(
                 self.list(&prefix)
                     .await?
@@ -158,25 +158,6 @@ impl Lake {
             found.extend(self.written_since(&root, since).await?);
         }
         Ok(found)
-    }
-
-    /// The newest data object's entry: the last `dt=`, its last `hour=`, the newest object
-    /// there (three listings whatever the lake's age). `None` for an empty lake.
-    pub async fn newest_data_object(&self) -> anyhow::Result<Option<ObjectEntry>> {
-        let mut at = crate::lake::DATA_PREFIX.to_string();
-        for level in ["dt=", "hour="] {
-            let newest = self
-                .child_prefixes(&at)
-                .await?
-                .into_iter()
-                .filter(|p| p[at.len()..].starts_with(level))
-                .max();
-            match newest {
-                Some(next) => at = next,
-                None => return Ok(None),
-            }
-        }
-        Ok(self.list(&at).await?.into_iter().max_by_key(|o| o.written))
     }
 
     /// Every object under `prefix`, all pages.

@@ -76,8 +76,9 @@ pub fn s3_store(config: &SdkConfig, bucket: &str) -> anyhow::Result<Arc<dyn Obje
     Ok(Arc::new(store))
 }
 
-/// The newest data object below `prefix` (the last `dt=`, its last `hour=`, that hour's first
-/// object): three listings whatever the lake's age. `None` when the lake holds no data object.
+/// The newest data object below `prefix` (the last `dt=`, its last `hour=`, that hour's
+/// object written last): three listings whatever the lake's age. `None` when the lake holds
+/// no data object.
 pub async fn newest_data_object(
     store: &dyn ObjectStore,
     prefix: &StorePath,
@@ -100,7 +101,7 @@ pub async fn newest_data_object(
         .objects
         .into_iter()
         .filter(|o| o.size > 0)
-        .min_by(|a, b| a.location.as_ref().cmp(b.location.as_ref())))
+        .max_by_key(|o| o.last_modified))
 }
 
 /// The format of a lake, by its newest object's name: Parquet objects end in `.parquet`

@@ -253,7 +253,13 @@ fn flush_id(ranges: &BTreeMap<String, ShardRange>) -> String {
             range.last
         ));
     }
-    let hex = fingerprint_text(fingerprint(text.as_bytes()));
+    uuid_shaped_id(text.as_bytes())
+}
+
+/// A UUID-shaped id (`8-4-4-4-12` hex digits) derived from `content`, as Firehose's object
+/// names end: the same content always gives the same id.
+pub fn uuid_shaped_id(content: &[u8]) -> String {
+    let hex = fingerprint_text(fingerprint(content));
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],

@@ -374,28 +374,17 @@ impl LocalEngine {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let plan =
-            frame
-                .create_physical_plan()
-                .await
-                .map_err(|e| match self.is_listing_error(&e) {
-                    Some(message) => service_error(message),
-                    None => sql_error(e),
-                })?;
+        let plan = frame
+            .create_physical_plan()
+            .await
+            .map_err(|e| match e.find_root() {
+                // The lake could not be listed (the bucket went away, access was revoked).
+                DataFusionError::ObjectStore(error) => {
+                    listing_error(&self.place, &self.source, error)
+                }
+                _ => sql_error(e),
+            })?;
         Ok((plan, columns))
-    }
-
-    /// A failure to list the lake while planning (the bucket went away, access was revoked).
-    fn is_listing_error(&self, error: &DataFusionError) -> Option<String> {
-        match error.find_root() {
-            DataFusionError::ObjectStore(e) => Some(
-                listing_error(&self.place, &self.source, e)
-                    .to_string()
-                    .trim_start_matches("salesctl: ")
-                    .to_string(),
-            ),
-            _ => None,
-        }
     }
 
     /// Runs one read-only statement (no DDL, no DML, no COPY), handing its rows to `each` a
@@ -520,39 +509,37 @@ fn new_session() -> SessionContext {
     }
 }
 
-/// The bytes the plan's Parquet readers fetched (footers and the columns' pages the query
-/// needs), once it has run; `None` for a plan with no such count (NDJSON is read whole).
-fn bytes_scanned(plan: &dyn ExecutionPlan) -> Option<u64> {
-    let mut total = None;
+/// The plan's file scans, wherever they sit in it.
+fn file_scans(plan: &dyn ExecutionPlan) -> Vec<&DataSourceExec> {
+    let mut scans = Vec::new();
     let mut stack = vec![plan];
     while let Some(node) = stack.pop() {
-        if node.downcast_ref::<DataSourceExec>().is_some()
-            && let Some(bytes) = node
-                .metrics()
-                .and_then(|m| m.sum_by_name("bytes_scanned"))
-                .map(|v| v.as_usize() as u64)
-        {
-            *total.get_or_insert(0) += bytes;
+        if let Some(scan) = node.downcast_ref::<DataSourceExec>() {
+            scans.push(scan);
         }
         stack.extend(node.children().into_iter().map(|c| c.as_ref()));
     }
-    total
+    scans
+}
+
+/// The bytes the plan's Parquet readers fetched (footers and the columns' pages the query
+/// needs), once it has run; `None` for a plan with no such count (NDJSON is read whole).
+fn bytes_scanned(plan: &dyn ExecutionPlan) -> Option<u64> {
+    file_scans(plan)
+        .into_iter()
+        .filter_map(|scan| scan.metrics()?.sum_by_name("bytes_scanned"))
+        .map(|bytes| bytes.as_usize() as u64)
+        .reduce(|a, b| a + b)
 }
 
 /// Every object the plan's file scans read, in key order.
 fn scanned_objects(plan: &dyn ExecutionPlan) -> Scanned {
-    let mut objects = Vec::new();
-    let mut stack = vec![plan];
-    while let Some(node) = stack.pop() {
-        if let Some(source) = node.downcast_ref::<DataSourceExec>()
-            && let Some(scan) = source.data_source().downcast_ref::<FileScanConfig>()
-        {
-            for group in &scan.file_groups {
-                objects.extend(group.iter().map(|f| f.object_meta.clone()));
-            }
-        }
-        stack.extend(node.children().into_iter().map(|c| c.as_ref()));
-    }
+    let mut objects: Vec<ObjectMeta> = file_scans(plan)
+        .into_iter()
+        .filter_map(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+        .flat_map(|config| config.file_groups.iter().flat_map(|group| group.iter()))
+        .map(|file| file.object_meta.clone())
+        .collect();
     objects.sort_by(|a, b| a.location.as_ref().cmp(b.location.as_ref()));
     objects.dedup_by(|a, b| a.location == b.location);
     Scanned { objects }

@@ -152,19 +152,6 @@ pub fn partitions_since(from: chrono::DateTime<chrono::Utc>) -> String {
     format!("(dt > '{day}' OR (dt = '{day}' AND hour >= '{hour}'))")
 }
 
-/// A predicate keeping the partitions dated from `from`'s hour to `to`'s hour, both included.
-pub fn partitions_between(
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-) -> String {
-    let (first_day, first_hour) = (from.format("%Y-%m-%d"), from.format("%H"));
-    let (last_day, last_hour) = (to.format("%Y-%m-%d"), to.format("%H"));
-    format!(
-        "((dt > '{first_day}' OR (dt = '{first_day}' AND hour >= '{first_hour}')) \
-         AND (dt < '{last_day}' OR (dt = '{last_day}' AND hour <= '{last_hour}')))"
-    )
-}
-
 /// Keeps an engine's error to at most three short lines, without internals.
 pub(crate) fn short_message(text: &str) -> String {
     let lines: Vec<&str> = text
@@ -223,10 +210,6 @@ mod tests {
         assert_eq!(
             partitions_since(at("2026-11-21T00:05:00Z")),
             "(dt > '2026-11-20' OR (dt = '2026-11-20' AND hour >= '23'))"
-        );
-        assert_eq!(
-            partitions_between(at("2026-11-20T23:50:00Z"), at("2026-11-21T01:00:00Z")),
-            "((dt > '2026-11-20' OR (dt = '2026-11-20' AND hour >= '23')) AND (dt < '2026-11-21' OR (dt = '2026-11-21' AND hour <= '01')))"
         );
     }
 

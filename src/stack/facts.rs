@@ -206,7 +206,7 @@ pub async fn live_facts(
         .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
         .map(str::to_string);
     let lake = Lake::new(&c.s3, &names.bucket);
-    let (lake_objects, newest) = recent_objects(&lake).await;
+    let (lake_objects, newest) = recent_objects(c, &lake).await;
     let error_objects = lake
         .errors_written_since(chrono::Utc::now() - RECENT)
         .await
@@ -226,9 +226,24 @@ pub async fn live_facts(
 /// (1,440 at a 60 s buffer), never the lake's age.
 const RECENT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
+/// When the lake's newest data object was written, from its newest partition (the engine's
+/// own lookup, [`crate::lake::store::newest_data_object`]); `None` when there is none or the
+/// lookup fails.
+async fn newest_object_written(c: &Clients, bucket: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let store = crate::lake::store::s3_store(&c.config, bucket).ok()?;
+    let prefix = object_store::path::Path::from(DATA_PREFIX);
+    let newest = crate::lake::store::newest_data_object(store.as_ref(), &prefix)
+        .await
+        .ok()??;
+    Some(newest.last_modified)
+}
+
 /// Data objects written in the last 24 h, and when the newest object was written (looked up
 /// in the newest partition when none is that recent); nothing when the listing fails.
-async fn recent_objects(lake: &Lake) -> (Option<u64>, Option<chrono::DateTime<chrono::Utc>>) {
+async fn recent_objects(
+    c: &Clients,
+    lake: &Lake,
+) -> (Option<u64>, Option<chrono::DateTime<chrono::Utc>>) {
     let Ok(recent) = lake
         .written_since(DATA_PREFIX, chrono::Utc::now() - RECENT)
         .await
@@ -237,12 +252,7 @@ async fn recent_objects(lake: &Lake) -> (Option<u64>, Option<chrono::DateTime<ch
     };
     let newest = match recent.iter().filter_map(|o| o.written).max() {
         Some(at) => Some(at),
-        None => lake
-            .newest_data_object()
-            .await
-            .ok()
-            .flatten()
-            .and_then(|o| o.written),
+        None => newest_object_written(c, lake.bucket()).await,
     };
     (Some(recent.len() as u64), newest)
 }
