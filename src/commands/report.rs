@@ -19,7 +19,7 @@ use crate::error::{ExitStatus, usage_error};
 use crate::html_report::{self, BarsFigure, Block, Page, SeriesFigure, TableBlock};
 use crate::output::to_stdout;
 use crate::render::{Cell, OutputFormat, Table, json_object, output_width};
-use crate::sql::{REPORT_SECTIONS, REVENUE_DEFINITION, report_sections, report_sql};
+use crate::sql::{REPORT_SECTIONS, REVENUE_DEFINITION};
 use salesctl_core::forecast::{
     self, Backtest, BacktestConfig, DailySeries, MethodScore, ModelKind, Outlook,
 };
@@ -109,10 +109,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     if let Some(note) = engine.empty_lake_note() {
         crate::say!("salesctl: note: {note}");
     }
-    // One statement, one pass over the lake, every section folded from its rows.
-    let output = engine.run(&report_sql()).await?;
-    let stats = [output.stats];
-    let mut sections: Vec<Section> = report_sections(&output.table)?
+    // One pass over the lake, every section summed from it.
+    let (report, stats) = engine.report().await?;
+    let stats = [stats];
+    let mut sections: Vec<Section> = report
         .into_iter()
         .map(|s| Section {
             name: s.query.name,

@@ -7,14 +7,15 @@
 //! else exits 254; a lake the local engine cannot read exits 255; Ctrl-C exits 130.
 
 pub mod athena;
+pub mod current_state;
 pub mod lake_arrow;
 pub mod local;
 pub mod report;
 pub mod shape;
 
 pub use report::{
-    OWN_TABLE_HINT, REPORT_SECTIONS, REVENUE_DEFINITION, ReportQuery, ReportSection,
-    report_sections, report_sql,
+    OWN_TABLE_HINT, REPORT_SECTIONS, REVENUE_DEFINITION, ReportQuery, ReportSection, day_rows_sql,
+    report_sections, report_sql, sections_of,
 };
 
 use std::path::PathBuf;
@@ -70,6 +71,29 @@ impl QueryEngine {
         match self {
             QueryEngine::Athena(engine) => engine.execute(sql, each).await,
             QueryEngine::Local(engine) => engine.execute(sql, each).await,
+        }
+    }
+
+    /// The report's sections from one pass over the lake, and the statistics line. Athena
+    /// runs the report's one statement; the local engine reads the lake a day at a time and
+    /// keeps each order's current change ([`current_state`]), so its memory holds the
+    /// orders, not a sort of every change and the scan state of every object.
+    pub async fn report(&self) -> anyhow::Result<(Vec<ReportSection>, String)> {
+        match self {
+            QueryEngine::Athena(_) => {
+                let output = self.run(&report_sql()).await?;
+                Ok((report_sections(&output.table)?, output.stats))
+            }
+            QueryEngine::Local(engine) => {
+                let mut state = current_state::CurrentState::default();
+                let stats = engine
+                    .execute_per_day(&day_rows_sql, "changes read", &mut |batch| {
+                        state.add_batch(batch)
+                    })
+                    .await?;
+                let stats = format!("{stats}; {} orders", state.orders());
+                Ok((sections_of(state.finish()), stats))
+            }
         }
     }
 

@@ -71,6 +71,19 @@ pub fn report_sql() -> String {
     )
 }
 
+/// The local engine's statement for one day of the lake (`day`, an SQL string literal), or
+/// for all of it: every change with what [`report_sql`] reads of it, for
+/// [`super::current_state`] to keep each order's current change. The same columns and the
+/// same `day` as [`report_sql`].
+pub fn day_rows_sql(day: Option<&str>) -> String {
+    let only = day.map_or(String::new(), |day| format!(" WHERE dt = {day}"));
+    format!(
+        "SELECT {KEY_COLUMN} AS order_key, creation_datetime, cdc_sequence_number, cdc_event_type, \
+         product_name, currency, substr(created_at, 1, 10) AS day, quantity, total, status, \
+         is_deleted FROM {TABLE}{only}"
+    )
+}
+
 /// The columns of [`report_sql`]'s result, in order.
 const RESULT_COLUMNS: [&str; 10] = [
     "sales_row",
@@ -87,17 +100,17 @@ const RESULT_COLUMNS: [&str; 10] = [
 
 /// One group of sold orders: a product in a currency on a day.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Sales {
-    orders: u64,
+pub(super) struct Sales {
+    pub(super) orders: u64,
     /// `None` when no order of the group has the value (SQL's sum of nulls).
-    units: Option<i64>,
-    revenue: Option<Decimal>,
+    pub(super) units: Option<i64>,
+    pub(super) revenue: Option<Decimal>,
     /// Orders with a total: what an average divides by.
-    priced: u64,
+    pub(super) priced: u64,
 }
 
 impl Sales {
-    fn add(&mut self, other: &Sales) {
+    pub(super) fn add(&mut self, other: &Sales) {
         self.orders += other.orders;
         self.units = add_options(self.units, other.units);
         self.revenue = add_options(self.revenue, other.revenue);
@@ -114,18 +127,19 @@ fn add_options<T: std::ops::Add<Output = T>>(a: Option<T>, b: Option<T>) -> Opti
 }
 
 /// Product, currency and day (any may be null).
-type SalesGroup = (Option<String>, Option<String>, Option<String>);
+pub(super) type SalesGroup = (Option<String>, Option<String>, Option<String>);
 
-/// The rows of [`report_sql`], read back.
-#[derive(Debug, Default)]
-struct Folded {
+/// What every section is summed from: the rows of [`report_sql`] read back, or the local
+/// engine's pass over the lake ([`super::current_state`]).
+#[derive(Debug, Default, PartialEq)]
+pub struct Folded {
     /// Sales per group; groups with no sold order are left out.
-    sales: BTreeMap<SalesGroup, Sales>,
+    pub(super) sales: BTreeMap<SalesGroup, Sales>,
     /// CDC type -> changes.
-    events: BTreeMap<Option<String>, u64>,
+    pub(super) events: BTreeMap<Option<String>, u64>,
 }
 
-fn fold(result: &Table) -> anyhow::Result<Folded> {
+pub(super) fn fold(result: &Table) -> anyhow::Result<Folded> {
     let column = |name: &str| {
         result
             .headers
@@ -246,7 +260,11 @@ fn lacking(folded: &Folded, needs: &[&str]) -> Option<String> {
 
 /// Every section of [`REPORT_SECTIONS`] from the one statement's result, in order.
 pub fn report_sections(result: &Table) -> anyhow::Result<Vec<ReportSection>> {
-    let folded = fold(result)?;
+    Ok(sections_of(fold(result)?))
+}
+
+/// Every section of [`REPORT_SECTIONS`], in order, summed from `folded`.
+pub fn sections_of(folded: Folded) -> Vec<ReportSection> {
     let notes = [
         lacking(&folded, &["total", "currency"]),
         lacking(&folded, &["created_at", "total", "currency"]),
@@ -349,7 +367,7 @@ pub fn report_sections(result: &Table) -> anyhow::Result<Vec<ReportSection>> {
         average_order_value,
         cdc_mix,
     ];
-    Ok(REPORT_SECTIONS
+    REPORT_SECTIONS
         .into_iter()
         .zip(tables)
         .zip(notes)
@@ -362,7 +380,7 @@ pub fn report_sections(result: &Table) -> anyhow::Result<Vec<ReportSection>> {
             query,
             note,
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod forecast;
 pub mod lake_schema;
 pub mod order;
 pub mod pacing;
+pub mod rank;
 pub mod rates;
 pub mod reconcile;
 pub mod transform;
