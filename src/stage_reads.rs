@@ -234,6 +234,20 @@ fn order_from_key(
     serde_json::from_slice::<String>(&out).ok()
 }
 
+/// The table's description (its key schema and attribute types among it).
+pub async fn describe_table(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> anyhow::Result<Option<aws_sdk_dynamodb::types::TableDescription>> {
+    let described = dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .service_context(|| format!("describing table '{table}'"))?;
+    Ok(described.table)
+}
+
 /// The table's items per order (`updated_at` and `status`), a Scan page at a time.
 pub async fn table_current(
     clients: &Clients,
@@ -242,15 +256,9 @@ pub async fn table_current(
 ) -> anyhow::Result<()> {
     // The order id as the lake writes it: the `order_id` attribute, else the item's key
     // (see salesctl_core::lake_schema::KEY_COLUMN), so a table keyed otherwise compares too.
-    let described = clients
-        .dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .service_context(|| format!("describing table '{table}'"))?;
+    let described = describe_table(&clients.dynamodb, table).await?;
     let key_names: Vec<String> = described
-        .table()
+        .as_ref()
         .map(|t| {
             t.key_schema()
                 .iter()

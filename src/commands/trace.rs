@@ -13,6 +13,7 @@ use crate::output::to_stdout;
 use crate::render::{self, Cell, OutputFormat, Table};
 use crate::stage_reads;
 use salesctl_core::change::ChangeRecord;
+use salesctl_core::lake_schema::KEY_COLUMN;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,7 +91,12 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     .await?;
     let lake = Lake::new(&aws.s3, aws.bucket(&ctx.settings).await?);
     let needle = format!("\"order_id\":{}", serde_json::to_string(order)?);
-    let (objects, searched) = lake_objects_for(&lake, &sightings).await?;
+    let table = ItemLookup {
+        dynamodb: &aws.dynamodb,
+        table: &ctx.settings.table,
+        order,
+    };
+    let (objects, searched) = lake_objects_for(&lake, &sightings, &table).await?;
     tracing::info!(objects = objects.len(), %searched, "lake objects read for the trace");
     for listed in objects {
         let body = lake.read(&listed.key).await?;
@@ -195,11 +201,14 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
 /// Firehose dates an object by its oldest record's arrival and writes it within one buffer
 /// interval, so a change that reached Kinesis at A is in an object dated from A minus the
 /// longest buffer to A: only those hours are listed and read. A change seen only in the
-/// table's stream (made at C) is looked for from C minus a buffer to C plus an hour. With no
-/// time at all (the order is older than both streams' retention), the whole lake is read.
+/// table's stream (made at C) is looked for from C minus a buffer to C plus an hour. Changes
+/// older than the streams' retention are dated by the table's item (see [`item_window`]);
+/// only when no stream holds a change and the item cannot date them (a deleted order, an
+/// item without times) is the whole lake read.
 async fn lake_objects_for(
     lake: &Lake,
     sightings: &[Sighting],
+    table: &ItemLookup<'_>,
 ) -> anyhow::Result<(Vec<crate::lake::ObjectEntry>, String)> {
     use std::collections::BTreeSet;
     let buffer = crate::sql::LONGEST_BUFFER;
@@ -218,13 +227,43 @@ async fn lake_objects_for(
             windows.push((at - buffer, at + chrono::TimeDelta::hours(1)));
         }
     }
-    if windows.is_empty() {
-        let all = lake.list(DATA_PREFIX).await?;
-        let note = format!(
-            "no stream holds its changes any more: searched the whole lake, {} objects",
-            all.len()
-        );
-        return Ok((all, note));
+    // The streams hold 24 hours: the item dates what is older. An order whose INSERT has
+    // aged out while a later change is still in a stream has its earlier changes from its
+    // `created_at` up to the oldest change a stream still holds. With its INSERT in a stream,
+    // every change is there (and a backfilled order's `created_at` is not when it was
+    // written, so it is not asked).
+    let in_streams = || {
+        sightings
+            .iter()
+            .filter(|s| s.stage == STAGES[0] || s.stage == STAGES[1])
+    };
+    let span = if in_streams().any(|s| s.event == "INSERT") {
+        None
+    } else {
+        Some(table.item_span().await?)
+    };
+    let oldest_in_streams = in_streams().filter_map(|s| s.at).min();
+    let mut dated_by_item = None;
+    match (span, oldest_in_streams) {
+        (None, _) => {}
+        (Some(Ok((first, last))), None) => {
+            windows.push(item_window(first, last));
+            dated_by_item = Some((first, last));
+        }
+        (Some(Ok((first, _))), Some(oldest)) if first < oldest - buffer => {
+            windows.push(item_window(first, oldest));
+            dated_by_item = Some((first, oldest));
+        }
+        (Some(Err(why)), None) => {
+            let all = lake.list(DATA_PREFIX).await?;
+            let note = format!(
+                "no stream holds its changes and {why}: searched the whole lake, {} objects",
+                all.len()
+            );
+            return Ok((all, note));
+        }
+        // Every change is still in a stream, or the item cannot date older ones.
+        _ => {}
     }
     let hours: BTreeSet<(chrono::NaiveDate, u32)> = windows
         .iter()
@@ -237,14 +276,123 @@ async fn lake_objects_for(
                 .await?,
         );
     }
-    let note = format!(
-        "lake searched: {} object{} in the {} hour{} its changes can be in",
+    let read = format!(
+        "{} object{} in the {} hour{}",
         objects.len(),
         if objects.len() == 1 { "" } else { "s" },
         hours.len(),
         if hours.len() == 1 { "" } else { "s" },
     );
+    let note = match (dated_by_item, oldest_in_streams) {
+        (Some((first, last)), None) => format!(
+            "no stream holds its changes any more; the table's item dates them from {} to {} UTC: {read} they can be in",
+            first.format("%Y-%m-%d %H:%M:%S"),
+            last.format("%Y-%m-%d %H:%M:%S"),
+        ),
+        (Some((first, _)), Some(_)) => format!(
+            "lake searched: {read} its changes can be in (those older than the streams dated from the item's created_at, {} UTC)",
+            first.format("%Y-%m-%d %H:%M:%S"),
+        ),
+        _ => format!("lake searched: {read} its changes can be in"),
+    };
     Ok((objects, note))
+}
+
+/// Where the order's item is: the table, and the order id as its key value.
+struct ItemLookup<'a> {
+    dynamodb: &'a aws_sdk_dynamodb::Client,
+    table: &'a str,
+    order: &'a str,
+}
+
+impl ItemLookup<'_> {
+    /// The first and the last change the order's item records (`created_at`, its INSERT,
+    /// and `updated_at`), or why the table cannot tell, as a clause for the note.
+    async fn item_span(
+        &self,
+    ) -> anyhow::Result<Result<(DateTime<Utc>, DateTime<Utc>), &'static str>> {
+        use crate::aws::ServiceResultExt;
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let (table, order) = (self.table, self.order);
+        let described = stage_reads::describe_table(self.dynamodb, table).await?;
+        let Some(key) = described.as_ref().and_then(single_string_key) else {
+            return Ok(Err("the table's key is not one string attribute"));
+        };
+        // The key is projected so that a found item is never empty; a projection naming one
+        // attribute twice is refused, so `order_id` is named once when it is the key.
+        let mut wanted = vec![key.as_str(), "created_at", "updated_at"];
+        if key != KEY_COLUMN {
+            wanted.push(KEY_COLUMN);
+        }
+        let placeholders: Vec<String> = (0..wanted.len()).map(|i| format!("#a{i}")).collect();
+        let mut get = self
+            .dynamodb
+            .get_item()
+            .table_name(table)
+            .key(&key, AttributeValue::S(order.to_string()))
+            .consistent_read(true)
+            .projection_expression(placeholders.join(", "));
+        for (placeholder, name) in placeholders.iter().zip(wanted) {
+            get = get.expression_attribute_names(placeholder, name);
+        }
+        let got = get
+            .send()
+            .await
+            .service_context(|| format!("reading order '{order}' from table '{table}'"))?;
+        let text = |name: &str| match got.item().and_then(|item| item.get(name)) {
+            Some(AttributeValue::S(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        // The lake's order id is the item's `order_id` attribute when it has one: an item
+        // found by key whose `order_id` is another order's is not this order's.
+        if got.item().is_none() || text(KEY_COLUMN).is_some_and(|id| id != order) {
+            return Ok(Err("the table has no item for it"));
+        }
+        Ok(item_span(text("created_at"), text("updated_at"))
+            .ok_or("its item has no created_at nor updated_at"))
+    }
+}
+
+/// The attribute a GetItem can name the order by: the table's key when it is one string
+/// attribute (a composite key's lake id joins its values, and cannot be split back).
+fn single_string_key(table: &aws_sdk_dynamodb::types::TableDescription) -> Option<String> {
+    let [key] = table.key_schema() else {
+        return None;
+    };
+    let is_string = table.attribute_definitions().iter().any(|a| {
+        a.attribute_name() == key.attribute_name()
+            && *a.attribute_type() == aws_sdk_dynamodb::types::ScalarAttributeType::S
+    });
+    (*key.key_type() == aws_sdk_dynamodb::types::KeyType::Hash && is_string)
+        .then(|| key.attribute_name().to_string())
+}
+
+/// The first and last change of an item from its `created_at` and `updated_at` (ISO 8601);
+/// one of them alone stands for both.
+fn item_span(
+    created_at: Option<&str>,
+    updated_at: Option<&str>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let parse = |text: Option<&str>| {
+        text.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    match (parse(created_at), parse(updated_at)) {
+        // An item written by hand may have them the wrong way round.
+        (Some(a), Some(b)) => Some((a.min(b), a.max(b))),
+        (Some(t), None) | (None, Some(t)) => Some((t, t)),
+        (None, None) => None,
+    }
+}
+
+/// The times of the lake objects that can hold changes made from `first` to `last`: an
+/// object is dated by its oldest record's arrival, at most one buffer interval before a
+/// change reaches it, and a change reaches Firehose within the hour after it was made.
+fn item_window(first: DateTime<Utc>, last: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        first - crate::sql::LONGEST_BUFFER,
+        last + chrono::TimeDelta::hours(1),
+    )
 }
 
 /// One sighting in the journey: which change, which stage (and which copy there), when, and
@@ -550,6 +698,84 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("12-05 04:44:09.523"), "{text}");
+    }
+
+    #[test]
+    fn an_items_times_date_the_hours_its_changes_can_be_in() {
+        let span = item_span(
+            Some("2026-11-10T08:10:00.000Z"),
+            Some("2026-11-10T09:20:00.000Z"),
+        );
+        assert_eq!(
+            span,
+            Some((
+                at("2026-11-10T08:10:00Z").unwrap(),
+                at("2026-11-10T09:20:00Z").unwrap()
+            ))
+        );
+        let (first, last) = span.unwrap();
+        let (from, to) = item_window(first, last);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 10).unwrap();
+        assert_eq!(
+            crate::lake::layout::partition_hours(from, to),
+            [(day, 7), (day, 8), (day, 9), (day, 10)]
+        );
+        // An INSERT just after midnight can be in the previous day's last hour.
+        let (from, _) = item_window(at("2026-11-10T00:05:00Z").unwrap(), last);
+        assert_eq!(from, at("2026-11-09T23:50:00Z").unwrap());
+        // One time stands for both; reversed times are put in order; neither is no span.
+        let only = at("2026-11-21T17:55:02.391Z").unwrap();
+        assert_eq!(
+            item_span(None, Some("2026-11-21T17:55:02.391Z")),
+            Some((only, only))
+        );
+        assert_eq!(
+            item_span(Some("2026-11-21T17:55:02.391Z"), Some("not a time")),
+            Some((only, only))
+        );
+        assert_eq!(
+            item_span(Some("2026-11-10T09:20:00Z"), Some("2026-11-10T08:10:00Z")),
+            span
+        );
+        assert_eq!(item_span(None, None), None);
+    }
+
+    #[test]
+    fn only_a_single_string_hash_key_can_name_an_order() {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType, TableDescription,
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap()
+        };
+        let attribute = |name: &str, kind: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(kind)
+                .build()
+                .unwrap()
+        };
+        let single = TableDescription::builder()
+            .key_schema(key("orderid", KeyType::Hash))
+            .attribute_definitions(attribute("orderid", ScalarAttributeType::S))
+            .build();
+        assert_eq!(single_string_key(&single).as_deref(), Some("orderid"));
+        let numeric = TableDescription::builder()
+            .key_schema(key("orderid", KeyType::Hash))
+            .attribute_definitions(attribute("orderid", ScalarAttributeType::N))
+            .build();
+        assert_eq!(single_string_key(&numeric), None);
+        let composite = TableDescription::builder()
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attribute("pk", ScalarAttributeType::S))
+            .attribute_definitions(attribute("sk", ScalarAttributeType::S))
+            .build();
+        assert_eq!(single_string_key(&composite), None);
     }
 
     #[test]

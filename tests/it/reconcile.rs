@@ -327,6 +327,155 @@ async fn trace_follows_an_insert_a_modify_and_a_remove_through_every_stage() {
     assert!(stderr.contains("in no stage"), "{stderr}");
 }
 
+/// An order older than both streams' 24 h: `trace` reads only the lake hours its table item
+/// dates (created_at less a buffer interval to updated_at plus an hour), never the decoys
+/// elsewhere that carry its id; a deleted order (no item) is looked for in the whole lake.
+#[tokio::test(flavor = "multi_thread")]
+async fn trace_of_an_order_older_than_the_streams_reads_the_hours_its_item_dates() {
+    const TABLE: &str = "OldOrders";
+    let (kept, deleted) = ("o-old-000001", "o-old-000002");
+    let s = session();
+    ok(&s, &["up", "-o", "json"]);
+    let clients = s.clients().await;
+    // The items are written before the table has a stream, which is then turned on: its
+    // stream holds none of their changes, as when they aged out of the 24 h retention (moto
+    // cannot age a stream). Kinesis holds nothing either: no relay ran.
+    crate::common::create_table_streaming(&clients, TABLE, "order_id", false).await;
+    let times = [
+        ("created_at", "2026-11-10T08:10:00.000Z"),
+        ("updated_at", "2026-11-10T09:20:00.000Z"),
+    ];
+    for order in [kept, deleted] {
+        let mut item = vec![("order_id", AttributeValue::S(order.into()))];
+        item.extend(times.map(|(name, at)| (name, AttributeValue::S(at.into()))));
+        crate::common::put_item(&clients, TABLE, &item).await;
+    }
+    crate::common::delete_item(&clients, TABLE, "order_id", deleted).await;
+    clients
+        .dynamodb
+        .update_table()
+        .table_name(TABLE)
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let bucket = clients.bucket(&s.settings()).await.unwrap();
+    let objects = [
+        // In the item's window (07:55 to 10:20): read.
+        ("dt=2026-11-10/hour=08", kept, "c-insert", "INSERT"),
+        ("dt=2026-11-10/hour=09", kept, "c-modify", "MODIFY"),
+        ("dt=2026-11-10/hour=10", "o-other", "c-other", "INSERT"),
+        // Outside it, with the order's id in them: never read for the kept order.
+        ("dt=2026-11-10/hour=06", kept, "c-decoy-06", "MODIFY"),
+        ("dt=2026-11-12/hour=03", kept, "c-decoy-12", "MODIFY"),
+        // The deleted order's changes, found only by reading the whole lake.
+        ("dt=2026-11-11/hour=15", deleted, "c-removed", "REMOVE"),
+    ];
+    for (n, (partition, order, change, event)) in objects.iter().enumerate() {
+        let row = serde_json::json!({
+            "order_id": order,
+            "cdc_event_id": change,
+            "cdc_event_type": event,
+        });
+        clients
+            .s3
+            .put_object()
+            .bucket(&bucket)
+            .key(format!("orders/{partition}/sales-cdc-1-{n}"))
+            .body(format!("{row}\n").into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let trace = |order: &str, format: &str| {
+        let (code, stdout, stderr) = run(s
+            .salesctl()
+            .args(["--table", TABLE, "trace", order, "-o", format]));
+        assert_eq!(code, 0, "trace {order}: {stderr}");
+        stdout
+    };
+    let sightings = |order: &str| -> BTreeSet<(String, String)> {
+        trace(order, "json")
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|r| {
+                assert_eq!(r["stage"], "lake", "{r}");
+                let at = r["where"].as_str().unwrap();
+                let at = at.strip_prefix(&format!("s3://{bucket}/orders/")).unwrap();
+                let partition = at.rsplit_once('/').unwrap().0.to_string();
+                (r["change"].as_str().unwrap().to_string(), partition)
+            })
+            .collect()
+    };
+    let words = |text: String| text.split_whitespace().collect::<Vec<_>>().join(" ");
+
+    assert_eq!(
+        sightings(kept),
+        BTreeSet::from([
+            ("c-insert".into(), "dt=2026-11-10/hour=08".into()),
+            ("c-modify".into(), "dt=2026-11-10/hour=09".into()),
+        ])
+    );
+    let said = words(trace(kept, "table"));
+    assert!(
+        said.contains(
+            "no stream holds its changes any more; the table's item dates them from \
+             2026-11-10 08:10:00 to 2026-11-10 09:20:00 UTC: 3 objects in the 4 hours they \
+             can be in"
+        ),
+        "{said}"
+    );
+
+    assert_eq!(
+        sightings(deleted),
+        BTreeSet::from([("c-removed".into(), "dt=2026-11-11/hour=15".into())])
+    );
+    let said = words(trace(deleted, "table"));
+    assert!(
+        said.contains(
+            "no stream holds its changes and the table has no item for it: searched the \
+             whole lake, 6 objects"
+        ),
+        "{said}"
+    );
+
+    // A change made now is in the stream, its INSERT long gone from it: the hours from the
+    // item's created_at (less a buffer) to that change are read too, so the older changes
+    // are still shown, the one of 2026-11-12 included; hour 06 of 2026-11-10 is still out.
+    let mut item = vec![("order_id", AttributeValue::S(kept.into()))];
+    item.push(("created_at", AttributeValue::S(times[0].1.into())));
+    item.push((
+        "updated_at",
+        AttributeValue::S(chrono::Utc::now().to_rfc3339()),
+    ));
+    crate::common::put_item(&clients, TABLE, &item).await;
+    let (_, stdout, stderr) = run(s
+        .salesctl()
+        .args(["--table", TABLE, "trace", kept, "-o", "json"]));
+    let lake_changes: BTreeSet<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["stage"] == "lake")
+        .map(|r| r["change"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        lake_changes,
+        BTreeSet::from(["c-insert", "c-modify", "c-decoy-12"].map(String::from)),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        words(stderr.clone()).contains("dated from the item's created_at, 2026-11-10 08:10:00 UTC"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn watch_prints_json_samples_and_draws_then_quits_on_q_in_a_terminal() {
     let s = session();
