@@ -499,14 +499,18 @@ impl LocalEngine {
                     total.add(&self.execute_batches(&sql, each).await?.1);
                 }
                 let plural = if days.len() == 1 { "" } else { "s" };
-                format!("{what} a day at a time over {} day{plural}", days.len())
+                format!(
+                    "{} {what} read a day at a time over {} day{plural}",
+                    total.rows,
+                    days.len()
+                )
             }
             None => {
                 tracing::info!(
                     "a dt= folder of the lake has a name a predicate cannot select: one pass"
                 );
                 total = self.execute_batches(&statement(None), each).await?.1;
-                format!("{what} in one pass")
+                format!("{} {what} read in one pass", total.rows)
             }
         };
         Ok(self.stats_line(&done, started, &total))

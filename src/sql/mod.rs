@@ -87,7 +87,7 @@ impl QueryEngine {
             QueryEngine::Local(engine) => {
                 let mut state = current_state::CurrentState::default();
                 let stats = engine
-                    .execute_per_day(&day_rows_sql, "changes read", &mut |batch| {
+                    .execute_per_day(&day_rows_sql, "changes", &mut |batch| {
                         state.add_batch(batch)
                     })
                     .await?;

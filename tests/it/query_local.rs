@@ -336,7 +336,10 @@ fn the_local_report_reads_every_day_of_the_lake_once() {
     ]);
     let (csv, stderr) = report("cdc_mix");
     assert_eq!(csv, "cdc_event_type,events\nINSERT,2\nMODIFY,1\n");
-    assert!(stderr.contains("a day at a time over 3 days"), "{stderr}");
+    assert!(
+        stderr.contains("3 changes read a day at a time over 3 days"),
+        "{stderr}"
+    );
 
     // A folder DataFusion reads as `2026-11-23'x` in a full scan, but which a predicate on
     // that value misses (it is percent-encoded), beside the folder of that very name: the
@@ -349,7 +352,7 @@ fn the_local_report_reads_every_day_of_the_lake_once() {
     assert_eq!(counted, "n\n5\n");
     let (csv, stderr) = report("cdc_mix");
     assert_eq!(csv, "cdc_event_type,events\nINSERT,4\nMODIFY,1\n");
-    assert!(stderr.contains("in one pass"), "{stderr}");
+    assert!(stderr.contains("5 changes read in one pass"), "{stderr}");
     let (csv, _) = report("revenue_by_product");
     assert_eq!(
         csv,
