@@ -314,6 +314,10 @@ impl ItemLookup<'_> {
         use crate::aws::ServiceResultExt;
         use aws_sdk_dynamodb::types::AttributeValue;
         let (table, order) = (self.table, self.order);
+        // DynamoDB refuses an empty key value: no item can have it.
+        if order.is_empty() {
+            return Ok(Err("the table has no item for it"));
+        }
         let described = stage_reads::describe_table(self.dynamodb, table).await?;
         let Some(key) = described.as_ref().and_then(single_string_key) else {
             return Ok(Err("the table's key is not one string attribute"));
