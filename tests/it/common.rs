@@ -392,8 +392,10 @@ pub async fn stream_records(
 }
 
 /// How long a test waits for a process it started to get ready (a lock taken, a screen
-/// drawn): far longer than it ever takes, so only a real hang fails.
-pub const READY_WITHIN: Duration = Duration::from_secs(30);
+/// drawn): far longer than it ever takes, so only a real hang fails. 60 s: on 2 cores with
+/// the whole suite running against one emulator, a watch screen once took over 30 s to show
+/// the lake's rows.
+pub const READY_WITHIN: Duration = Duration::from_secs(60);
 
 /// Polls `ready` every 50 ms until it answers `Ok`, and returns that value. `ready` answers
 /// `Err(what it saw)`; after `deadline` the test fails naming `what` it waited for and the
