@@ -280,6 +280,20 @@ fn follow<S: StreamSource + 'static>(source: S, counters: Arc<Mutex<Counters>>, 
     });
 }
 
+/// Whether an object written at `written` (its LastModified) was written since `started`.
+/// S3 keeps LastModified in whole seconds, so an object written in watch's first second
+/// reads as a moment before the start: compared to the second, it counts.
+fn written_since(written: Option<DateTime<Utc>>, started: DateTime<Utc>) -> bool {
+    use chrono::SubsecRound;
+    written.is_some_and(|w| w >= started.trunc_subsecs(0))
+}
+
+/// When watch started, to the second: S3's LastModified and `errors/` listings compare to it.
+fn start_second() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(0)
+}
+
 /// The lake's new objects since the last poll: rows counted, freshness sampled (the object's
 /// write time minus each row's change time), newest rows kept.
 struct LakePoll {
@@ -428,7 +442,7 @@ impl LakePoll {
         // A listing that fails this tick is tried again on the next one.
         if let Ok(listed) = lake.list_between(from, Utc::now()).await {
             for ObjectEntry { key, written, .. } in listed {
-                if written.is_none_or(|w| w < self.started) || !self.seen.insert(key.clone()) {
+                if !written_since(written, self.started) || !self.seen.insert(key.clone()) {
                     continue;
                 }
                 let body = lake.read(&key).await?;
@@ -529,7 +543,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     );
     let mut lake = LakePoll {
         seen: HashSet::new(),
-        started: Utc::now(),
+        started: start_second(),
         latencies: LatencyWindow::new(FRESHNESS_WINDOW.as_millis() as i64, 100_000),
         newest: VecDeque::new(),
     };
@@ -828,5 +842,15 @@ mod tests {
                 "c".repeat(10)
             ]
         );
+    }
+
+    #[test]
+    fn an_object_written_in_the_first_second_counts_though_s3_keeps_whole_seconds() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        let started = at("2026-12-05T13:14:26.400Z");
+        assert!(written_since(Some(at("2026-12-05T13:14:26Z")), started));
+        assert!(written_since(Some(at("2026-12-05T13:14:27Z")), started));
+        assert!(!written_since(Some(at("2026-12-05T13:14:25Z")), started));
+        assert!(!written_since(None, started));
     }
 }
