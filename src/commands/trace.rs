@@ -202,7 +202,7 @@ async fn trace(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
 /// interval, so a change that reached Kinesis at A is in an object dated from A minus the
 /// longest buffer to A: only those hours are listed and read. A change seen only in the
 /// table's stream (made at C) is looked for from C minus a buffer to C plus an hour. Changes
-/// older than the streams' retention are dated by the table's item (see [`item_window`]);
+/// older than the streams' retention are dated by the table's item (see [`change_window`]);
 /// only when no stream holds a change and the item cannot date them (a deleted order, an
 /// item without times) is the whole lake read.
 async fn lake_objects_for(
@@ -224,7 +224,7 @@ async fn lake_objects_for(
         if let Some(at) = s.at
             && !in_kinesis.contains(s.event_id.as_str())
         {
-            windows.push((at - buffer, at + chrono::TimeDelta::hours(1)));
+            windows.push(change_window(at, at));
         }
     }
     // The streams hold 24 hours: the item dates what is older. An order whose INSERT has
@@ -247,11 +247,11 @@ async fn lake_objects_for(
     match (span, oldest_in_streams) {
         (None, _) => {}
         (Some(Ok((first, last))), None) => {
-            windows.push(item_window(first, last));
+            windows.push(change_window(first, last));
             dated_by_item = Some((first, last));
         }
         (Some(Ok((first, _))), Some(oldest)) if first < oldest - buffer => {
-            windows.push(item_window(first, oldest));
+            windows.push(change_window(first, oldest));
             dated_by_item = Some((first, oldest));
         }
         (Some(Err(why)), None) => {
@@ -392,7 +392,7 @@ fn item_span(
 /// The times of the lake objects that can hold changes made from `first` to `last`: an
 /// object is dated by its oldest record's arrival, at most one buffer interval before a
 /// change reaches it, and a change reaches Firehose within the hour after it was made.
-fn item_window(first: DateTime<Utc>, last: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+fn change_window(first: DateTime<Utc>, last: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (
         first - crate::sql::LONGEST_BUFFER,
         last + chrono::TimeDelta::hours(1),
@@ -718,14 +718,14 @@ mod tests {
             ))
         );
         let (first, last) = span.unwrap();
-        let (from, to) = item_window(first, last);
+        let (from, to) = change_window(first, last);
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 10).unwrap();
         assert_eq!(
             crate::lake::layout::partition_hours(from, to),
             [(day, 7), (day, 8), (day, 9), (day, 10)]
         );
         // An INSERT just after midnight can be in the previous day's last hour.
-        let (from, _) = item_window(at("2026-11-10T00:05:00Z").unwrap(), last);
+        let (from, _) = change_window(at("2026-11-10T00:05:00Z").unwrap(), last);
         assert_eq!(from, at("2026-11-09T23:50:00Z").unwrap());
         // One time stands for both; reversed times are put in order; neither is no span.
         let only = at("2026-11-21T17:55:02.391Z").unwrap();

@@ -280,18 +280,18 @@ fn follow<S: StreamSource + 'static>(source: S, counters: Arc<Mutex<Counters>>, 
     });
 }
 
-/// Whether an object written at `written` (its LastModified) was written since `started`.
-/// S3 keeps LastModified in whole seconds, so an object written in watch's first second
-/// reads as a moment before the start: compared to the second, it counts.
-fn written_since(written: Option<DateTime<Utc>>, started: DateTime<Utc>) -> bool {
+/// Watch's start as the lake's write times are compared to it: to the second. S3 keeps
+/// LastModified in whole seconds, so an object written in watch's first second would read
+/// as a moment before a start with its fraction kept, and be skipped.
+fn to_the_second(start: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::SubsecRound;
-    written.is_some_and(|w| w >= started.trunc_subsecs(0))
+    start.trunc_subsecs(0)
 }
 
-/// When watch started, to the second: S3's LastModified and `errors/` listings compare to it.
-fn start_second() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(0)
+/// Whether an object written at `written` (its LastModified) was written since `started`
+/// (a start [`to_the_second`]).
+fn written_since(written: Option<DateTime<Utc>>, started: DateTime<Utc>) -> bool {
+    written.is_some_and(|w| w >= started)
 }
 
 /// The lake's new objects since the last poll: rows counted, freshness sampled (the object's
@@ -543,7 +543,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitStatus> {
     );
     let mut lake = LakePoll {
         seen: HashSet::new(),
-        started: start_second(),
+        started: to_the_second(Utc::now()),
         latencies: LatencyWindow::new(FRESHNESS_WINDOW.as_millis() as i64, 100_000),
         newest: VecDeque::new(),
     };
@@ -847,7 +847,7 @@ mod tests {
     #[test]
     fn an_object_written_in_the_first_second_counts_though_s3_keeps_whole_seconds() {
         let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().to_utc();
-        let started = at("2026-12-05T13:14:26.400Z");
+        let started = to_the_second(at("2026-12-05T13:14:26.400Z"));
         assert!(written_since(Some(at("2026-12-05T13:14:26Z")), started));
         assert!(written_since(Some(at("2026-12-05T13:14:27Z")), started));
         assert!(!written_since(Some(at("2026-12-05T13:14:25Z")), started));

@@ -85,11 +85,9 @@ pub async fn newest_data_object(
 ) -> object_store::Result<Option<ObjectMeta>> {
     let mut at = prefix.clone();
     for level in ["dt=", "hour="] {
-        let listed = store.list_with_delimiter(Some(&at)).await?;
-        let newest = listed
-            .common_prefixes
+        let newest = partitions(store, &at, level)
+            .await?
             .into_iter()
-            .filter(|p| p.filename().is_some_and(|name| name.starts_with(level)))
             .max_by(|a, b| a.as_ref().cmp(b.as_ref()));
         match newest {
             Some(next) => at = next,
@@ -102,6 +100,21 @@ pub async fn newest_data_object(
         .into_iter()
         .filter(|o| o.size > 0)
         .max_by_key(|o| o.last_modified))
+}
+
+/// The partition folders right below `at` whose names start with `level` (`dt=`, `hour=`):
+/// one listing.
+pub async fn partitions(
+    store: &dyn ObjectStore,
+    at: &StorePath,
+    level: &str,
+) -> object_store::Result<Vec<StorePath>> {
+    let listed = store.list_with_delimiter(Some(at)).await?;
+    Ok(listed
+        .common_prefixes
+        .into_iter()
+        .filter(|p| p.filename().is_some_and(|name| name.starts_with(level)))
+        .collect())
 }
 
 /// The format of a lake, by its newest object's name: Parquet objects end in `.parquet`

@@ -103,23 +103,26 @@ impl<'a> Strings<'a> {
     }
 }
 
+/// The batch's column `name`.
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> anyhow::Result<&'a ArrayRef> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| anyhow::anyhow!("the report's rows have no column {name}"))
+}
+
 /// The batch's column `name` as text: views and plain strings as they are, anything else
 /// cast to plain strings.
 fn text_column(batch: &RecordBatch, name: &str) -> anyhow::Result<ArrayRef> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| anyhow::anyhow!("the report's rows have no column {name}"))?;
+    let column = column(batch, name)?;
     match column.data_type() {
         DataType::Utf8 | DataType::Utf8View => Ok(column.clone()),
         _ => Ok(cast(column, &DataType::Utf8)?),
     }
 }
 
-/// The batch's column `name` as `to` (DataFusion may hand strings over as views).
+/// The batch's column `name` as `to`.
 fn column_as(batch: &RecordBatch, name: &str, to: &DataType) -> anyhow::Result<ArrayRef> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| anyhow::anyhow!("the report's rows have no column {name}"))?;
+    let column = column(batch, name)?;
     if column.data_type() == to {
         return Ok(column.clone());
     }
@@ -144,9 +147,7 @@ impl CurrentState {
         );
         let quantity = column_as(batch, "quantity", &DataType::Int64)?;
         let deleted = column_as(batch, "is_deleted", &DataType::Boolean)?;
-        let total = batch
-            .column_by_name("total")
-            .ok_or_else(|| anyhow::anyhow!("the report's rows have no column total"))?;
+        let total = column(batch, "total")?;
         let total = match total.data_type() {
             DataType::Decimal128(_, scale) => {
                 let scale = u32::try_from(*scale).unwrap_or(0);
@@ -505,71 +506,60 @@ mod tests {
         assert_eq!((s.orders, s.units, s.revenue, s.priced), (1, None, None, 0));
     }
 
-    /// Rows of a few orders, with times that often tie (the sequence number decides) and
-    /// every attribute sometimes missing. Sequence numbers are unique, so no two changes of
-    /// an order rank alike; times are never missing (DataFusion puts nulls first in a
-    /// descending sort, Trino last; this module ranks as Trino does).
-    fn rows() -> impl Strategy<Value = Vec<Row>> {
-        let one = (
-            prop::option::weighted(0.95, prop::sample::select(vec!["o1", "o2", "o3", "o4"])),
-            prop::sample::select(vec![
+    prop_compose! {
+        /// One row; its sequence number is only a prefix until [`rows`] makes it unique.
+        fn row_of_a_few_orders()(
+            order in prop::option::weighted(0.95, prop::sample::select(vec!["o1", "o2", "o3", "o4"])),
+            time in prop::sample::select(vec![
                 "2026-11-20T08:00:01Z",
                 "2026-11-20T08:00:02Z",
                 "2026-11-20T08:00:02.5Z",
                 "2026-11-21T00:00:00Z",
             ]),
-            1u32..1000,
-            prop::option::weighted(
-                0.9,
-                prop::sample::select(vec!["INSERT", "MODIFY", "REMOVE"]),
-            ),
-            prop::option::weighted(0.9, prop::sample::select(vec!["Cable", "Mouse"])),
-            prop::option::weighted(0.9, prop::sample::select(vec!["EUR", "USD"])),
-            prop::option::weighted(
+            prefix in 1u32..1000,
+            event in prop::option::weighted(0.9, prop::sample::select(vec!["INSERT", "MODIFY", "REMOVE"])),
+            product in prop::option::weighted(0.9, prop::sample::select(vec!["Cable", "Mouse"])),
+            currency in prop::option::weighted(0.9, prop::sample::select(vec!["EUR", "USD"])),
+            created_at in prop::option::weighted(
                 0.9,
                 prop::sample::select(vec!["2026-11-19T23:00:00Z", "2026-11-20T01:00:00Z", "bad"]),
             ),
-            prop::option::weighted(0.9, 0i32..10),
-            prop::option::weighted(0.9, 0i128..100_000),
-            prop::option::weighted(
+            quantity in prop::option::weighted(0.9, 0i32..10),
+            total in prop::option::weighted(0.9, 0i128..100_000),
+            status in prop::option::weighted(
                 0.8,
                 prop::sample::select(vec!["PAID", "CANCELLED", "PENDING"]),
             ),
-            prop::option::of(any::<bool>()),
-        );
-        prop::collection::vec(one, 0..40).prop_map(|rows| {
+            deleted in prop::option::of(any::<bool>()),
+        ) -> Row {
+            Row {
+                order,
+                time: Some(time.to_string()),
+                sequence: prefix.to_string(),
+                event,
+                product,
+                currency,
+                created_at,
+                quantity,
+                total,
+                status,
+                deleted,
+            }
+        }
+    }
+
+    /// Rows of a few orders, with times that often tie (the sequence number decides) and
+    /// every attribute sometimes missing. Sequence numbers are unique, so no two changes of
+    /// an order rank alike; times are never missing (DataFusion puts nulls first in a
+    /// descending sort, Trino last; this module ranks as Trino does).
+    fn rows() -> impl Strategy<Value = Vec<Row>> {
+        prop::collection::vec(row_of_a_few_orders(), 0..40).prop_map(|rows| {
             rows.into_iter()
                 .enumerate()
-                .map(
-                    |(
-                        i,
-                        (
-                            order,
-                            time,
-                            prefix,
-                            event,
-                            product,
-                            currency,
-                            created_at,
-                            quantity,
-                            total,
-                            status,
-                            deleted,
-                        ),
-                    )| Row {
-                        order,
-                        time: Some(time.to_string()),
-                        sequence: format!("{prefix}{i:02}"),
-                        event,
-                        product,
-                        currency,
-                        created_at,
-                        quantity,
-                        total,
-                        status,
-                        deleted,
-                    },
-                )
+                .map(|(i, mut row)| {
+                    row.sequence = format!("{}{i:02}", row.sequence);
+                    row
+                })
                 .collect()
         })
     }

@@ -28,7 +28,7 @@ use object_store::{ObjectMeta, ObjectStoreExt};
 use super::short_message;
 use crate::error::interrupted_error;
 use crate::error::{CliError, ExitStatus, service_error, usage_error};
-use crate::lake::store::{SkippingStore, format_of, newest_data_object};
+use crate::lake::store::{SkippingStore, format_of, newest_data_object, partitions};
 use crate::render::{Cell, Table};
 use crate::sql::lake_arrow::{arrow_schema, arrow_type};
 use salesctl_core::lake_schema::{
@@ -457,13 +457,12 @@ impl LocalEngine {
     /// lists, so `dt=a%27b` reads as `a'b` in a full scan but is missed by `dt = 'a''b'`.
     pub async fn days(&self) -> anyhow::Result<Option<Vec<String>>> {
         self.refresh_if_empty().await?;
-        let listed =
-            object_store::ObjectStore::list_with_delimiter(self.store.as_ref(), Some(&self.prefix))
-                .await
-                .map_err(|e| listing_error(&self.place, &self.source, &e))?;
+        let folders = partitions(self.store.as_ref(), &self.prefix, "dt=")
+            .await
+            .map_err(|e| listing_error(&self.place, &self.source, &e))?;
         let mut days = Vec::new();
-        for name in listed.common_prefixes.iter().filter_map(|p| p.filename()) {
-            let Some(day) = name.strip_prefix("dt=") else {
+        for folder in &folders {
+            let Some(day) = folder.filename().and_then(|n| n.strip_prefix("dt=")) else {
                 continue;
             };
             let selectable = day
