@@ -10,6 +10,7 @@ pub mod kinesis;
 pub mod pipe_format;
 pub mod positions;
 pub mod reader;
+pub mod repeats;
 
 use std::future::Future;
 use std::time::Duration;

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::positions::Positions;
+use super::repeats::RepeatFilter;
 use super::{IteratorStart, RawRecord, ShardInfo, SourceError, StartPosition, StreamSource};
 use super::{backoff, sequence_cmp};
 use crate::error::service_error;
@@ -434,6 +435,7 @@ impl<S: StreamSource> ShardTask<S> {
             _ => None,
         };
         let mut throttled = 0u32;
+        let mut repeats = RepeatFilter::default();
         let mut iterator = match self.iterator(&self.start).await? {
             Some(iterator) => iterator,
             None => return Ok(TaskEvent::Finished(shard_id)),
@@ -473,9 +475,18 @@ impl<S: StreamSource> ShardTask<S> {
                 }
             };
             throttled = 0;
-            let count = page.records.len();
             if let Some(last) = page.records.last() {
                 last_sequence = Some(last.sequence_number.clone());
+            }
+            let read = page.records.len();
+            // A page of records read before is an empty page: the tip, not more to come.
+            let mut records = repeats.fresh(page.records);
+            let count = records.len();
+            if count < read {
+                tracing::debug!(
+                    "{shard_id}: {} of {read} records were read before (the emulator repeats records written concurrently); dropped",
+                    read - count
+                );
             }
             let ending = self
                 .endings
@@ -490,7 +501,6 @@ impl<S: StreamSource> ShardTask<S> {
                 last_sequence.as_deref(),
                 ending.as_deref(),
             );
-            let mut records = page.records;
             if let Some(not_before) = self.not_before {
                 records.retain(|r| r.arrival.is_none_or(|at| at >= not_before));
             }
@@ -762,6 +772,164 @@ mod tests {
                 next_iterator: (!closed_and_done).then(|| format!("{shard_id}|{end}")),
                 millis_behind: Some(0),
             })
+        }
+    }
+
+    /// A DynamoDB stream as moto 5.2.5 keeps one: a record's number is the shard's length
+    /// when its write began, so writes that raced share numbers or come after higher ones;
+    /// `AFTER_SEQUENCE_NUMBER n` starts at index n + 1, and a page's next iterator starts
+    /// after the highest number in it (or where it was, for an empty page).
+    #[derive(Clone)]
+    struct MotoLikeStream {
+        /// Each record's sequence number, in shard order.
+        numbers: Arc<Vec<u64>>,
+        page: usize,
+    }
+
+    impl MotoLikeStream {
+        /// `lags[i]`: how many writes began before record i's and were appended after it.
+        fn new(lags: &[usize], page: usize) -> MotoLikeStream {
+            let numbers = lags
+                .iter()
+                .enumerate()
+                .map(|(index, lag)| index.saturating_sub(*lag) as u64)
+                .collect();
+            MotoLikeStream {
+                numbers: Arc::new(numbers),
+                page,
+            }
+        }
+    }
+
+    impl StreamSource for MotoLikeStream {
+        fn name(&self) -> String {
+            "moto-like stream".into()
+        }
+        fn checkpoint_key(&self) -> String {
+            "moto-like".into()
+        }
+        fn not_found_message(&self) -> String {
+            "moto-like stream not found".into()
+        }
+        fn min_call_gap(&self) -> Duration {
+            Duration::ZERO
+        }
+        fn supports_timestamps(&self) -> bool {
+            false
+        }
+        async fn list_shards(&self) -> Result<Vec<ShardInfo>, SourceError> {
+            Ok(vec![ShardInfo {
+                id: "shard-0".into(),
+                parent: None,
+                adjacent_parent: None,
+                ending_sequence: None,
+            }])
+        }
+        async fn shard_iterator(
+            &self,
+            _shard_id: &str,
+            start: &IteratorStart,
+        ) -> Result<Option<String>, SourceError> {
+            let index = match start {
+                IteratorStart::AfterSequence(after) => after.parse::<usize>().unwrap() + 1,
+                _ => 0,
+            };
+            Ok(Some(index.to_string()))
+        }
+        async fn get_records(&self, iterator: &str) -> Result<Page, SourceError> {
+            let index: usize = iterator.parse().unwrap();
+            let end = self.numbers.len().min(index + self.page);
+            let records: Vec<RawRecord> = (index.min(end)..end)
+                .map(|i| RawRecord {
+                    sequence_number: self.numbers[i].to_string(),
+                    partition_key: i.to_string(),
+                    data: i.to_string().into_bytes(),
+                    arrival: None,
+                })
+                .collect();
+            let next = match self
+                .numbers
+                .get(index.min(end)..end)
+                .and_then(|n| n.iter().max())
+            {
+                Some(highest) => highest + 1,
+                None => index as u64,
+            };
+            Ok(Page {
+                records,
+                next_iterator: Some(next.to_string()),
+                millis_behind: None,
+            })
+        }
+    }
+
+    /// Drains `stream` from `positions` (or its start), recording positions as `relay` does.
+    async fn drain_moto_like(stream: &MotoLikeStream, positions: &mut Positions) -> Vec<usize> {
+        let mut reader = ShardReader::new(
+            stream.clone(),
+            options(StartPosition::TrimHorizon, false),
+            Some(&*positions),
+        );
+        let mut seen = Vec::new();
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(5), reader.next())
+                .await
+                .expect("the drain ends: records read before are not read forever")
+                .expect("no error");
+            match event {
+                ReaderEvent::Records { shard_id, records } => {
+                    if let Some(last) = records.last() {
+                        positions.advance(&shard_id, &last.sequence_number);
+                    }
+                    seen.extend(
+                        records
+                            .iter()
+                            .map(|r| String::from_utf8_lossy(&r.data).parse::<usize>().unwrap()),
+                    );
+                }
+                ReaderEvent::ShardFinished(_) => {}
+                ReaderEvent::CaughtUp => return seen,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// The emulator's numbering under concurrent writes: a drain still ends, hands out
+        /// every record once, and a drain resumed from its positions loses nothing.
+        #[test]
+        fn a_stream_that_repeats_records_is_drained_once_and_ends(
+            lags in proptest::collection::vec(
+                proptest::prop_oneof![6 => proptest::strategy::Just(0usize), 1 => 1usize..20],
+                1..400,
+            ),
+            // Larger than any lag, as moto's pages (1,000) are larger than the writes that can
+            // race (8 batches of 25).
+            page in 20usize..80,
+            split in 0usize..400,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            let (first, rest) = runtime.block_on(async {
+                // Part of the stream, drained; then all of it, resumed from there.
+                let part = MotoLikeStream::new(&lags[..split.min(lags.len())], page);
+                let whole = MotoLikeStream::new(&lags, page);
+                let mut positions = Positions::default();
+                let first = drain_moto_like(&part, &mut positions).await;
+                let rest = drain_moto_like(&whole, &mut positions).await;
+                (first, rest)
+            });
+            let mut once = first.clone();
+            once.sort_unstable();
+            let expected: Vec<usize> = (0..split.min(lags.len())).collect();
+            proptest::prop_assert_eq!(&once, &expected, "the first drain: each record once");
+            let mut all: Vec<usize> = first.iter().chain(&rest).copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            proptest::prop_assert_eq!(all.len(), lags.len(), "nothing lost across the resume");
         }
     }
 

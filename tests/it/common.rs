@@ -344,8 +344,9 @@ pub fn generate_changes(s: &Session, count: &str) -> serde_json::Value {
     serde_json::from_str(summary).expect("a JSON summary")
 }
 
-/// Every record the table's DynamoDB stream holds, read with the SDK from each shard's trim
-/// horizon (the emulator never ends a shard's iterator: an empty page is its end).
+/// Every record the table's DynamoDB stream holds, once, read with the SDK from each shard's
+/// trim horizon. The emulator never ends a shard's iterator, and repeats records that were
+/// written concurrently (`stream::repeats`), so a page with nothing new is its end.
 pub async fn stream_records(
     clients: &Clients,
     stream_arn: &str,
@@ -363,6 +364,7 @@ pub async fn stream_records(
         .shards
         .unwrap_or_default();
     let mut all = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for shard in shards {
         let mut iterator = streams
             .get_shard_iterator()
@@ -380,11 +382,16 @@ pub async fn stream_records(
                 .send()
                 .await
                 .unwrap();
-            let records = page.records.unwrap_or_default();
-            if records.is_empty() {
+            let fresh: Vec<_> = page
+                .records
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| seen.insert(r.event_id.clone().expect("an eventID")))
+                .collect();
+            if fresh.is_empty() {
                 break;
             }
-            all.extend(records);
+            all.extend(fresh);
             iterator = page.next_shard_iterator;
         }
     }
