@@ -7,6 +7,8 @@
 #   (c) `salesctl report --data DIR` on the 30-day lake: wall time and peak RSS;
 #   (d) the lake's bytes, NDJSON vs Parquet, on the same rows;
 #   (e) `salesctl trace ORDER` on the 30-day lake and `salesctl reconcile --since 1h`;
+#   (f) a whole-lake query on the directory lakes (every object read): time and peak RSS,
+#       which grow with the objects;
 # printed as one markdown table. Lakes are written by examples/synthetic_lake.rs.
 #
 #   scripts/bench-lake.sh            # 1, 30, 90 days (release build)
@@ -63,6 +65,7 @@ gen_args=(--seed "${BENCH_SEED:-1}" --end "$end" --objects-per-hour "$per_hour" 
 mid="${days_list[1]}" # the "30-day" lake of (c) and (e)
 export SALESCTL_BUCKET=salesctl-bench-lake
 sql="SELECT count(*), sum(total) FROM orders_cdc WHERE dt = '$end'"
+whole_sql="SELECT count(*), sum(total) FROM orders_cdc"
 
 echo "== building salesctl and the synthetic_lake example ($profile)" >&2
 if [ "$profile" = release ]; then
@@ -157,7 +160,7 @@ if ! "$bin" --local up -o json >"$work/up.out" 2>"$work/up.err"; then
   echo "$stack_note" >&2
 fi
 
-declare -A summary json_bytes parquet_bytes s3_secs dir_json_secs dir_parquet_secs answers gen_secs
+declare -A summary json_bytes parquet_bytes s3_secs dir_json_secs dir_parquet_secs answers gen_secs whole_json whole_parquet
 # shellcheck disable=SC2034 # gen_secs is read by name, in per_day()
 for d in "${days_list[@]}"; do
   summary[$d]=$(dir_lake "$d" json)
@@ -191,6 +194,18 @@ for d in "${days_list[@]}"; do
   dir_parquet_secs[$d]=$(cell_time)
   answers[$d]+="; parquet $(sed -n 2p "$work/out")"
   echo "   $d day(s): S3 ${s3_secs[$d]}, dir json ${dir_json_secs[$d]}, dir parquet ${dir_parquet_secs[$d]} (${answers[$d]})" >&2
+done
+
+echo "== (f) whole-lake query on the directory lakes: $whole_sql" >&2
+# shellcheck disable=SC2034 # read by name, in per_day()
+for d in "${days_list[@]}"; do
+  for format in json parquet; do
+    verb QUERY_DIR_ARGS "$lakes/d$d-$format" "$whole_sql"
+    SALESCTL_CACHE_DIR="$(mktemp -d -p "$work")" measure "${cmd[@]}"
+    if [ "$m_status" = 0 ]; then cell="$m_secs s, $m_rss MB"; else cell="$m_secs s, $(failed_cell)"; fi
+    if [ "$format" = json ]; then whole_json[$d]="$cell"; else whole_parquet[$d]="$cell"; fi
+  done
+  echo "   $d day(s): json ${whole_json[$d]}, parquet ${whole_parquet[$d]}" >&2
 done
 
 echo "== (c) report on the $mid-day directory lakes" >&2
@@ -280,6 +295,8 @@ mapfile -t cells < <(per_day ratio_cells); row "(d) Parquet / NDJSON" "${cells[@
 mapfile -t cells < <(per_day s3_secs); row "(a) one-day query, s3://…/orders/ on the emulator ($s3_format), first run" "${cells[@]}"
 mapfile -t cells < <(per_day dir_json_secs); row "(b) one-day query, directory, NDJSON" "${cells[@]}"
 mapfile -t cells < <(per_day dir_parquet_secs); row "(b) one-day query, directory, Parquet" "${cells[@]}"
+mapfile -t cells < <(per_day whole_json); row "(f) whole-lake query, directory, NDJSON (time, peak RSS)" "${cells[@]}"
+mapfile -t cells < <(per_day whole_parquet); row "(f) whole-lake query, directory, Parquet (time, peak RSS)" "${cells[@]}"
 mapfile -t cells < <(only_mid "$report_json"); row "(c) report --data DIR, NDJSON" "${cells[@]}"
 mapfile -t cells < <(only_mid "$report_parquet"); row "(c) report --data DIR, Parquet" "${cells[@]}"
 mapfile -t cells < <(only_mid "$trace_live_cell"); row "(e) trace ORDER, a live order (S3 lake, $s3_format)" "${cells[@]}"

@@ -15,6 +15,8 @@ use std::time::Instant;
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::datasource::file_format::options::ReadOptions;
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
@@ -31,6 +33,7 @@ use crate::error::{CliError, ExitStatus, service_error, usage_error};
 use crate::lake::store::{SkippingStore, format_of, newest_data_object, partitions};
 use crate::render::{Cell, Table};
 use crate::sql::lake_arrow::{arrow_schema, arrow_type};
+use crate::sql::lake_table::LakeTable;
 use salesctl_core::lake_schema::{
     CURRENT_VIEW, LakeFormat, PARTITION_KEYS, TABLE, orders_current_sql,
 };
@@ -564,26 +567,30 @@ async fn register_tables(
         .iter()
         .map(|c| (c.name.to_string(), arrow_type(c.column_type)))
         .collect();
-    let registered = match format {
+    // The read options DataFusion's own registration would use, for the format's settings;
+    // the table is ours (`LakeTable`: no statistics per object).
+    let (config, table_options) = (session.copied_config(), session.copied_table_options());
+    let options = match format {
         // Firehose names NDJSON objects without an extension; the relay may add ".json".
         // An empty extension matches both; objects outside dt=/hour= are not listed.
-        LakeFormat::Json => {
-            let options = JsonReadOptions::default()
-                .schema(&schema)
-                .file_extension("")
-                .table_partition_cols(partitions);
-            session.register_json(TABLE, table_url, options).await
-        }
-        LakeFormat::Parquet => {
-            let options = ParquetReadOptions::default()
-                .schema(&schema)
-                .file_extension(LakeFormat::Parquet.extension())
-                .table_partition_cols(partitions);
-            session.register_parquet(TABLE, table_url, options).await
-        }
+        LakeFormat::Json => JsonReadOptions::default()
+            .schema(&schema)
+            .file_extension("")
+            .table_partition_cols(partitions)
+            .to_listing_options(&config, table_options),
+        LakeFormat::Parquet => ParquetReadOptions::default()
+            .schema(&schema)
+            .file_extension(LakeFormat::Parquet.extension())
+            .table_partition_cols(partitions)
+            .to_listing_options(&config, table_options),
     };
-    registered
-        .map_err(|e| anyhow::anyhow!("cannot open the lake at {source}: {}", e.find_root()))?;
+    let open_error =
+        |e: DataFusionError| anyhow::anyhow!("cannot open the lake at {source}: {}", e.find_root());
+    let url = ListingTableUrl::parse(table_url).map_err(open_error)?;
+    let table = LakeTable::new(url, options, Arc::new(schema));
+    session
+        .register_table(TABLE, Arc::new(table))
+        .map_err(open_error)?;
     session
         .sql(&format!(
             "CREATE VIEW {CURRENT_VIEW} AS {}",

@@ -9,6 +9,7 @@
 pub mod athena;
 pub mod current_state;
 pub mod lake_arrow;
+pub mod lake_table;
 pub mod local;
 pub mod report;
 pub mod shape;
