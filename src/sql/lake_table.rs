@@ -183,6 +183,17 @@ mod tests {
         session
     }
 
+    fn pretty(batches: &[datafusion::arrow::array::RecordBatch]) -> String {
+        datafusion::arrow::util::pretty::pretty_format_batches(batches)
+            .unwrap()
+            .to_string()
+    }
+
+    /// The answer to `sql`, as a text table.
+    async fn answer(session: &SessionContext, sql: &str) -> String {
+        pretty(&session.sql(sql).await.unwrap().collect().await.unwrap())
+    }
+
     fn scanned_files(plan: &Arc<dyn ExecutionPlan>) -> Vec<PartitionedFile> {
         let mut files = Vec::new();
         let mut stack = vec![Arc::clone(plan)];
@@ -220,36 +231,19 @@ mod tests {
             files.iter().all(|f| f.statistics.is_none()),
             "no statistics held per object"
         );
-        let batches = frame.collect().await.unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
+        let text = pretty(&frame.collect().await.unwrap());
         assert!(text.contains("| 3 | 07 |"), "{text}");
 
         // The whole lake: both days' rows, the stray object left out.
-        let all = session
-            .sql("SELECT count(*) AS c, sum(n) AS s FROM t")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&all)
-            .unwrap()
-            .to_string();
+        let text = answer(&session, "SELECT count(*) AS c, sum(n) AS s FROM t").await;
         assert!(text.contains("| 5 | 4 |"), "{text}");
 
         // A day with no objects is an empty scan, not an error.
-        let none = session
-            .sql("SELECT count(*) AS c FROM t WHERE dt = '2027-01-01'")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&none)
-            .unwrap()
-            .to_string();
+        let text = answer(
+            &session,
+            "SELECT count(*) AS c FROM t WHERE dt = '2027-01-01'",
+        )
+        .await;
         assert!(text.contains("| 0 |"), "{text}");
     }
 }
