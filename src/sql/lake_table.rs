@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Field, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::{Result, Statistics, project_schema};
 use datafusion::datasource::listing::helpers::{expr_applicable_for_cols, pruned_partition_list};
@@ -28,30 +28,24 @@ pub struct LakeTable {
     url: ListingTableUrl,
     /// The format, the objects' name ending and the partition columns.
     options: ListingOptions,
-    /// The objects' columns.
-    file_schema: SchemaRef,
-    /// The objects' columns, then the partition columns.
-    table_schema: SchemaRef,
+    /// The objects' columns, and the table's: theirs, then the partition columns.
+    schema: TableSchema,
 }
 
 impl LakeTable {
     pub fn new(url: ListingTableUrl, options: ListingOptions, file_schema: SchemaRef) -> Self {
-        let mut fields: Vec<Field> = file_schema
-            .fields()
+        let partition_fields = options
+            .table_partition_cols
             .iter()
-            .map(|field| field.as_ref().clone())
-            .collect();
-        fields.extend(
-            options
-                .table_partition_cols
-                .iter()
-                .map(|(name, data_type)| Field::new(name, data_type.clone(), false)),
-        );
+            .map(|(name, data_type)| Arc::new(Field::new(name, data_type.clone(), false)))
+            .collect::<Vec<_>>();
+        let schema = TableSchema::builder(file_schema)
+            .with_table_partition_cols(partition_fields)
+            .build();
         LakeTable {
             url,
             options,
-            file_schema,
-            table_schema: Arc::new(Schema::new(fields)),
+            schema,
         }
     }
 
@@ -67,7 +61,7 @@ impl LakeTable {
 #[async_trait]
 impl TableProvider for LakeTable {
     fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.table_schema)
+        Arc::clone(self.schema.table_schema())
     }
 
     fn table_type(&self) -> TableType {
@@ -119,24 +113,14 @@ impl TableProvider for LakeTable {
         .try_collect()
         .await?;
         if files.is_empty() {
-            let projected = project_schema(&self.table_schema, projection)?;
+            let projected = project_schema(self.schema.table_schema(), projection)?;
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
         let groups = FileGroup::new(files).split_files(state.config().target_partitions().max(1));
-        let partition_fields = self
-            .options
-            .table_partition_cols
-            .iter()
-            .map(|(name, data_type)| Arc::new(Field::new(name, data_type.clone(), false)))
-            .collect::<Vec<_>>();
-        let source = self.options.format.file_source(
-            TableSchema::builder(Arc::clone(&self.file_schema))
-                .with_table_partition_cols(partition_fields)
-                .build(),
-        );
+        let source = self.options.format.file_source(self.schema.clone());
         let config = FileScanConfigBuilder::new(self.url.object_store(), source)
             .with_file_groups(groups)
-            .with_statistics(Statistics::new_unknown(&self.table_schema))
+            .with_statistics(Statistics::new_unknown(self.schema.table_schema()))
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
@@ -150,7 +134,7 @@ impl TableProvider for LakeTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::datatypes::DataType;
+    use datafusion::arrow::datatypes::{DataType, Schema};
     use datafusion::datasource::file_format::options::ReadOptions;
     use datafusion::datasource::physical_plan::FileScanConfig;
     use datafusion::datasource::source::DataSourceExec;

@@ -12,7 +12,8 @@
 //!
 //! A record whose number is past every number handed out is new (always, on AWS). One at or
 //! before it is a repeat only if it was handed out lately, as the same number and the same
-//! bytes: a record moto numbered out of order is new, and is handed out.
+//! bytes (compared by a hash of both): a record moto numbered out of order is new, and is
+//! handed out.
 
 use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
@@ -23,8 +24,9 @@ use super::{RawRecord, sequence_cmp};
 /// writes that race in the emulator (a few batches of 25), so this is ample.
 const REMEMBERED: usize = 4096;
 
-/// A record as it was handed out: its sequence number and a hash of its bytes.
-type Fingerprint = (String, u64);
+/// A record as it was handed out: a hash of its sequence number and its bytes. Two records
+/// share one only when both are equal (or, once in 2^64, by chance).
+type Fingerprint = u64;
 
 /// One shard's memory of what its reader handed out.
 #[derive(Debug, Default)]
@@ -33,34 +35,32 @@ pub struct RepeatFilter {
     newest: Option<String>,
     latest: VecDeque<Fingerprint>,
     remembered: HashSet<Fingerprint>,
-    /// Records dropped as repeats, for the log.
+    /// Records dropped as repeats.
     pub dropped: u64,
 }
 
 impl RepeatFilter {
-    /// The records of a page not handed out before, in the page's order.
-    pub fn fresh(&mut self, records: Vec<RawRecord>) -> Vec<RawRecord> {
-        let mut fresh = Vec::with_capacity(records.len());
-        for record in records {
+    /// The records of a page not handed out before, in the page's order (the page's own
+    /// vector, repeats removed in place).
+    pub fn fresh(&mut self, mut records: Vec<RawRecord>) -> Vec<RawRecord> {
+        records.retain(|record| {
             let past_newest = self
                 .newest
                 .as_deref()
                 .is_none_or(|newest| sequence_cmp(&record.sequence_number, newest).is_gt());
-            let fingerprint = (
-                record.sequence_number.clone(),
-                foldhash::fast::FixedState::default().hash_one(&record.data),
-            );
+            let fingerprint = foldhash::fast::FixedState::default()
+                .hash_one((&record.sequence_number, &record.data));
             if !past_newest && self.remembered.contains(&fingerprint) {
                 self.dropped += 1;
-                continue;
+                return false;
             }
             if past_newest {
                 self.newest = Some(record.sequence_number.clone());
             }
             self.remember(fingerprint);
-            fresh.push(record);
-        }
-        fresh
+            true
+        });
+        records
     }
 
     fn remember(&mut self, fingerprint: Fingerprint) {
@@ -69,7 +69,7 @@ impl RepeatFilter {
         {
             self.remembered.remove(&oldest);
         }
-        self.remembered.insert(fingerprint.clone());
+        self.remembered.insert(fingerprint);
         self.latest.push_back(fingerprint);
     }
 }

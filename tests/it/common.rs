@@ -291,6 +291,15 @@ pub async fn create_table(clients: &Clients, name: &str, key: &str) -> String {
         .expect("a stream ARN")
 }
 
+/// A table stream as the pipeline reads it: every change with its old and new image.
+pub fn change_stream() -> aws_sdk_dynamodb::types::StreamSpecification {
+    aws_sdk_dynamodb::types::StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
+        .build()
+        .unwrap()
+}
+
 /// [`create_table`], with or without its stream (the AWS tutorial's table has none); returns
 /// the stream's ARN when there is one.
 pub async fn create_table_streaming(
@@ -318,13 +327,7 @@ pub async fn create_table_streaming(
                 .build()
                 .unwrap(),
         )
-        .set_stream_specification(stream.then(|| {
-            aws_sdk_dynamodb::types::StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap()
-        }))
+        .set_stream_specification(stream.then(change_stream))
         .send()
         .await
         .unwrap();

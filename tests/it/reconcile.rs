@@ -355,13 +355,7 @@ async fn trace_of_an_order_older_than_the_streams_reads_the_hours_its_item_dates
         .dynamodb
         .update_table()
         .table_name(TABLE)
-        .stream_specification(
-            aws_sdk_dynamodb::types::StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
+        .stream_specification(crate::common::change_stream())
         .send()
         .await
         .unwrap();
